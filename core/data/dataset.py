@@ -1,0 +1,84 @@
+"""In-memory (or memory-mapped) image datasets and their train/val/test splits.
+
+Images stay ``uint8`` ``(N, H, W)`` — a float copy of a whole split is never made;
+batches are converted and standardised on the fly (:mod:`core.standardize`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Split:
+    """One split: ``images`` uint8 ``(N, H, W)``, ``labels`` uint8 ``(N,)`` (1 = abnormal),
+    ``names`` (file names), ``groups`` (patient IDs, int64)."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    names: np.ndarray
+    groups: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.images)
+        if not (len(self.labels) == len(self.names) == len(self.groups) == n):
+            raise ValueError("images, labels, names and groups must have the same length")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def n_features(self) -> int:
+        return int(np.prod(self.images.shape[1:]))
+
+    def subset(self, index: np.ndarray) -> Split:
+        index = np.asarray(index)
+        return Split(self.images[index], self.labels[index], self.names[index], self.groups[index])
+
+    def summary(self) -> dict:
+        """``{n, pos, neg}`` as in the published ``metrics.json`` (plus rate and patients)."""
+        n = len(self)
+        pos = int(np.sum(self.labels == 1))
+        return {"n": n, "pos": pos, "neg": n - pos,
+                "positive_rate": pos / n if n else 0.0,
+                "patients": int(len(np.unique(self.groups)))}
+
+
+@dataclass
+class DataSplits:
+    """Train, validation and test splits of one source."""
+
+    train: Split
+    val: Split
+    test: Split
+    source: str = ""
+    info: dict = field(default_factory=dict)
+
+    @property
+    def image_size(self) -> int:
+        return int(self.train.images.shape[1])
+
+    def summary(self) -> dict[str, dict]:
+        return {"train": self.train.summary(), "val": self.val.summary(),
+                "test": self.test.summary()}
+
+    def fingerprint(self) -> str:
+        """SHA-1 over names, labels and pixels of every split: identifies the data exactly."""
+        h = hashlib.sha1()
+        for split in (self.train, self.val, self.test):
+            h.update(str(len(split)).encode())
+            h.update("\n".join(map(str, split.names)).encode())
+            h.update(np.ascontiguousarray(split.labels, dtype=np.uint8).tobytes())
+            for start in range(0, len(split), 4096):
+                h.update(np.ascontiguousarray(split.images[start : start + 4096]).tobytes())
+        return h.hexdigest()
+
+
+def patient_id(name: str) -> int:
+    """NIH names are ``PPPPPPPP_FFF.png``: the patient ID is the first 8 digits."""
+    stem = str(name).split("/")[-1]
+    head = stem.split("_", 1)[0]
+    return int(head) if head.isdigit() else -1

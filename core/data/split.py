@@ -1,0 +1,71 @@
+"""Seeded, patient-grouped, stratified splits and k-fold assignment.
+
+No patient is ever in two parts. Patients are stratified by their label mix
+(only normal / only abnormal / both) and assigned greedily, largest first, to the part
+that is furthest below its target share of that stratum's images, so each part gets
+close to its target fraction of images and of positives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def assign_groups(
+    groups: np.ndarray, labels: np.ndarray, fractions: Sequence[float], seed: int = 0
+) -> np.ndarray:
+    """Part index ``(N,)`` for every image; all images of a patient share one part.
+
+    ``fractions`` are the target shares of images per part (normalised to sum to 1).
+    """
+    groups = np.asarray(groups)
+    labels = np.asarray(labels).astype(np.int64)
+    frac = np.asarray(fractions, dtype=np.float64)
+    if frac.ndim != 1 or len(frac) < 1 or np.any(frac < 0) or frac.sum() <= 0:
+        raise ValueError(f"fractions must be non-negative and not all zero, got {fractions}")
+    frac = frac / frac.sum()
+    rng = np.random.default_rng(seed)
+
+    uniq, inverse = np.unique(groups, return_inverse=True)
+    size = np.bincount(inverse, minlength=len(uniq))
+    pos = np.bincount(inverse, weights=labels, minlength=len(uniq)).astype(np.int64)
+    stratum = np.where(pos == 0, 0, np.where(pos == size, 1, 2))
+
+    part_of_group = np.empty(len(uniq), dtype=np.int64)
+    for s in (0, 1, 2):
+        members = np.flatnonzero(stratum == s)
+        if members.size == 0:
+            continue
+        members = members[rng.permutation(members.size)]
+        members = members[np.argsort(-size[members], kind="stable")]  # largest first
+        target = frac * size[members].sum()
+        filled = np.zeros(len(frac))
+        for g in members:
+            k = int(np.argmax(target - filled))
+            part_of_group[g] = k
+            filled[k] += size[g]
+    return part_of_group[inverse]
+
+
+def train_val_test_split(
+    groups: np.ndarray,
+    labels: np.ndarray,
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.15,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Index arrays ``(train, val, test)`` of a patient-grouped, stratified split."""
+    train_fraction = 1.0 - val_fraction - test_fraction
+    if train_fraction <= 0 or val_fraction < 0 or test_fraction < 0:
+        raise ValueError("val_fraction + test_fraction must be below 1")
+    part = assign_groups(groups, labels, [train_fraction, val_fraction, test_fraction], seed)
+    return tuple(np.flatnonzero(part == k) for k in range(3))  # type: ignore[return-value]
+
+
+def grouped_kfold(groups: np.ndarray, labels: np.ndarray, k: int = 5, seed: int = 0) -> np.ndarray:
+    """Fold index ``(N,)`` in ``0..k-1``: patient-grouped, stratified folds of equal share."""
+    if k < 2:
+        raise ValueError("k must be at least 2")
+    return assign_groups(groups, labels, [1.0] * k, seed)

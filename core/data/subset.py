@@ -1,0 +1,71 @@
+"""The npz subset format (``../shared/data/nih14_subset/images64.npz``).
+
+Arrays: ``images`` uint8 ``(N, H, W)``, ``names`` (NIH file names ``PPPPPPPP_FFF.png``),
+``labels`` uint8 (0 normal, 1 abnormal). The patient ID is read from the name (or from a
+``groups`` array when present). Split: seeded, patient-grouped and stratified.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from core.data.dataset import DataSplits, Split, patient_id
+from core.data.split import train_val_test_split
+from core.errors import ChexminiError
+
+REQUIRED = ("images", "names", "labels")
+
+
+def load_npz_arrays(path: str | os.PathLike[str]) -> Split:
+    """Read and validate the whole npz as one :class:`Split`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ChexminiError("file not found" if not path.exists() else "not a file", path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            missing = [k for k in REQUIRED if k not in z.files]
+            if missing:
+                raise ChexminiError(f"npz is missing array(s) {', '.join(missing)} "
+                                    f"(has {', '.join(z.files) or 'none'})", path)
+            images, names, labels = z["images"], z["names"], z["labels"]
+            groups = z["groups"] if "groups" in z.files else None
+    except ChexminiError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise ChexminiError(f"not a readable npz file ({exc})", path) from None
+    if images.ndim != 3 or images.shape[1] != images.shape[2]:
+        raise ChexminiError(f"images must have shape (N, S, S), got {images.shape}", path)
+    if images.dtype != np.uint8:
+        raise ChexminiError(f"images must be uint8, got {images.dtype}", path)
+    n = len(images)
+    if len(names) != n or len(labels) != n:
+        raise ChexminiError(f"{n} images but {len(names)} names and {len(labels)} labels", path)
+    if not np.isin(labels, (0, 1)).all():
+        bad = np.unique(labels[~np.isin(labels, (0, 1))])[:5]
+        raise ChexminiError(f"labels must be 0 or 1, found {bad.tolist()}", path)
+    names = names.astype(str)
+    if groups is None:
+        groups = np.array([patient_id(nm) for nm in names], dtype=np.int64)
+        if (groups < 0).any():
+            # Names that do not carry a patient ID: each image is its own group.
+            groups = np.where(groups < 0, -1 - np.arange(n), groups)
+    return Split(images, labels.astype(np.uint8), names, np.asarray(groups, dtype=np.int64))
+
+
+def load_subset(
+    path: str | os.PathLike[str],
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.15,
+    seed: int = 0,
+) -> DataSplits:
+    """The npz subset, split by patient into train/val/test with ``seed``."""
+    full = load_npz_arrays(path)
+    tr, va, te = train_val_test_split(full.groups, full.labels, val_fraction, test_fraction, seed)
+    return DataSplits(full.subset(tr), full.subset(va), full.subset(te),
+                      source=f"npz:{Path(path)}",
+                      info={"split": "patient-grouped stratified", "split_seed": seed,
+                            "val_fraction": val_fraction, "test_fraction": test_fraction})
