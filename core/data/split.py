@@ -1,9 +1,9 @@
 """Seeded, patient-grouped, stratified splits and k-fold assignment.
 
-No patient is ever in two parts. Patients are stratified by their label mix
-(only normal / only abnormal / both) and assigned greedily, largest first, to the part
-that is furthest below its target share of that stratum's images, so each part gets
-close to its target fraction of images and of positives.
+No patient is ever in two parts. Patients are taken largest first (ties in seeded
+random order) and each goes to the part that is furthest below its target share of
+normal and abnormal images, weighted by the patient's own mix — so every part gets close
+to its target fraction of images *and* the same positive rate (stratification).
 """
 
 from __future__ import annotations
@@ -29,23 +29,22 @@ def assign_groups(
     rng = np.random.default_rng(seed)
 
     uniq, inverse = np.unique(groups, return_inverse=True)
-    size = np.bincount(inverse, minlength=len(uniq))
-    pos = np.bincount(inverse, weights=labels, minlength=len(uniq)).astype(np.int64)
-    stratum = np.where(pos == 0, 0, np.where(pos == size, 1, 2))
+    n_pos = np.bincount(inverse, weights=labels, minlength=len(uniq))
+    n_neg = np.bincount(inverse, minlength=len(uniq)) - n_pos
+    counts = np.stack([n_neg, n_pos], axis=1)                       # (G, 2) images per class
+    target = frac[:, None] * counts.sum(axis=0)[None, :]            # (K, 2)
+    scale = np.maximum(counts.sum(axis=0), 1.0)
+    filled = np.zeros_like(target)
 
+    order = rng.permutation(len(uniq))
+    order = order[np.argsort(-counts[order].sum(axis=1), kind="stable")]  # largest first
     part_of_group = np.empty(len(uniq), dtype=np.int64)
-    for s in (0, 1, 2):
-        members = np.flatnonzero(stratum == s)
-        if members.size == 0:
-            continue
-        members = members[rng.permutation(members.size)]
-        members = members[np.argsort(-size[members], kind="stable")]  # largest first
-        target = frac * size[members].sum()
-        filled = np.zeros(len(frac))
-        for g in members:
-            k = int(np.argmax(target - filled))
-            part_of_group[g] = k
-            filled[k] += size[g]
+    for g in order:
+        # Relative deficit of each part in the classes this patient brings.
+        score = ((target - filled) / scale) @ counts[g]
+        k = int(np.argmax(score))
+        part_of_group[g] = k
+        filled[k] += counts[g]
     return part_of_group[inverse]
 
 

@@ -66,6 +66,5 @@ def load_subset(
     full = load_npz_arrays(path)
     tr, va, te = train_val_test_split(full.groups, full.labels, val_fraction, test_fraction, seed)
     return DataSplits(full.subset(tr), full.subset(va), full.subset(te),
-                      source=f"npz:{Path(path)}",
-                      info={"split": "patient-grouped stratified", "split_seed": seed,
-                            "val_fraction": val_fraction, "test_fraction": test_fraction})
+                      source=f"npz:{Path(path).resolve()}",
+                      info={"split": "patient-grouped stratified"})

@@ -42,6 +42,13 @@ class MLP:
                 if self.dropout > 0:
                     self.layers.append(Dropout(f"drop{i + 1}", self.dropout, self.dropout_rng))
 
+    def set_dropout_rng(self, rng: np.random.Generator) -> None:
+        """Use ``rng`` for every dropout mask (the trainer owns this stream)."""
+        self.dropout_rng = rng
+        for layer in self.layers:
+            if isinstance(layer, Dropout):
+                layer.rng = rng
+
     # -- passes -----------------------------------------------------------------------
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         """``x: (B, n_in)`` → logits ``(B, 1)`` (a reused buffer: copy to keep it)."""
@@ -107,7 +114,9 @@ class MLP:
         """A copy of the model with parameters cast to ``dtype`` (e.g. float64 for gradcheck)."""
         clone = MLP(self.widths, self.dropout, seed=0, dtype=dtype)
         clone.load_state_dict(self.parameters())
-        clone.dropout_rng.bit_generator.state = self.dropout_rng.bit_generator.state
+        rng = np.random.default_rng()
+        rng.bit_generator.state = self.dropout_rng.bit_generator.state
+        clone.set_dropout_rng(rng)
         return clone
 
     def copy(self) -> MLP:

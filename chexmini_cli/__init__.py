@@ -1,0 +1,1 @@
+"""The ``chexmini`` command line: a front end over the engine in :mod:`core`."""

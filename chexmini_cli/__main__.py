@@ -1,0 +1,3 @@
+from chexmini_cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,220 @@
+"""``chexmini`` — train, evaluate, predict, gradient-check and inspect from the shell.
+
+Every user error is one line on stderr (``chexmini: error: <file>: <problem>``) and exit
+code 2; ``gradcheck`` exits 1 when a tensor fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from chexmini_cli.options import add_config_flags
+from core import __version__
+from core.errors import ChexminiError
+
+EXIT_USAGE = 2
+DEFAULT_CHECKPOINT = "artifacts"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="chexmini", description="A hand-written NumPy MLP for chest X-ray screening.")
+    p.add_argument("--version", action="version", version=f"chexmini {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train a model (writes a run directory)")
+    t.add_argument("--data", help="data source: synthetic[:N] | FILE.npz | folder with "
+                                  "images64.npz (see README)")
+    t.add_argument("--out", help="run directory (default: runs/<timestamp>)")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    t.add_argument("--split-seed", type=int, default=0, help="seed of the patient split")
+    t.add_argument("--val-fraction", type=float, default=0.15)
+    t.add_argument("--test-fraction", type=float, default=0.15)
+    t.add_argument("--quiet", action="store_true", help="one line per epoch, no bars")
+    add_config_flags(t)
+
+    e = sub.add_parser("evaluate", help="re-score a checkpoint on a data set")
+    e.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT)
+    e.add_argument("--data", required=True)
+    e.add_argument("--split", choices=("train", "val", "test", "all"), default="test")
+    e.add_argument("--split-seed", type=int, default=0)
+    e.add_argument("--val-fraction", type=float, default=0.15)
+    e.add_argument("--test-fraction", type=float, default=0.15)
+    e.add_argument("--threshold", type=float, help="override the checkpoint's threshold")
+    e.add_argument("--json", action="store_true")
+
+    pr = sub.add_parser("predict", help="P(abnormal) for image files")
+    pr.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT)
+    pr.add_argument("--image", nargs="+", required=True, metavar="FILE")
+    pr.add_argument("--json", action="store_true")
+
+    g = sub.add_parser("gradcheck", help="finite-difference check of the backward pass")
+    g.add_argument("--checkpoint", help="check this checkpoint (default: a fresh model)")
+    g.add_argument("--hidden-dims", default="1024,256,64", help="fresh model's hidden widths")
+    g.add_argument("--image-size", type=int, default=64)
+    g.add_argument("--batch", type=int, default=8)
+    g.add_argument("--samples", type=int, default=20, help="entries sampled per tensor")
+    g.add_argument("--eps", type=float, default=1e-5)
+    g.add_argument("--tol", type=float, default=1e-6)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--json", action="store_true")
+
+    i = sub.add_parser("inspect", help="summarise a checkpoint folder")
+    i.add_argument("checkpoint", nargs="?", default=DEFAULT_CHECKPOINT)
+    i.add_argument("--json", action="store_true")
+    return p
+
+
+def _metric_table(title: str, reports: dict[str, dict]) -> Table:
+    table = Table(title=title)
+    table.add_column("metric")
+    for name in reports:
+        table.add_column(name, justify="right")
+    for key in ("auc", "accuracy", "balanced_accuracy", "precision", "recall", "specificity",
+                "f1"):
+        table.add_row(key, *(f"{r[key]:.4f}" for r in reports.values()))
+    for key in ("tn", "fp", "fn", "tp"):
+        table.add_row(key.upper(), *(str(r["confusion_matrix"][key]) for r in reports.values()))
+    table.add_row("n", *(str(r["n_val"]) for r in reports.values()))
+    table.add_row("positive rate", *(f"{r['positive_rate']:.4f}" for r in reports.values()))
+    return table
+
+
+def cmd_evaluate(args, console: Console) -> int:
+    from core.batches import BatchMaker
+    from core.data import load_data
+    from core.inference import load_checkpoint
+    from core.metrics import split_report
+    from core.nn.model import sigmoid
+    from core.train import score_split
+
+    model, mean, std, thr = load_checkpoint(args.checkpoint)
+    side = int(round(np.sqrt(model.widths[0])))
+    data = load_data(args.data, seed=args.split_seed, val_fraction=args.val_fraction,
+                     test_fraction=args.test_fraction, image_size=side)
+    threshold = thr if args.threshold is None else args.threshold
+    names = ("train", "val", "test") if args.split == "all" else (args.split,)
+    maker = BatchMaker(mean, std)
+    reports = {}
+    for name in names:
+        split = getattr(data, name)
+        scores = sigmoid(score_split(model, split, maker))
+        reports[name] = split_report(scores, split.labels, threshold)
+    if args.json:
+        print(json.dumps({"checkpoint": str(args.checkpoint), "threshold": threshold,
+                          "splits": reports}, indent=2))
+    else:
+        console.print(_metric_table(f"{args.checkpoint} on {data.source} "
+                                    f"(threshold {threshold:.4f})", reports))
+    return 0
+
+
+def cmd_predict(args, console: Console) -> int:
+    from core.inference import load_checkpoint, predict_files
+
+    model, mean, std, thr = load_checkpoint(args.checkpoint)
+    preds = predict_files(model, mean, std, thr, args.image)
+    if args.json:
+        print(json.dumps({"checkpoint": str(args.checkpoint), "threshold": thr,
+                          "predictions": [p.to_dict() for p in preds]}, indent=2))
+    else:
+        table = Table(title=f"{args.checkpoint} (threshold {thr:.4f})")
+        table.add_column("file")
+        table.add_column("P(abnormal)", justify="right")
+        table.add_column("label")
+        for p in preds:
+            if p.error is None:
+                table.add_row(p.path, f"{p.prob:.4f}", p.label)
+        if any(p.error is None for p in preds):
+            console.print(table)
+    errors = [p.error for p in preds if p.error is not None]
+    for err in errors:
+        print(f"chexmini: error: {err}", file=sys.stderr)
+    return EXIT_USAGE if errors else 0
+
+
+def cmd_gradcheck(args, console: Console) -> int:
+    from chexmini_cli.options import _dims
+    from core.gradcheck import gradcheck
+    from core.inference import load_checkpoint
+    from core.nn import MLP
+
+    if args.checkpoint:
+        model = load_checkpoint(args.checkpoint)[0]
+        what = str(args.checkpoint)
+    else:
+        try:
+            dims = _dims(args.hidden_dims)
+        except argparse.ArgumentTypeError as exc:
+            raise ChexminiError(f"--hidden-dims: {exc}") from None
+        model = MLP((args.image_size**2, *dims, 1), dropout=0.3, seed=args.seed)
+        what = "fresh model"
+    rng = np.random.default_rng(args.seed)
+    x = rng.standard_normal((args.batch, model.widths[0]))
+    y = (np.arange(args.batch) % 2).astype(float)
+    report = gradcheck(model, x, y, eps=args.eps, n_samples=args.samples, tol=args.tol,
+                       seed=args.seed)
+    if args.json:
+        print(json.dumps({"model": what, **report.to_dict()}, indent=2))
+    else:
+        table = Table(title=f"gradient check: {what}, float64, h={args.eps:g}, tol={args.tol:g}")
+        for col in ("tensor", "shape", "checked", "kinks", "max rel error", "result"):
+            table.add_column(col, justify="left" if col in ("tensor", "shape") else "right")
+        for r in report.rows:
+            ok = "[green]pass[/]" if r.passed else "[red]FAIL[/]"
+            table.add_row(r.name, "×".join(map(str, r.shape)), str(r.n_checked),
+                          str(r.n_kinks), f"{r.max_rel_error:.2e}", ok)
+        console.print(table)
+    return 0 if report.passed else 1
+
+
+def cmd_inspect(args, console: Console) -> int:
+    from core.inference import checkpoint_summary, load_checkpoint
+
+    summary = checkpoint_summary(args.checkpoint)
+    model = load_checkpoint(args.checkpoint)[0]
+    if args.json:
+        slim = {k: v for k, v in summary.items() if k not in ("validation", "test")}
+        for split in ("validation", "test"):
+            slim[split] = {k: v for k, v in summary[split].items()
+                           if k not in ("roc_curve", "pr_curve")}
+        print(json.dumps({"model": repr(model), **slim}, indent=2))
+        return 0
+    console.print(f"[bold]{summary['path']}[/]  {model!r}")
+    console.print(f"best epoch {summary.get('best_epoch')}, threshold "
+                  f"{summary['threshold']:.4f}; files: {', '.join(summary['files'])}")
+    splits = summary.get("splits", {})
+    console.print("splits: " + ", ".join(
+        f"{k} {v['n']} (pos {v['pos']})" for k, v in splits.items()))
+    reports = {k: summary[k] for k in ("validation", "test") if k in summary}
+    if reports:
+        console.print(_metric_table("headline metrics", reports))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console(stderr=False)
+    try:
+        if args.command == "train":
+            from chexmini_cli.train_cmd import run_train
+
+            return run_train(args, console)
+        return {"evaluate": cmd_evaluate, "predict": cmd_predict, "gradcheck": cmd_gradcheck,
+                "inspect": cmd_inspect}[args.command](args, console)
+    except ChexminiError as exc:
+        print(f"chexmini: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("chexmini: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

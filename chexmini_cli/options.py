@@ -1,0 +1,81 @@
+"""Command-line flags generated from :class:`core.config.TrainConfig` (one per field)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import MISSING, fields
+
+from core.config import TrainConfig
+
+HELP = {
+    "image_size": "image side in pixels (data must match)",
+    "hidden_dims": "hidden layer widths, comma-separated (e.g. 1024,256,64; '' for none)",
+    "dropout": "dropout rate after each hidden ReLU",
+    "optimizer": "adam or sgd",
+    "lr": "initial learning rate",
+    "lr_schedule": "cosine or constant",
+    "weight_decay": "L2 weight decay on weights (not biases)",
+    "l1": "L1 penalty on weights",
+    "label_smoothing": "label smoothing epsilon",
+    "batch_size": "mini-batch size",
+    "epochs": "number of epochs",
+    "augment": "augment training batches (flip, brightness, noise)",
+    "standardize": "per-feature standardisation with training-split statistics",
+    "seed": "seed for weights, shuffling, augmentation and dropout",
+    "lr_min": "final learning rate of the cosine schedule",
+    "momentum": "SGD momentum",
+    "beta1": "Adam beta1",
+    "beta2": "Adam beta2",
+    "adam_eps": "Adam epsilon",
+    "flip_prob": "horizontal-flip probability",
+    "brightness": "brightness jitter (± in [0,1] pixel units)",
+    "noise_std": "Gaussian pixel-noise std (in [0,1] pixel units)",
+    "class_weight": "none or balanced (weight the loss so both classes count equally)",
+    "checkpoint_every": "write the resumable state every N epochs",
+}
+SKIP = {"dataset_revision"}
+
+
+def _dims(text: str) -> list[int]:
+    text = text.strip()
+    if not text:
+        return []
+    try:
+        dims = [int(t) for t in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+    if any(d < 1 for d in dims):
+        raise argparse.ArgumentTypeError("hidden widths must be positive")
+    return dims
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One ``--flag`` per config field; defaults are ``None`` (= keep the config's value)."""
+    group = parser.add_argument_group("hyperparameters (defaults: the published run)")
+    defaults = TrainConfig()
+    for f in fields(TrainConfig):
+        if f.name in SKIP:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        default = getattr(defaults, f.name)
+        shown = ",".join(map(str, default)) if f.name == "hidden_dims" else default
+        help_ = f"{HELP.get(f.name, f.name)} (default: {shown})"
+        if f.type in ("bool", bool):
+            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
+                               default=None, help=help_)
+        elif f.name == "hidden_dims":
+            group.add_argument(flag, dest=f.name, type=_dims, default=None, metavar="W,W,…",
+                               help=help_)
+        else:
+            kind = {"int": int, "float": float, "str": str}.get(str(f.type), str)
+            group.add_argument(flag, dest=f.name, type=kind, default=None, help=help_)
+        assert f.default is not MISSING or f.default_factory is not MISSING
+
+
+def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) -> TrainConfig:
+    cfg = base or TrainConfig()
+    for f in fields(TrainConfig):
+        value = getattr(args, f.name, None)
+        if value is not None:
+            setattr(cfg, f.name, value)
+    return cfg

@@ -1,0 +1,143 @@
+"""``chexmini train``: drive the training generator with rich progress bars.
+
+SIGINT (Ctrl-C), SIGTERM and SIGHUP are caught: the current step finishes, the generator
+is closed (which writes ``RUN_DIR/resume.npz``), the command prints how to resume and
+exits non-zero (130 for SIGINT, 128+signum otherwise). A second Ctrl-C exits at once;
+files already written are never half-written (every write is atomic).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from chexmini_cli.options import config_from_args
+from core.checkpoint import RESUME_FILE, load_resume_state
+from core.config import TrainConfig
+from core.data import load_data
+from core.data.sources import split_args
+from core.errors import ChexminiError
+from core.train import train
+
+EXIT_SIGNAL_BASE = 128
+
+
+class SignalStop:
+    """Record the first stop signal; a second SIGINT exits immediately."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._old: dict[int, object] = {}
+
+    def _handle(self, signum, frame) -> None:  # noqa: ARG002
+        if self.signum is not None and signum == signal.SIGINT:
+            os.write(2, b"\nchexmini: second interrupt, exiting now\n")
+            os._exit(EXIT_SIGNAL_BASE + signum)
+        self.signum = signum
+
+    def __enter__(self) -> SignalStop:
+        for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+            if sig is not None:
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def default_run_dir() -> Path:
+    return Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+
+
+def prepare(args: argparse.Namespace) -> tuple[TrainConfig, object, Path, bool]:
+    """Config, data, run dir and resume flag from the parsed arguments."""
+    if args.resume:
+        run_dir = Path(args.resume)
+        _, meta = load_resume_state(run_dir / RESUME_FILE)
+        config = config_from_args(args, TrainConfig.from_dict(meta["config"]))
+        data = load_data(meta["source"], image_size=config.image_size,
+                         **split_args(meta.get("data_info", {})))
+        return config, data, run_dir, True
+    if not args.data:
+        raise ChexminiError("--data is required (e.g. --data synthetic or "
+                            "--data ../shared/data/nih14_subset)")
+    config = config_from_args(args)
+    data = load_data(args.data, seed=args.split_seed, val_fraction=args.val_fraction,
+                     test_fraction=args.test_fraction, image_size=config.image_size)
+    return config, data, Path(args.out) if args.out else default_run_dir(), False
+
+
+def run_train(args: argparse.Namespace, console: Console) -> int:
+    config, data, run_dir, resume = prepare(args)
+    quiet = args.quiet or not console.is_terminal
+    gen = train(config, data, run_dir, resume=resume, step_events=not quiet)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=console, disable=quiet, transient=False)
+    epoch_task = step_task = None
+    with SignalStop() as stop, progress:
+        try:
+            for ev in gen:
+                if ev.kind == "run_started":
+                    s = ev.splits
+                    console.print(
+                        f"[bold]chexmini train[/] {ev.source} → {run_dir}"
+                        f"{' (resumed at epoch ' + str(ev.start_epoch + 1) + ')' if ev.resumed else ''}\n"
+                        f"  MLP {'→'.join(map(str, ev.widths))} ({ev.n_params:,} params); "
+                        f"train {s['train']['n']} / val {s['val']['n']} / test {s['test']['n']} "
+                        f"images, positive rates {s['train']['positive_rate']:.3f} / "
+                        f"{s['val']['positive_rate']:.3f} / {s['test']['positive_rate']:.3f}")
+                    epoch_task = progress.add_task("epochs", total=config.epochs,
+                                                   completed=ev.start_epoch, info="")
+                    step_task = progress.add_task("steps", total=ev.steps_per_epoch,
+                                                  completed=ev.start_step, info="")
+                elif ev.kind == "step":
+                    progress.update(step_task, completed=ev.step,
+                                    info=f"loss {ev.loss:.4f}  {ev.samples_per_s:,.0f} samples/s")
+                elif ev.kind == "epoch":
+                    progress.update(epoch_task, completed=ev.epoch,
+                                    info=f"best AUC {ev.best_val_auc:.4f} @ {ev.best_epoch}")
+                    progress.reset(step_task, total=progress.tasks[step_task].total)
+                    mark = " *" if ev.is_best else ""
+                    console.print(
+                        f"epoch {ev.epoch:>4}/{ev.epochs}  train {ev.train_loss:.4f}  "
+                        f"val {ev.val_loss:.4f}  AUC {ev.val_auc:.4f}  acc {ev.val_acc:.4f}  "
+                        f"lr {ev.lr:.2e}  {ev.seconds:.1f}s{mark}", highlight=False)
+                elif ev.kind == "finished":
+                    v, t = ev.validation, ev.test
+                    console.print(
+                        f"[bold green]done[/]: best epoch {ev.best_epoch}, threshold "
+                        f"{ev.threshold:.4f} (Youden's J on validation)\n"
+                        f"  validation AUC {v['auc']:.4f}  balanced acc "
+                        f"{v['balanced_accuracy']:.4f}\n"
+                        f"  test       AUC {t['auc']:.4f}  balanced acc "
+                        f"{t['balanced_accuracy']:.4f}\n  artifacts in {ev.out_dir}")
+                if stop.signum is not None:
+                    break
+        finally:
+            gen.close()
+    if stop.signum is not None:
+        name = signal.Signals(stop.signum).name
+        resumable = (run_dir / RESUME_FILE).is_file()
+        msg = (f"chexmini: {name} received; state saved. Resume with:\n"
+               f"  chexmini train --resume {run_dir}" if resumable
+               else f"chexmini: {name} received before the first step; nothing to resume.")
+        print(msg, file=sys.stderr)
+        return EXIT_SIGNAL_BASE + stop.signum
+    return 0

@@ -1,0 +1,90 @@
+"""``TrainConfig``: every hyperparameter of a run. Defaults are the published run.
+
+The first fields are exactly the published ``metrics.json`` ``config`` keys (same order);
+the rest are the knobs the published code had implicitly (seed, schedule floor, Adam
+constants, augmentation strengths, class weighting, checkpoint cadence).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from core.errors import ChexminiError
+
+
+@dataclass
+class TrainConfig:
+    image_size: int = 64
+    hidden_dims: list[int] = field(default_factory=lambda: [1024, 256, 64])
+    dropout: float = 0.3
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    lr_schedule: str = "cosine"
+    weight_decay: float = 1e-4
+    l1: float = 0.0
+    label_smoothing: float = 0.05
+    batch_size: int = 256
+    epochs: int = 200
+    augment: bool = True
+    standardize: bool = True
+    dataset_revision: str = ""
+    # -- beyond the published keys ---------------------------------------------------------
+    seed: int = 0
+    lr_min: float = 1e-5
+    momentum: float = 0.9
+    beta1: float = 0.9
+    beta2: float = 0.999
+    adam_eps: float = 1e-8
+    flip_prob: float = 0.5
+    brightness: float = 0.1
+    noise_std: float = 0.02
+    class_weight: str = "none"
+    checkpoint_every: int = 1
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        return (self.image_size * self.image_size, *self.hidden_dims, 1)
+
+    def validate(self) -> TrainConfig:
+        """Raise :class:`ChexminiError` for any out-of-range value; return self."""
+        checks = [
+            (self.image_size >= 4, "image_size must be at least 4"),
+            (all(int(h) >= 1 for h in self.hidden_dims), "hidden_dims must be positive"),
+            (0.0 <= self.dropout < 1.0, "dropout must be in [0, 1)"),
+            (self.optimizer in ("adam", "sgd"), "optimizer must be 'adam' or 'sgd'"),
+            (self.lr > 0, "lr must be positive"),
+            (0 <= self.lr_min <= self.lr, "lr_min must be in [0, lr]"),
+            (self.lr_schedule in ("cosine", "constant"), "lr_schedule must be cosine|constant"),
+            (self.weight_decay >= 0 and self.l1 >= 0, "weight_decay and l1 must be >= 0"),
+            (0.0 <= self.label_smoothing < 1.0, "label_smoothing must be in [0, 1)"),
+            (self.batch_size >= 1, "batch_size must be at least 1"),
+            (self.epochs >= 1, "epochs must be at least 1"),
+            (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "betas must be in [0, 1)"),
+            (0 <= self.flip_prob <= 1, "flip_prob must be in [0, 1]"),
+            (self.brightness >= 0 and self.noise_std >= 0, "augmentation strengths must be >= 0"),
+            (self.class_weight in ("none", "balanced"), "class_weight must be none|balanced"),
+            (self.checkpoint_every >= 1, "checkpoint_every must be at least 1"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise ChexminiError(f"invalid training config: {msg}")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["hidden_dims"] = [int(h) for h in self.hidden_dims]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """Build from a dict (e.g. a ``metrics.json`` config); unknown keys are ignored."""
+        names = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names}
+        if "hidden_dims" in kw:
+            kw["hidden_dims"] = [int(h) for h in kw["hidden_dims"]]
+        return cls(**kw)
+
+
+# Fields that may differ when a run is resumed (they do not change the maths).
+RESUME_MUTABLE = {"checkpoint_every"}

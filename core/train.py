@@ -1,0 +1,353 @@
+"""Training as a generator of events.
+
+``for event in train(config, data, out_dir): ...`` — whoever iterates drives training:
+pausing is not pulling; ``close()`` stops at once (the resumable state is written to
+``out_dir/resume.npz`` first, so nothing is lost); :meth:`TrainControl.stop` finishes
+early but properly (best checkpoint restored, test scored once, artifacts written).
+
+One epoch: shuffle (seeded) → for each batch: uint8 images → augment (train only) →
+standardise with training-split statistics → forward (dropout on) → BCE-with-logits
+(label-smoothed) → backward → Adam step with the epoch's cosine LR. Then the validation
+split is scored in evaluation mode (loss, AUC, accuracy at 0.5) and the best model by
+validation AUC is kept. At the end the best model is restored, the operating threshold
+is chosen by Youden's J on validation only, and the test split is evaluated once.
+
+Randomness comes from four independent streams spawned from ``config.seed`` (weights,
+shuffling, augmentation, dropout); all their states are saved in the resume checkpoint,
+so a resumed run is bit-identical to an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from core.augment import AugmentConfig
+from core.batches import BatchMaker
+from core.checkpoint import (
+    ARTIFACT_FILES,
+    HISTORY_KEYS,
+    RESUME_FILE,
+    build_metrics,
+    load_resume_state,
+    save_artifacts,
+    save_resume_state,
+)
+from core.config import RESUME_MUTABLE, TrainConfig
+from core.data.dataset import DataSplits, Split
+from core.errors import ChexminiError
+from core.events import (
+    CheckpointSaved,
+    EpochEnd,
+    Event,
+    EventLog,
+    Finished,
+    RunStarted,
+    StepDone,
+)
+from core.loss import balanced_class_weights, bce_with_logits
+from core.metrics import roc_auc, youden_threshold
+from core.nn.model import MLP, sigmoid
+from core.optim import cosine_lr, make_optimizer, regularisation
+from core.standardize import feature_stats, identity_stats
+
+HEADLINE = ("auc", "accuracy", "balanced_accuracy", "precision", "recall", "specificity", "f1")
+
+
+class TrainingDiverged(ChexminiError):
+    """The loss or the parameters became NaN/inf."""
+
+
+class TrainControl:
+    """Requests from the driver, honoured at the next step boundary (thread-safe enough:
+    plain attribute writes)."""
+
+    def __init__(self) -> None:
+        self.stop_requested = False
+        self.save_requested = False
+
+    def stop(self) -> None:
+        """Finish early: restore the best checkpoint, score the test split, write artifacts."""
+        self.stop_requested = True
+
+    def save_now(self) -> None:
+        """Write the resumable state now (without stopping)."""
+        self.save_requested = True
+
+
+def score_split(model: MLP, split: Split, maker: BatchMaker, batch_size: int = 1024) -> np.ndarray:
+    """Evaluation-mode logits ``(N,)`` for a split, standardised batch by batch."""
+    logits = np.empty(len(split), dtype=np.float64)
+    for s in range(0, len(split), batch_size):
+        x = maker.standardise(split.images[s : s + batch_size])
+        logits[s : s + batch_size] = model.forward(x, train=False)[:, 0]
+    return logits
+
+
+class _Run:
+    """All mutable state of one run (what ``resume.npz`` saves)."""
+
+    def __init__(self, config: TrainConfig, data: DataSplits) -> None:
+        self.config = config
+        self.data = data
+        seeds = np.random.SeedSequence(config.seed).spawn(4)
+        init_rng, shuffle_rng, aug_rng, drop_rng = (np.random.default_rng(s) for s in seeds)
+        self.shuffle_rng, self.aug_rng = shuffle_rng, aug_rng
+        self.model = MLP(config.widths, config.dropout, seed=init_rng, dtype=np.float32)
+        self.model.set_dropout_rng(drop_rng)
+        params, grads = self.model.parameters(), self.model.gradients()
+        self.opt = make_optimizer(config.optimizer, params, grads, config.lr,
+                                  config.weight_decay, config.l1, config.momentum,
+                                  (config.beta1, config.beta2), config.adam_eps)
+        if config.standardize:
+            self.mean, self.std = feature_stats(data.train.images)
+        else:
+            self.mean, self.std = identity_stats(data.train.n_features)
+        self.best = {k: v.copy() for k, v in params.items()}
+        self.best_auc = -np.inf
+        self.best_epoch = 0
+        self.history: dict[str, list[float]] = {k: [] for k in HISTORY_KEYS}
+        self.epoch = 0          # index of the current epoch (0-based)
+        self.step = 0           # steps completed in the current epoch
+        self.perm: np.ndarray | None = None
+        self.loss_sum = 0.0
+        self.seen = 0
+        self.global_step = 0
+        self.elapsed = 0.0
+
+    # -- resume -------------------------------------------------------------------------
+    def state(self, fingerprint: str, source: str) -> tuple[dict, dict]:
+        arrays = {f"model/{k}": v for k, v in self.model.parameters().items()}
+        arrays.update({f"best/{k}": v for k, v in self.best.items()})
+        arrays.update({f"opt/{k}": v for k, v in self.opt.state_dict().items()})
+        arrays["norm/mean"], arrays["norm/std"] = self.mean, self.std
+        if self.perm is not None:
+            arrays["perm"] = self.perm
+        meta = {
+            "format": 1,
+            "config": self.config.to_dict(),
+            "data_fingerprint": fingerprint,
+            "source": source,
+            "data_info": self.data.info,
+            "epoch": self.epoch, "step": self.step, "global_step": self.global_step,
+            "loss_sum": self.loss_sum, "seen": self.seen, "elapsed": self.elapsed,
+            "best_auc": None if not np.isfinite(self.best_auc) else self.best_auc,
+            "best_epoch": self.best_epoch,
+            "history": self.history,
+            "rng": {"shuffle": self.shuffle_rng.bit_generator.state,
+                    "augment": self.aug_rng.bit_generator.state,
+                    "dropout": self.model.dropout_rng.bit_generator.state},
+        }
+        return arrays, meta
+
+    def restore(self, arrays: dict, meta: dict) -> None:
+        self.model.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("model/")})
+        for k in self.best:
+            self.best[k][...] = arrays[f"best/{k}"]
+        self.opt.load_state_dict({k[4:]: v for k, v in arrays.items() if k.startswith("opt/")})
+        self.mean, self.std = arrays["norm/mean"], arrays["norm/std"]
+        self.perm = arrays.get("perm")
+        self.epoch, self.step = int(meta["epoch"]), int(meta["step"])
+        self.global_step = int(meta["global_step"])
+        self.loss_sum, self.seen = float(meta["loss_sum"]), int(meta["seen"])
+        self.elapsed = float(meta["elapsed"])
+        self.best_auc = -np.inf if meta["best_auc"] is None else float(meta["best_auc"])
+        self.best_epoch = int(meta["best_epoch"])
+        self.history = {k: list(meta["history"][k]) for k in HISTORY_KEYS}
+        self.shuffle_rng.bit_generator.state = meta["rng"]["shuffle"]
+        self.aug_rng.bit_generator.state = meta["rng"]["augment"]
+        self.model.dropout_rng.bit_generator.state = meta["rng"]["dropout"]
+
+
+def _check_resumable(meta: dict, config: TrainConfig, fingerprint: str, path: Path) -> None:
+    if meta.get("data_fingerprint") != fingerprint:
+        raise ChexminiError("resume refused: the data differ from the data this run was "
+                            "started with (fingerprint mismatch)", path)
+    saved = meta.get("config", {})
+    diffs = [k for k, v in config.to_dict().items()
+             if k not in RESUME_MUTABLE and k != "dataset_revision" and saved.get(k) != v]
+    if diffs:
+        desc = ", ".join(f"{k}={saved.get(k)!r}→{getattr(config, k)!r}" for k in diffs[:4])
+        raise ChexminiError(f"resume refused: config differs from the saved run ({desc})", path)
+
+
+def train(
+    config: TrainConfig,
+    data: DataSplits,
+    out_dir: str | Path | None = None,
+    *,
+    control: TrainControl | None = None,
+    resume: bool = False,
+    step_events: bool = True,
+) -> Iterator[Event]:
+    """Train and yield :mod:`core.events`; see the module docstring.
+
+    With ``out_dir`` the run directory gets ``events.jsonl`` (every event), ``resume.npz``
+    (every ``config.checkpoint_every`` epochs, on ``save_now`` and on ``close()``) and,
+    at the end, the artifact set. ``resume=True`` continues from ``out_dir/resume.npz``.
+    """
+    config.validate()
+    if data.image_size != config.image_size:
+        raise ChexminiError(f"data images are {data.image_size}×{data.image_size} but "
+                            f"config.image_size is {config.image_size}")
+    for name, split in (("train", data.train), ("val", data.val), ("test", data.test)):
+        if len(split) == 0:
+            raise ChexminiError(f"the {name} split is empty")
+    if len(np.unique(data.val.labels)) < 2:
+        raise ChexminiError("the validation split needs both normal and abnormal images")
+    control = control or TrainControl()
+    fingerprint = data.fingerprint()
+    config.dataset_revision = fingerprint
+    out = Path(out_dir) if out_dir is not None else None
+    if resume and out is None:
+        raise ChexminiError("resume needs the run directory")
+
+    run = _Run(config, data)
+    if resume:
+        arrays, meta = load_resume_state(out / RESUME_FILE)
+        _check_resumable(meta, config, fingerprint, out / RESUME_FILE)
+        run.restore(arrays, meta)
+    elif out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        stale = [f for f in (*ARTIFACT_FILES, RESUME_FILE, "events.jsonl") if (out / f).exists()]
+        for f in stale:  # a fresh run in a used folder: start clean
+            (out / f).unlink()
+    log = EventLog(out / "events.jsonl") if out is not None else None
+
+    def emit(event: Event) -> Event:
+        if log is not None:
+            log.write(event)
+        return event
+
+    def save_state() -> CheckpointSaved:
+        arrays, meta = run.state(fingerprint, data.source)
+        save_resume_state(out / RESUME_FILE, arrays, meta)
+        return CheckpointSaved(str(out / RESUME_FILE), run.epoch, run.step, "resume")
+
+    train_split = data.train
+    n, bs = len(train_split), config.batch_size
+    steps_per_epoch = -(-n // bs)
+    maker = BatchMaker(run.mean, run.std)
+    aug = AugmentConfig(config.flip_prob if config.augment else 0.0,
+                        config.brightness if config.augment else 0.0,
+                        config.noise_std if config.augment else 0.0)
+    if config.class_weight == "balanced":
+        w0, w1 = balanced_class_weights(train_split.labels)
+        sample_w = np.where(train_split.labels == 1, w1, w0)
+    else:
+        sample_w = None
+    labels_f = train_split.labels.astype(np.float64)
+
+    yield emit(RunStarted(config.to_dict(), data.summary(), list(config.widths),
+                          run.model.n_parameters(), data.source,
+                          None if out is None else str(out), run.epoch, run.step, resume,
+                          steps_per_epoch))
+    stopped_early = False
+    try:
+        while run.epoch < config.epochs and not stopped_early:
+            e = run.epoch
+            lr = cosine_lr(e, config.epochs, config.lr, config.lr_min) \
+                if config.lr_schedule == "cosine" else config.lr
+            run.opt.lr = lr
+            if run.perm is None:
+                run.perm = run.shuffle_rng.permutation(n)
+            t_epoch = time.perf_counter()
+            while run.step < steps_per_epoch:
+                t0 = time.perf_counter()
+                idx = run.perm[run.step * bs : (run.step + 1) * bs]
+                images = train_split.images[idx]
+                if config.augment:
+                    x = maker.augmented(images, run.aug_rng, aug)
+                else:
+                    x = maker.standardise(images)
+                logits = run.model.forward(x, train=True)
+                loss, grad = bce_with_logits(logits, labels_f[idx], config.label_smoothing,
+                                             None if sample_w is None else sample_w[idx])
+                if not np.isfinite(loss):
+                    raise TrainingDiverged(
+                        f"training diverged: loss is {loss} at epoch {e + 1}, step "
+                        f"{run.step + 1}; the last good state is kept — try a lower "
+                        f"learning rate (now {config.lr:g})", None if out is None else out)
+                run.model.backward(grad)
+                run.opt.step()
+                run.step += 1
+                run.global_step += 1
+                run.loss_sum += loss * len(idx)
+                run.seen += len(idx)
+                dt = time.perf_counter() - t0
+                run.elapsed += dt
+                if step_events:
+                    yield emit(StepDone(e + 1, config.epochs, run.step, steps_per_epoch,
+                                        run.global_step, loss, lr, len(idx) / max(dt, 1e-9)))
+                if control.save_requested and out is not None:
+                    control.save_requested = False
+                    yield emit(save_state())
+                if control.stop_requested:
+                    stopped_early = True
+                    break
+            if run.step < steps_per_epoch:
+                break  # stopped mid-epoch: that partial epoch is not recorded
+            # ---- epoch end --------------------------------------------------------------
+            params = run.model.parameters()
+            if not all(np.isfinite(p).all() for p in params.values()):
+                raise TrainingDiverged(
+                    f"training diverged: parameters became NaN/inf in epoch {e + 1}; the last "
+                    f"good state is kept — try a lower learning rate (now {config.lr:g})",
+                    None if out is None else out)
+            val_logits = score_split(run.model, data.val, maker)
+            val_loss, _ = bce_with_logits(val_logits, data.val.labels, config.label_smoothing)
+            val_prob = sigmoid(val_logits)
+            val_auc = roc_auc(val_prob, data.val.labels)
+            val_acc = float(np.mean((val_prob >= 0.5) == (data.val.labels == 1)))
+            is_best = val_auc > run.best_auc
+            if is_best:
+                run.best_auc, run.best_epoch = val_auc, e + 1
+                for k, v in params.items():
+                    run.best[k][...] = v
+            train_loss = run.loss_sum / max(run.seen, 1)
+            reg = regularisation(params, config.weight_decay, config.l1)
+            for key, value in zip(HISTORY_KEYS, (train_loss, reg, val_loss, val_acc, val_auc, lr)):
+                run.history[key].append(float(value))
+            run.epoch, run.step, run.perm = e + 1, 0, None
+            run.loss_sum, run.seen = 0.0, 0
+            yield emit(EpochEnd(e + 1, config.epochs, train_loss, reg, val_loss, val_auc,
+                                val_acc, lr, bool(is_best), run.best_epoch,
+                                float(run.best_auc), time.perf_counter() - t_epoch))
+            if out is not None and (run.epoch % config.checkpoint_every == 0
+                                    or run.epoch == config.epochs):
+                yield emit(save_state())
+        # ---- finish: best model, Youden threshold on validation, test scored once --------
+        if run.best_epoch == 0:
+            raise ChexminiError("stopped before the first epoch finished: nothing to save")
+        run.model.load_state_dict(run.best)
+        val_scores = sigmoid(score_split(run.model, data.val, maker))
+        test_scores = sigmoid(score_split(run.model, data.test, maker))
+        val_labels = data.val.labels.astype(np.float64)
+        test_labels = data.test.labels.astype(np.float64)
+        threshold = youden_threshold(val_scores, val_labels)
+        metrics = build_metrics(
+            config=config.to_dict(), splits=data.summary(), best_epoch=run.best_epoch,
+            threshold=threshold, val_scores=val_scores, val_labels=val_labels,
+            test_scores=test_scores, test_labels=test_labels,
+            data_info={"source": data.source, **data.info})
+        if out is not None:
+            save_artifacts(out, model=run.model, mean=run.mean, std=run.std, metrics=metrics,
+                           history=run.history, val_scores=val_scores, val_labels=val_labels,
+                           test_scores=test_scores, test_labels=test_labels)
+            (out / RESUME_FILE).unlink(missing_ok=True)
+            yield emit(CheckpointSaved(str(out), run.epoch, run.step, "artifacts"))
+        yield emit(Finished(
+            None if out is None else str(out), run.best_epoch, run.epoch, threshold,
+            {k: metrics["validation"][k] for k in HEADLINE},
+            {k: metrics["test"][k] for k in HEADLINE}, stopped_early, run.elapsed))
+    except GeneratorExit:
+        # The driver closed us (Ctrl-C, quit, …): keep everything resumable.
+        if out is not None and run.global_step > 0:
+            save_state()
+        raise
+    finally:
+        if log is not None:
+            log.close()
