@@ -14,6 +14,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from chexmini_cli import data_cmd
 from chexmini_cli.options import add_config_flags
 from core import __version__
 from core.errors import ChexminiError
@@ -64,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--tol", type=float, default=1e-6)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--json", action="store_true")
+
+    data_cmd.register(sub)
 
     i = sub.add_parser("inspect", help="summarise a checkpoint folder")
     i.add_argument("checkpoint", nargs="?", default=DEFAULT_CHECKPOINT)
@@ -206,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             from chexmini_cli.train_cmd import run_train
 
             return run_train(args, console)
-        return {"evaluate": cmd_evaluate, "predict": cmd_predict, "gradcheck": cmd_gradcheck,
+        return {"data": data_cmd.run, "evaluate": cmd_evaluate, "predict": cmd_predict, "gradcheck": cmd_gradcheck,
                 "inspect": cmd_inspect}[args.command](args, console)
     except ChexminiError as exc:
         print(f"chexmini: error: {exc}", file=sys.stderr)

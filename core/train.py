@@ -68,6 +68,11 @@ class TrainControl:
     def __init__(self) -> None:
         self.stop_requested = False
         self.save_requested = False
+        #: The live model and its normalisation ``(mean, std)``, set when training starts.
+        #: Between two ``next()`` calls (e.g. while paused) they are consistent and may be
+        #: read (gradient check on the live model) — but not modified.
+        self.model: MLP | None = None
+        self.norm: tuple[np.ndarray, np.ndarray] | None = None
 
     def stop(self) -> None:
         """Finish early: restore the best checkpoint, score the test split, write artifacts."""
@@ -216,6 +221,7 @@ def train(
         for f in stale:  # a fresh run in a used folder: start clean
             (out / f).unlink()
     log = EventLog(out / "events.jsonl") if out is not None else None
+    control.model, control.norm = run.model, (run.mean, run.std)
 
     def emit(event: Event) -> Event:
         if log is not None:
