@@ -209,8 +209,9 @@ def main(argv: list[str] | None = None) -> int:
             from chexmini_cli.train_cmd import run_train
 
             return run_train(args, console)
-        return {"data": data_cmd.run, "evaluate": cmd_evaluate, "predict": cmd_predict, "gradcheck": cmd_gradcheck,
-                "inspect": cmd_inspect}[args.command](args, console)
+        commands = {"data": data_cmd.run, "evaluate": cmd_evaluate, "predict": cmd_predict,
+                    "gradcheck": cmd_gradcheck, "inspect": cmd_inspect}
+        return commands[args.command](args, console)
     except ChexminiError as exc:
         print(f"chexmini: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -43,7 +43,8 @@ def _dims(text: str) -> list[int]:
     try:
         dims = [int(t) for t in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}") from None
     if any(d < 1 for d in dims):
         raise argparse.ArgumentTypeError("hidden widths must be positive")
     return dims

@@ -96,9 +96,9 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
             for ev in gen:
                 if ev.kind == "run_started":
                     s = ev.splits
+                    resumed = f" (resumed at epoch {ev.start_epoch + 1})" if ev.resumed else ""
                     console.print(
-                        f"[bold]chexmini train[/] {ev.source} → {run_dir}"
-                        f"{' (resumed at epoch ' + str(ev.start_epoch + 1) + ')' if ev.resumed else ''}\n"
+                        f"[bold]chexmini train[/] {ev.source} → {run_dir}{resumed}\n"
                         f"  MLP {'→'.join(map(str, ev.widths))} ({ev.n_params:,} params); "
                         f"train {s['train']['n']} / val {s['val']['n']} / test {s['test']['n']} "
                         f"images, positive rates {s['train']['positive_rate']:.3f} / "

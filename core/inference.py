@@ -101,7 +101,7 @@ def predict_files(
     def flush() -> None:
         if batch_x:
             probs = predict_proba(model, np.stack(batch_x))
-            for pos, p in zip(batch_pos, probs):
+            for pos, p in zip(batch_pos, probs, strict=True):
                 out[pos] = Prediction(out[pos].path, float(p), LABELS[int(p >= threshold)])
             batch_x.clear()
             batch_pos.clear()

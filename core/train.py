@@ -252,6 +252,8 @@ def train(
                           None if out is None else str(out), run.epoch, run.step, resume,
                           steps_per_epoch))
     stopped_early = False
+    quiet_fp = np.errstate(over="ignore", invalid="ignore")  # divergence is reported below
+    quiet_fp.__enter__()
     try:
         while run.epoch < config.epochs and not stopped_early:
             e = run.epoch
@@ -315,7 +317,8 @@ def train(
                     run.best[k][...] = v
             train_loss = run.loss_sum / max(run.seen, 1)
             reg = regularisation(params, config.weight_decay, config.l1)
-            for key, value in zip(HISTORY_KEYS, (train_loss, reg, val_loss, val_acc, val_auc, lr)):
+            for key, value in zip(HISTORY_KEYS, (train_loss, reg, val_loss, val_acc, val_auc, lr),
+                                  strict=True):
                 run.history[key].append(float(value))
             run.epoch, run.step, run.perm = e + 1, 0, None
             run.loss_sum, run.seen = 0.0, 0
@@ -355,5 +358,6 @@ def train(
             save_state()
         raise
     finally:
+        quiet_fp.__exit__(None, None, None)
         if log is not None:
             log.close()

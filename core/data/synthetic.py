@@ -63,4 +63,5 @@ def load_synthetic(
     full = Split(images, labels, names, groups)
     tr, va, te = train_val_test_split(groups, labels, val_fraction, test_fraction, seed)
     return DataSplits(full.subset(tr), full.subset(va), full.subset(te),
-                      source=f"synthetic:{n}", info={"synthetic": True, "split": "patient-grouped stratified"})
+                      source=f"synthetic:{n}",
+                      info={"synthetic": True, "split": "patient-grouped stratified"})

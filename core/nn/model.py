@@ -85,10 +85,10 @@ class MLP:
         return self.layers[0].params["W"].dtype
 
     def parameters(self) -> dict[str, np.ndarray]:
-        return {f"{l.name}.{k}": v for l in self.layers for k, v in l.params.items()}
+        return {f"{lay.name}.{k}": v for lay in self.layers for k, v in lay.params.items()}
 
     def gradients(self) -> dict[str, np.ndarray]:
-        return {f"{l.name}.{k}": v for l in self.layers for k, v in l.grads.items()}
+        return {f"{lay.name}.{k}": v for lay in self.layers for k, v in lay.grads.items()}
 
     def n_parameters(self) -> int:
         return int(sum(p.size for p in self.parameters().values()))
@@ -130,7 +130,8 @@ class MLP:
             n += 1
         if n == 0:
             raise KeyError("no fc1.W in state_dict")
-        widths = [np.shape(state["fc1.W"])[0]] + [np.shape(state[f"fc{i}.W"])[1] for i in range(1, n + 1)]
+        widths = [np.shape(state["fc1.W"])[0]]
+        widths += [np.shape(state[f"fc{i}.W"])[1] for i in range(1, n + 1)]
         for i in range(2, n + 1):
             if np.shape(state[f"fc{i}.W"])[0] != widths[i - 1]:
                 raise ValueError(f"fc{i}.W has shape {np.shape(state[f'fc{i}.W'])}, "

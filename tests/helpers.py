@@ -1,0 +1,24 @@
+"""Small helpers shared by tests (fixtures are in conftest.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.config import TrainConfig
+from core.data import load_data
+from core.train import train
+
+
+def tiny_config(**kw) -> TrainConfig:
+    """A fast config: small hidden layers, few epochs (the maths is the published one)."""
+    base = {"hidden_dims": [32, 16], "epochs": 4, "batch_size": 64, "lr": 1e-3}
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def run_to_end(config: TrainConfig, data, out: Path | None = None, **kw) -> list:
+    return list(train(config, data, out, **kw))
+
+
+def synthetic(n: int = 300, seed: int = 0):
+    return load_data(f"synthetic:{n}", seed=seed)
