@@ -14,7 +14,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from chexmini_cli import data_cmd
+from chexmini_cli import cv_cmd, data_cmd
 from chexmini_cli.options import add_config_flags
 from core import __version__
 from core.errors import ChexminiError
@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--json", action="store_true")
 
     data_cmd.register(sub)
+    cv_cmd.register(sub)
 
     i = sub.add_parser("inspect", help="summarise a checkpoint folder")
     i.add_argument("checkpoint", nargs="?", default=DEFAULT_CHECKPOINT)
@@ -209,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
             from chexmini_cli.train_cmd import run_train
 
             return run_train(args, console)
-        commands = {"data": data_cmd.run, "evaluate": cmd_evaluate, "predict": cmd_predict,
+        commands = {"cv": cv_cmd.run, "data": data_cmd.run, "evaluate": cmd_evaluate, "predict": cmd_predict,
                     "gradcheck": cmd_gradcheck, "inspect": cmd_inspect}
         return commands[args.command](args, console)
     except ChexminiError as exc:

@@ -1,0 +1,112 @@
+"""k-fold patient-grouped cross-validation of several models on the same folds.
+
+For fold f: the images of fold f are the test set; the remaining patients are split
+(grouped, stratified, seeded) into train and validation. Each model is trained on train,
+its best epoch and operating threshold (Youden's J) are chosen on validation only, and
+the test fold is scored once. Models are given as ``TrainConfig`` (the MLP, or a linear
+model = ``hidden_dims=[]``) or ``None`` for the constant baseline, which scores every
+image with the training positive rate (ROC-AUC exactly 0.5, balanced accuracy 0.5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from core.config import TrainConfig
+from core.data.dataset import DataSplits, Split
+from core.data.split import assign_groups, grouped_kfold
+from core.metrics import split_report, youden_threshold
+from core.train import train
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    model: str
+    fold: int
+    test_auc: float
+    test_balanced_accuracy: float
+    val_auc: float
+    best_epoch: int
+    n_train: int
+    n_val: int
+    n_test: int
+
+
+def concat_splits(data: DataSplits) -> Split:
+    """All images of a DataSplits as one Split (train, then val, then test)."""
+    parts = (data.train, data.val, data.test)
+    return Split(np.concatenate([p.images for p in parts]),
+                 np.concatenate([p.labels for p in parts]),
+                 np.concatenate([p.names for p in parts]),
+                 np.concatenate([p.groups for p in parts]))
+
+
+def fold_splits(full: Split, k: int, seed: int, val_fraction: float) -> list[DataSplits]:
+    """The k (train, val, test) splits; no patient is in two parts of any fold."""
+    folds = grouped_kfold(full.groups, full.labels, k, seed)
+    out = []
+    for f in range(k):
+        test_idx = np.flatnonzero(folds == f)
+        rest = np.flatnonzero(folds != f)
+        part = assign_groups(full.groups[rest], full.labels[rest],
+                             [1 - val_fraction, val_fraction], seed + 1000 + f)
+        out.append(DataSplits(full.subset(rest[part == 0]), full.subset(rest[part == 1]),
+                              full.subset(test_idx), source=f"fold {f + 1}/{k}"))
+    return out
+
+
+def _constant(data: DataSplits) -> tuple[float, float, float]:
+    rate = float(np.mean(data.train.labels))
+    val = np.full(len(data.val), rate)
+    test = np.full(len(data.test), rate)
+    thr = youden_threshold(val, data.val.labels)
+    rep = split_report(test, data.test.labels, thr)
+    return rep["auc"], rep["balanced_accuracy"], split_report(val, data.val.labels, thr)["auc"]
+
+
+def cross_validate(
+    full: Split,
+    models: dict[str, TrainConfig | None],
+    k: int = 5,
+    seed: int = 0,
+    val_fraction: float = 0.15,
+    progress: Callable[[FoldResult], None] | None = None,
+) -> list[FoldResult]:
+    """Train and score every model on every fold; see the module docstring."""
+    results = []
+    for f, data in enumerate(fold_splits(full, k, seed, val_fraction)):
+        sizes = (len(data.train), len(data.val), len(data.test))
+        for name, cfg in models.items():
+            if cfg is None:
+                auc, bal, val_auc = _constant(data)
+                res = FoldResult(name, f + 1, auc, bal, val_auc, 0, *sizes)
+            else:
+                cfg = TrainConfig.from_dict(cfg.to_dict())
+                fin = [e for e in train(cfg, data, step_events=False)][-1]
+                res = FoldResult(name, f + 1, fin.test["auc"], fin.test["balanced_accuracy"],
+                                 fin.validation["auc"], fin.best_epoch, *sizes)
+            results.append(res)
+            if progress is not None:
+                progress(res)
+    return results
+
+
+def summarise(results: list[FoldResult]) -> dict[str, dict[str, float]]:
+    """Per model: mean and sample sd (ddof=1) of test AUC and balanced accuracy."""
+    out: dict[str, dict[str, float]] = {}
+    for name in dict.fromkeys(r.model for r in results):
+        rs = [r for r in results if r.model == name]
+        auc = np.array([r.test_auc for r in rs])
+        bal = np.array([r.test_balanced_accuracy for r in rs])
+        sd = (lambda a: float(a.std(ddof=1)) if len(a) > 1 else 0.0)
+        out[name] = {"folds": len(rs), "auc_mean": float(auc.mean()), "auc_sd": sd(auc),
+                     "balanced_accuracy_mean": float(bal.mean()),
+                     "balanced_accuracy_sd": sd(bal)}
+    return out
+
+
+def results_to_dicts(results: list[FoldResult]) -> list[dict]:
+    return [asdict(r) for r in results]
