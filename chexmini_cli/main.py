@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--split-seed", type=int, default=0, help="seed of the patient split")
     t.add_argument("--val-fraction", type=float, default=0.15)
     t.add_argument("--test-fraction", type=float, default=0.15)
+    t.add_argument("--overwrite", action="store_true",
+                   help="start again in an --out folder that already holds a run")
     t.add_argument("--quiet", action="store_true", help="one line per epoch, no bars")
     add_config_flags(t)
 
@@ -210,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
             from chexmini_cli.train_cmd import run_train
 
             return run_train(args, console)
-        commands = {"cv": cv_cmd.run, "data": data_cmd.run, "evaluate": cmd_evaluate, "predict": cmd_predict,
+        commands = {"cv": cv_cmd.run, "data": data_cmd.run, "evaluate": cmd_evaluate,
+                    "predict": cmd_predict,
                     "gradcheck": cmd_gradcheck, "inspect": cmd_inspect}
         return commands[args.command](args, console)
     except ChexminiError as exc:

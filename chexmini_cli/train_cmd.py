@@ -85,7 +85,7 @@ def prepare(args: argparse.Namespace) -> tuple[TrainConfig, object, Path, bool]:
 def run_train(args: argparse.Namespace, console: Console) -> int:
     config, data, run_dir, resume = prepare(args)
     quiet = args.quiet or not console.is_terminal
-    gen = train(config, data, run_dir, resume=resume, step_events=not quiet)
+    gen = train(config, data, run_dir, resume=resume, overwrite=args.overwrite)
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn(),
@@ -118,7 +118,8 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
                     console.print(
                         f"epoch {ev.epoch:>4}/{ev.epochs}  train {ev.train_loss:.4f}  "
                         f"val {ev.val_loss:.4f}  AUC {ev.val_auc:.4f}  acc {ev.val_acc:.4f}  "
-                        f"lr {ev.lr:.2e}  {ev.seconds:.1f}s{mark}", highlight=False)
+                        f"lr {ev.lr:.2e}  {ev.seconds:.1f}s{mark}",
+                        highlight=False, soft_wrap=True)
                 elif ev.kind == "finished":
                     v, t = ev.validation, ev.test
                     console.print(

@@ -101,11 +101,15 @@ def summarise(results: list[FoldResult]) -> dict[str, dict[str, float]]:
         rs = [r for r in results if r.model == name]
         auc = np.array([r.test_auc for r in rs])
         bal = np.array([r.test_balanced_accuracy for r in rs])
-        sd = (lambda a: float(a.std(ddof=1)) if len(a) > 1 else 0.0)
-        out[name] = {"folds": len(rs), "auc_mean": float(auc.mean()), "auc_sd": sd(auc),
+        out[name] = {"folds": len(rs), "auc_mean": float(auc.mean()), "auc_sd": _sd(auc),
                      "balanced_accuracy_mean": float(bal.mean()),
-                     "balanced_accuracy_sd": sd(bal)}
+                     "balanced_accuracy_sd": _sd(bal)}
     return out
+
+
+def _sd(a: np.ndarray) -> float:
+    """Sample standard deviation (ddof = 1); 0 for a single value."""
+    return float(a.std(ddof=1)) if len(a) > 1 else 0.0
 
 
 def results_to_dicts(results: list[FoldResult]) -> list[dict]:

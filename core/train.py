@@ -186,6 +186,7 @@ def train(
     *,
     control: TrainControl | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     step_events: bool = True,
 ) -> Iterator[Event]:
     """Train and yield :mod:`core.events`; see the module docstring.
@@ -193,6 +194,7 @@ def train(
     With ``out_dir`` the run directory gets ``events.jsonl`` (every event), ``resume.npz``
     (every ``config.checkpoint_every`` epochs, on ``save_now`` and on ``close()``) and,
     at the end, the artifact set. ``resume=True`` continues from ``out_dir/resume.npz``.
+    A folder that already holds a run is refused unless ``overwrite=True`` (never lose work).
     """
     config.validate()
     if data.image_size != config.image_size:
@@ -216,10 +218,18 @@ def train(
         _check_resumable(meta, config, fingerprint, out / RESUME_FILE)
         run.restore(arrays, meta)
     elif out is not None:
+        if out.exists() and not out.is_dir():
+            raise ChexminiError("output path exists and is not a directory", out)
+        held = [f for f in ("metrics.json", RESUME_FILE) if (out / f).exists()]
+        if held and not overwrite:
+            raise ChexminiError(f"already holds a run ({', '.join(held)}); resume it, choose "
+                                "another output folder, or overwrite it explicitly", out)
         out.mkdir(parents=True, exist_ok=True)
-        stale = [f for f in (*ARTIFACT_FILES, RESUME_FILE, "events.jsonl") if (out / f).exists()]
-        for f in stale:  # a fresh run in a used folder: start clean
-            (out / f).unlink()
+        for f in (*ARTIFACT_FILES, RESUME_FILE, "events.jsonl"):  # overwrite: start clean
+            (out / f).unlink(missing_ok=True)
+    if out is not None:
+        for tmp in out.glob(".*.tmp"):  # left by a process killed mid-write
+            tmp.unlink(missing_ok=True)
     log = EventLog(out / "events.jsonl") if out is not None else None
     control.model, control.norm = run.model, (run.mean, run.std)
 
