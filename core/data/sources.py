@@ -1,53 +1,170 @@
 """One ``--data`` argument for every data source.
 
-Forms (``scheme:path`` or auto-detected from the path):
+Forms (``scheme:path``, or a bare path whose kind is detected):
 
 - ``synthetic`` / ``synthetic:N`` — the procedural synthetic set (N images, default 600).
 - ``npz:FILE`` or a path to an ``.npz`` with ``images``/``names``/``labels`` — the
   NIH subset format (e.g. ``../shared/data/nih14_subset/images64.npz``), or a folder that
   holds ``images64.npz``.
+- ``nih:ROOT`` or a folder holding ``Data_Entry_2017_v2020.csv`` / ``Data_Entry_2017.csv``
+  — NIH ChestX-ray14 as downloaded (``train_val_list.txt``, ``test_list.txt``, PNGs in
+  ``images/`` or ``images_001/images/`` … ``images_012/images/``). Official test list =
+  test split; validation = a seeded patient-grouped slice of train_val (10 % unless
+  ``val_fraction`` is given). See :mod:`core.data.nih`.
+- ``chestmnist:FILE.npz`` or a path to an ``.npz`` with ``train_images``/``train_labels``
+  — ChestMNIST / MedMNIST+ (own split kept; label = any finding). Plain ``chestmnist``
+  means the file ``chexmini data download chestmnist --size S`` stored for the model's
+  image size. Smaller images than the model's are refused. See :mod:`core.data.chestmnist`.
+- ``folder:ROOT`` or a folder with ``normal/`` and ``abnormal/`` (optionally inside
+  ``train/``, ``val/``, ``test/``) — any image files. See :mod:`core.data.folder`.
+
+Options may follow the source as a query string — ``SOURCE?n_train=60000&n_val=8500&
+n_test=10000`` (seeded, stratified subsampling of each split after splitting) and
+``val_fraction=…`` / ``test_fraction=…``. Options written in the source string take
+precedence over the keyword arguments of :func:`load_data`.
+
+NIH and image folders are decoded once, in parallel, into the preprocessing cache
+(``$CHEXMINI_DATA`` or ``~/.cache/chexmini``; :mod:`core.data.cache`) and ChestMNIST is
+streamed into it; the split images of these sources are then read-only memory maps, so
+training reads batches straight from disk. Unreadable or missing files are skipped and
+reported in ``data.info`` (``skipped``, ``skipped_examples``) and in the cache manifest.
+
+``data.source`` is canonical (scheme, absolute path and any subsampling options) and
+``data.info`` records the split parameters, so
+``load_data(data.source, image_size=…, **split_args(data.info))`` reproduces the same
+splits exactly (used to resume a run).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode
 
+import numpy as np
+
+from core.data.assemble import Indexed, assemble, stratified_subsample, subsample
+from core.data.cache import ProgressFn
 from core.data.dataset import DataSplits
 from core.data.subset import load_subset
 from core.data.synthetic import load_synthetic
 from core.errors import ChexminiError
+
+SCHEMES = ("synthetic", "npz", "nih", "chestmnist", "folder")
+INT_OPTIONS = ("n_train", "n_val", "n_test")
+FLOAT_OPTIONS = ("val_fraction", "test_fraction")
+DEFAULT_VAL_FRACTION = 0.15
+DEFAULT_TEST_FRACTION = 0.15
+EXPECTED = ("expected synthetic[:N], nih:ROOT, chestmnist[:FILE.npz], folder:ROOT, npz:FILE, "
+            "an .npz file, or a folder holding images64.npz, Data_Entry_2017*.csv or "
+            "normal/ and abnormal/")
 
 
 def load_data(
     source: str,
     *,
     seed: int = 0,
-    val_fraction: float = 0.15,
-    test_fraction: float = 0.15,
+    val_fraction: float | None = None,
+    test_fraction: float | None = None,
     image_size: int = 64,
+    n_train: int | None = None,
+    n_val: int | None = None,
+    n_test: int | None = None,
+    workers: int | None = None,
+    progress: ProgressFn | None = None,
 ) -> DataSplits:
     """Load and split ``source``; see the module docstring for the accepted forms.
 
-    ``data.source`` is a canonical form of ``source`` (absolute paths) and ``data.info``
-    records the split parameters, so ``load_data(data.source, **split_args(data))``
-    reloads exactly the same splits (used to resume a run).
+    ``val_fraction`` defaults to 0.15 (0.10 of train_val for NIH); ``test_fraction`` to
+    0.15 (ignored where the source has its own test split). ``n_train``/``n_val``/
+    ``n_test`` subsample the splits (seeded by ``seed``, stratified). ``workers`` and
+    ``progress`` drive the preprocessing cache (default: all cores, no reporting).
+
+    ``data.source`` is a canonical form of ``source`` (absolute paths, subsampling
+    options) and ``data.info`` records the split parameters, so
+    ``load_data(data.source, **split_args(data.info))`` reloads exactly the same splits.
     """
-    data = _load(str(source).strip(), seed, val_fraction, test_fraction, image_size)
-    data.info.update({"split_seed": seed, "val_fraction": val_fraction,
-                      "test_fraction": test_fraction})
+    text, opts = parse_source_options(str(source).strip())
+    sizes = {"train": opts.get("n_train", n_train), "val": opts.get("n_val", n_val),
+             "test": opts.get("n_test", n_test)}
+    vf = opts.get("val_fraction", val_fraction)
+    tf = opts.get("test_fraction", test_fraction)
+    tf = DEFAULT_TEST_FRACTION if tf is None else float(tf)
+    data, vf = _load(text, seed, vf, tf, image_size, sizes, workers, progress)
+    canonical = {k: v for k, v in opts.items() if k in FLOAT_OPTIONS}
+    canonical.update({f"n_{k}": int(v) for k, v in sizes.items() if v is not None})
+    if canonical:
+        data.source = f"{data.source}?{urlencode(sorted(canonical.items()))}"
+    data.info.update({"split_seed": seed, "val_fraction": vf, "test_fraction": tf})
+    data.info.update({f"n_{k}": int(v) for k, v in sizes.items() if v is not None})
     return data
 
 
 def split_args(info: dict) -> dict:
     """The keyword arguments of :func:`load_data` recorded in ``data.info``."""
-    return {"seed": int(info.get("split_seed", 0)),
+    args = {"seed": int(info.get("split_seed", 0)),
             "val_fraction": float(info.get("val_fraction", 0.15)),
             "test_fraction": float(info.get("test_fraction", 0.15))}
+    for key in INT_OPTIONS:
+        if info.get(key) is not None:
+            args[key] = int(info[key])
+    return args
 
 
-def _load(source: str, seed: int, val_fraction: float, test_fraction: float,
-          image_size: int) -> DataSplits:
-    scheme, _, rest = source.partition(":")
+def parse_source_options(source: str) -> tuple[str, dict]:
+    """Split ``SOURCE?key=value&…`` into the source and its (validated) options."""
+    base, sep, query = source.rpartition("?")
+    if not sep or "=" not in query:
+        return source, {}
+    opts: dict = {}
+    try:
+        pairs = parse_qsl(query, strict_parsing=True)
+    except ValueError:
+        raise ChexminiError(f"cannot read the data options {query!r} (expected "
+                            "key=value&key=value)") from None
+    for key, value in pairs:
+        try:
+            if key in INT_OPTIONS:
+                opts[key] = int(value)
+            elif key in FLOAT_OPTIONS:
+                opts[key] = float(value)
+            else:
+                raise ChexminiError(f"unknown data option {key!r} (known: "
+                                    f"{', '.join(INT_OPTIONS + FLOAT_OPTIONS)})")
+        except ValueError:
+            raise ChexminiError(f"data option {key} needs a number, got {value!r}") from None
+    return base, opts
+
+
+def detect_scheme(path: Path) -> str | None:
+    """The scheme of a bare path, or None."""
+    from core.data.chestmnist import is_chestmnist_npz
+    from core.data.folder import is_image_folder
+    from core.data.nih import is_nih_root
+
+    if path.is_dir() and (path / "images64.npz").is_file():
+        return "npz"
+    if path.is_file() and path.suffix == ".npz":
+        return "chestmnist" if is_chestmnist_npz(path) else "npz"
+    if is_nih_root(path):
+        return "nih"
+    if is_image_folder(path):
+        return "folder"
+    if path.suffix == ".npz":
+        return "npz"
+    return None
+
+
+def _load(source: str, seed: int, val_fraction: float | None, test_fraction: float,
+          image_size: int, sizes: dict, workers: int | None,
+          progress: ProgressFn | None) -> tuple[DataSplits, float]:
+    scheme, sep, rest = source.partition(":")
+    if not sep or scheme not in SCHEMES:
+        scheme, rest = "", source
+    vf = DEFAULT_VAL_FRACTION if val_fraction is None else float(val_fraction)
+    if not 0 < vf < 1 or not 0 <= test_fraction < 1:
+        raise ChexminiError(f"val_fraction and test_fraction must be fractions below 1, got "
+                            f"{vf} and {test_fraction}")
     if scheme == "synthetic":
         try:
             n = int(rest) if rest else 600
@@ -55,19 +172,60 @@ def _load(source: str, seed: int, val_fraction: float, test_fraction: float,
             raise ChexminiError(f"synthetic:N needs a whole number, got {rest!r}") from None
         if n < 20:
             raise ChexminiError(f"synthetic:N needs at least 20 images, got {n}")
-        return load_synthetic(n, image_size, seed, val_fraction, test_fraction)
-    path = Path(rest if scheme == "npz" else source).expanduser()
-    if path.is_dir() and (path / "images64.npz").is_file():
-        path = path / "images64.npz"
-    if scheme == "npz" or path.suffix == ".npz":
-        data = load_subset(path, val_fraction, test_fraction, seed)
+        return _subsample_memory(load_synthetic(n, image_size, seed, vf, test_fraction),
+                                 sizes, seed), vf
+    if scheme == "chestmnist" and not rest:
+        from core.data.chestmnist import default_path
+
+        rest = os.fspath(default_path(image_size))
+    path = Path(rest).expanduser()
+    if not scheme:
+        if not path.exists():
+            raise ChexminiError(f"data source not found ({EXPECTED})", path)
+        scheme = detect_scheme(path) or ""
+        if not scheme:
+            raise ChexminiError(f"unrecognised data source ({EXPECTED})", path)
+    if scheme == "npz":
+        if path.is_dir() and (path / "images64.npz").is_file():
+            path = path / "images64.npz"
+        data = load_subset(path, vf, test_fraction, seed)
         if data.image_size != image_size:
             raise ChexminiError(
                 f"images are {data.image_size}×{data.image_size}, but image_size is {image_size}",
                 path)
-        return data
-    if not path.exists():
-        raise ChexminiError("data source not found (expected synthetic[:N], an .npz file, "
-                            "or a folder holding images64.npz)", path)
-    raise ChexminiError("unrecognised data source (expected synthetic[:N], an .npz file, "
-                        "or a folder holding images64.npz)", path)
+        return _subsample_memory(data, sizes, seed), vf
+    indexed: Indexed
+    if scheme == "nih":
+        from core.data.nih import DEFAULT_VAL_FRACTION as NIH_VAL
+        from core.data.nih import load_nih
+
+        vf = NIH_VAL if val_fraction is None else vf
+        indexed = load_nih(path, image_size=image_size, seed=seed, val_fraction=vf,
+                           workers=workers, progress=progress)
+    elif scheme == "chestmnist":
+        from core.data.chestmnist import load_chestmnist
+
+        indexed = load_chestmnist(path, image_size=image_size, progress=progress)
+    else:
+        from core.data.folder import load_folder
+
+        indexed = load_folder(path, image_size=image_size, seed=seed, val_fraction=vf,
+                              test_fraction=test_fraction, workers=workers,
+                              progress=progress)
+    subsample(indexed, sizes, seed)
+    return assemble(indexed), vf
+
+
+def _subsample_memory(data: DataSplits, sizes: dict, seed: int) -> DataSplits:
+    """Seeded, stratified subsampling of in-memory splits (synthetic, npz subset)."""
+    for k, name in enumerate(("train", "val", "test")):
+        n = sizes.get(name)
+        if n is None:
+            continue
+        split = getattr(data, name)
+        if n < 1 or n > len(split):
+            raise ChexminiError(f"n_{name}={n:,} but the {name} split has {len(split):,} "
+                                "images (need 1 … that many)")
+        rng = np.random.default_rng([int(seed), 20240611, k])
+        setattr(data, name, split.subset(stratified_subsample(split.labels, n, rng)))
+    return data
