@@ -1,17 +1,192 @@
-"""``chexmini data …``: data-set utilities (filled in by the data-sources work)."""
+"""``chexmini data …``: fetch, preprocess and describe data sets.
+
+- ``chexmini data download chestmnist --size 64 [--dest DIR]`` — resumable, MD5-checked
+  download into ``$CHEXMINI_DATA`` (default ``~/.cache/chexmini``).
+- ``chexmini data prepare --data SOURCE [--workers N]`` — decode a source once into the
+  preprocessing cache (parallel, with a progress bar; Ctrl-C keeps what is done and the
+  next run continues), then show the splits and any skipped files.
+- ``chexmini data info --data SOURCE`` — per split: n, positives, negatives, positive
+  rate, patients.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
 
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+EXIT_INTERRUPTED = 130
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``data`` sub-command and its own sub-commands."""
-    d = sub.add_parser("data", help="data-set utilities")
-    d.add_subparsers(dest="data_command", metavar="DATA_COMMAND")
+    d = sub.add_parser("data", help="download, preprocess and describe data sets")
+    dsub = d.add_subparsers(dest="data_command", metavar="DATA_COMMAND", required=True)
+
+    dl = dsub.add_parser("download", help="download a public data set (ChestMNIST)")
+    dl.add_argument("dataset", choices=("chestmnist",))
+    dl.add_argument("--size", type=int, default=64, choices=(28, 64, 128, 224),
+                    help="image side of the ChestMNIST file (default: 64)")
+    dl.add_argument("--dest", help="folder to store it in (default: $CHEXMINI_DATA or "
+                                   "~/.cache/chexmini)")
+    dl.add_argument("--url", help="download from this mirror instead of Zenodo (the file "
+                                  "must still match the published MD5)")
+    dl.add_argument("--retries", type=int, default=3,
+                    help="resume a cut connection this many times (default: 3)")
+
+    for name, help_ in (("prepare", "decode a data source once into the preprocessing "
+                                    "cache and show its splits"),
+                        ("info", "per-split counts, positive rate and patients")):
+        p = dsub.add_parser(name, help=help_)
+        p.add_argument("--data", required=True,
+                       help="nih:ROOT | chestmnist[:FILE.npz] | folder:ROOT | npz:FILE | "
+                            "synthetic[:N] | a path (auto-detected); see README")
+        p.add_argument("--workers", type=int, default=None,
+                       help="decoding processes (default: all cores)")
+        p.add_argument("--image-size", type=int, default=64)
+        p.add_argument("--split-seed", type=int, default=0)
+        p.add_argument("--val-fraction", type=float, default=None,
+                       help="validation share (default 0.15; NIH: 0.10 of train_val)")
+        p.add_argument("--test-fraction", type=float, default=None,
+                       help="test share where the source has no test split (default 0.15)")
+        p.add_argument("--n-train", type=int, help="subsample train to N (seeded, stratified)")
+        p.add_argument("--n-val", type=int, help="subsample validation to N")
+        p.add_argument("--n-test", type=int, help="subsample test to N")
+        p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+
+
+@contextlib.contextmanager
+def cache_progress(console: Console, disable: bool = False) -> Iterator:
+    """A progress callback for :func:`core.data.load_data` drawing a rich bar."""
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=console, disable=disable, transient=False)
+    task = None
+
+    def update(ev) -> None:
+        nonlocal task
+        if ev.stage == "done" and task is None:
+            return  # nothing was decoded: no bar
+        if task is None:
+            task = progress.add_task("decoding", total=ev.total, info="")
+        desc = {"reuse": "reusing", "decode": "decoding", "done": "decoded"}.get(ev.stage,
+                                                                                ev.stage)
+        info = f"{ev.bad:,} skipped" if ev.bad else ""
+        progress.update(task, completed=ev.done, total=ev.total, description=desc, info=info)
+
+    with progress:
+        yield update
+
+
+def _load(args, console: Console):
+    from core.data import load_data
+
+    quiet = args.json or not console.is_terminal
+    with cache_progress(console, disable=quiet) as cb:
+        return load_data(args.data, seed=args.split_seed, val_fraction=args.val_fraction,
+                         test_fraction=args.test_fraction, image_size=args.image_size,
+                         n_train=args.n_train, n_val=args.n_val, n_test=args.n_test,
+                         workers=args.workers, progress=cb)
+
+
+def _summary(data) -> dict:
+    out = {}
+    unknown = isinstance(data.info.get("patients"), str)
+    for name, s in data.summary().items():
+        out[name] = {**s, "patients": None if unknown else s["patients"]}
+    return out
+
+
+def _print_splits(data, console: Console) -> None:
+    table = Table(title=f"{data.source}  ({data.image_size}×{data.image_size})")
+    for col in ("split", "n", "positives", "negatives", "positive rate", "patients"):
+        table.add_column(col, justify="left" if col == "split" else "right")
+    for name, s in _summary(data).items():
+        table.add_row(name, f"{s['n']:,}", f"{s['pos']:,}", f"{s['neg']:,}",
+                      f"{s['positive_rate']:.3f}",
+                      "unknown" if s["patients"] is None else f"{s['patients']:,}")
+    console.print(table)
+    info = data.info
+    console.print(f"split: {info.get('split', 'patient-grouped stratified')} "
+                  f"(seed {info.get('split_seed')}, val_fraction {info.get('val_fraction')})",
+                  highlight=False)
+    for note in info.get("notes", []):
+        console.print(f"note: {note}", highlight=False)
+    skipped = int(info.get("skipped", 0) or 0)
+    if skipped:
+        console.print(f"[yellow]skipped {skipped:,} image(s)[/] "
+                      f"({info.get('missing', 0):,} missing, "
+                      f"{info.get('unreadable', skipped - info.get('missing', 0)):,} "
+                      "unreadable); first ones:", highlight=False)
+        for line in info.get("skipped_examples", []):
+            console.print(f"  {line}", highlight=False, markup=False)
+        console.print(f"  full list: {info.get('cache')}/manifest.json", highlight=False)
+    if info.get("cache"):
+        console.print(f"cache: {info['cache']}", highlight=False)
+
+
+def _run_download(args, console: Console) -> int:
+    from core.data.download import download_chestmnist
+
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                        TaskProgressColumn(), DownloadColumn(), TransferSpeedColumn(),
+                        TimeRemainingColumn(), console=console,
+                        disable=not console.is_terminal)
+    task = None
+
+    def update(ev) -> None:
+        nonlocal task
+        if task is None:
+            task = progress.add_task("downloading", total=ev.total)
+        desc = {"download": "downloading", "verify": "checking MD5", "done": "done"}[ev.stage]
+        progress.update(task, completed=ev.done, total=ev.total, description=desc)
+
+    try:
+        with progress:
+            path = download_chestmnist(args.size, args.dest, url=args.url, progress=update,
+                                       retries=args.retries)
+    except KeyboardInterrupt:
+        print("chexmini: download interrupted; run the same command again to resume",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    console.print(f"ChestMNIST {args.size}×{args.size}: {path} (MD5 verified)\n"
+                  f"use it with: --data chestmnist:{path}", highlight=False)
+    return 0
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    raise NotImplementedError("chexmini data: nothing here yet")
+    if args.data_command == "download":
+        return _run_download(args, console)
+    try:
+        data = _load(args, console)
+    except KeyboardInterrupt:
+        print("chexmini: interrupted; the images decoded so far are kept — run the same "
+              "command again to continue", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if args.json:
+        print(json.dumps({"source": data.source, "image_size": data.image_size,
+                          "splits": _summary(data), "info": data.info}, indent=2))
+        return 0
+    _print_splits(data, console)
+    if args.data_command == "prepare":
+        console.print(f"ready: train with  chexmini train --data '{data.source}' "
+                      f"--split-seed {data.info['split_seed']} "
+                      f"--val-fraction {data.info['val_fraction']}", highlight=False)
+    return 0

@@ -108,11 +108,12 @@ def _convert(path: Path, image_size: int, out_dir: Path,
         if any(sh[1] != native for sh, _ in layouts.values()):
             raise ChexminiError("train/val/test images differ in size", path)
         if native < image_size:
+            other = (f"the {image_size} px file (chexmini data download chestmnist --size "
+                     f"{image_size}) or " if image_size in FILES else "")
             raise ChexminiError(
                 f"this ChestMNIST file holds {native}×{native} images but the model needs "
-                f"{image_size}×{image_size}; upsampling would only blur — use the "
-                f"{image_size} px file (chexmini data download chestmnist --size "
-                f"{image_size}) or --image-size {native}", path)
+                f"{image_size}×{image_size}; upsampling would only blur — use {other}"
+                f"--image-size {native}", path)
         counts = {s: int(layouts[s][0][0]) for s in SPLITS}
         empty = [s for s in SPLITS if counts[s] == 0]
         if empty:

@@ -159,7 +159,7 @@ def _load(source: str, seed: int, val_fraction: float | None, test_fraction: flo
           image_size: int, sizes: dict, workers: int | None,
           progress: ProgressFn | None) -> tuple[DataSplits, float]:
     scheme, sep, rest = source.partition(":")
-    if not sep or scheme not in SCHEMES:
+    if scheme not in SCHEMES or (not sep and scheme not in ("synthetic", "chestmnist")):
         scheme, rest = "", source
     vf = DEFAULT_VAL_FRACTION if val_fraction is None else float(val_fraction)
     if not 0 < vf < 1 or not 0 <= test_fraction < 1:
