@@ -53,6 +53,7 @@ from core.metrics import roc_auc, youden_threshold
 from core.nn.model import MLP, sigmoid
 from core.optim import cosine_lr, make_optimizer, regularisation
 from core.standardize import feature_stats, identity_stats
+from core.step import TrainStep
 
 HEADLINE = ("auc", "accuracy", "balanced_accuracy", "precision", "recall", "specificity", "f1")
 
@@ -256,6 +257,8 @@ def train(
     else:
         sample_w = None
     labels_f = train_split.labels.astype(np.float64)
+    step = TrainStep(run.model, run.opt, maker, aug if config.augment else None,
+                     config.label_smoothing)
 
     yield emit(RunStarted(config.to_dict(), data.summary(), list(config.widths),
                           run.model.n_parameters(), data.source,
@@ -276,21 +279,13 @@ def train(
             while run.step < steps_per_epoch:
                 t0 = time.perf_counter()
                 idx = run.perm[run.step * bs : (run.step + 1) * bs]
-                images = train_split.images[idx]
-                if config.augment:
-                    x = maker.augmented(images, run.aug_rng, aug)
-                else:
-                    x = maker.standardise(images)
-                logits = run.model.forward(x, train=True)
-                loss, grad = bce_with_logits(logits, labels_f[idx], config.label_smoothing,
-                                             None if sample_w is None else sample_w[idx])
+                loss = step(train_split.images[idx], labels_f[idx], run.aug_rng,
+                            None if sample_w is None else sample_w[idx])
                 if not np.isfinite(loss):
                     raise TrainingDiverged(
                         f"training diverged: loss is {loss} at epoch {e + 1}, step "
                         f"{run.step + 1}; the last good state is kept — try a lower "
                         f"learning rate (now {config.lr:g})", None if out is None else out)
-                run.model.backward(grad)
-                run.opt.step()
                 run.step += 1
                 run.global_step += 1
                 run.loss_sum += loss * len(idx)
