@@ -1,0 +1,51 @@
+"""``chexmini-tui`` / ``python -m chexmini_tui``: parse arguments, start the app."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="chexmini-tui",
+        description="Full-screen terminal app for chexmini: train (live or attached), "
+                    "gradient-check, evaluate, inspect and predict.")
+    p.add_argument("--checkpoint", metavar="DIR",
+                   help="checkpoint folder to open (default: artifacts/)")
+    p.add_argument("--data", metavar="SOURCE",
+                   help="data source for the Train screen: synthetic[:N], an .npz file, or "
+                        "a folder with images64.npz (opens on the Train screen)")
+    p.add_argument("--attach", metavar="RUN_DIR",
+                   help="follow RUN_DIR/events.jsonl of a run in another process "
+                        "(read-only Train screen)")
+    p.add_argument("--runs", metavar="DIR", default="runs",
+                   help="folder of run directories (default: runs/)")
+    p.add_argument("--images", metavar="DIR", help="folder the Predict file tree starts in")
+    p.add_argument("--image-mode", default=os.environ.get("CHEXMINI_TUI_IMAGE", "auto"),
+                   choices=("auto", "halfcell", "unicode", "sixel", "tgp"),
+                   help="how images are drawn (default: auto-detect; half-blocks over SSH)")
+    p.add_argument("--screen", choices=("train", "gradcheck", "evaluate", "inspect",
+                                        "predict"), help="screen to open on")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    # textual-image queries the terminal on import: do it before Textual starts.
+    from chexmini_tui.widgets import image_view  # noqa: F401
+    from chexmini_tui.app import ChexminiApp
+
+    if args.attach and not os.path.isdir(args.attach):
+        print(f"chexmini-tui: error: {args.attach}: run folder not found", file=sys.stderr)
+        return 2
+    app = ChexminiApp(checkpoint=args.checkpoint, data=args.data, attach=args.attach,
+                      runs=args.runs, image_mode=args.image_mode, predict_root=args.images,
+                      start=args.screen)
+    app.run()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

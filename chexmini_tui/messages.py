@@ -1,0 +1,71 @@
+"""Messages the background workers post to the UI thread.
+
+Workers never touch widgets: they ``post_message`` one of these to a screen (posting
+is thread-safe and non-blocking, so the training loop never waits for the UI).
+"""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from core.events import Event, StepDone
+
+
+class TrainEvents(Message):
+    """A batch of training events, in order.
+
+    Step events are batched by the worker (at most ~10 batches a second); every other
+    event (run started, epoch end, checkpoint, finished) is sent as soon as it happens.
+    ``steps`` counts the step events folded into ``last_step``.
+    """
+
+    def __init__(self, events: list[Event], last_step: StepDone | None = None,
+                 steps: int = 0) -> None:
+        super().__init__()
+        self.events = events
+        self.last_step = last_step
+        self.steps = steps
+
+
+class TrainStatus(Message):
+    """The run's lifecycle state changed (``loading``, ``running``, ``paused``,
+    ``stopping``, ``finished``, ``aborted``, ``error``); ``detail`` is a one-line note."""
+
+    def __init__(self, state: str, detail: str = "") -> None:
+        super().__init__()
+        self.state = state
+        self.detail = detail
+
+
+class GradcheckProgress(Message):
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__()
+        self.done = done
+        self.total = total
+
+
+class GradcheckDone(Message):
+    """``report`` is a :class:`core.gradcheck.GradcheckReport`, or ``error`` a message."""
+
+    def __init__(self, report=None, error: str | None = None, what: str = "") -> None:
+        super().__init__()
+        self.report = report
+        self.error = error
+        self.what = what
+
+
+class PredictionsReady(Message):
+    """Results of predicting several files (``core.inference.Prediction`` list)."""
+
+    def __init__(self, predictions: list, error: str | None = None) -> None:
+        super().__init__()
+        self.predictions = predictions
+        self.error = error
+
+
+class CheckpointChanged(Message):
+    """The app's active checkpoint changed (posted to the app)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path

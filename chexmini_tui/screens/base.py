@@ -1,0 +1,51 @@
+"""What every main screen shares: header, the screen switcher line, footer."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Container
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+#: (mode, key, title) of the main screens, in switcher order.
+SCREENS = (
+    ("train", "1", "Train"),
+    ("gradcheck", "2", "Gradcheck"),
+    ("evaluate", "3", "Evaluate"),
+    ("inspect", "4", "Inspect"),
+    ("predict", "5", "Predict"),
+)
+
+
+class NavBar(Static):
+    """`1 Train  2 Gradcheck …` with the current screen highlighted."""
+
+    DEFAULT_CSS = """
+    NavBar { height: 1; background: $panel; color: $text-muted; }
+    """
+
+    def __init__(self, current: str) -> None:
+        parts = []
+        for mode, key, title in SCREENS:
+            if mode == current:
+                parts.append(f"[reverse b] {key} {title} [/]")
+            else:
+                parts.append(f" [b]{key}[/] {title} ")
+        parts.append("  [b]?[/] help  [b]q[/] quit")
+        super().__init__("".join(parts), markup=True)
+
+
+class BaseScreen(Screen):
+    """A main screen: header, switcher, ``compose_body()``, footer."""
+
+    MODE = ""
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="✚")
+        yield NavBar(self.MODE)
+        with Container(classes="body"):
+            yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()

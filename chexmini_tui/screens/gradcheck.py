@@ -1,0 +1,232 @@
+"""Gradient check: the engine's finite-difference check of the hand-written backward
+pass, on a fresh model, the active checkpoint, or the live model of a run in progress
+(copied by the training thread between two steps)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import (
+    Button,
+    DataTable,
+    Input,
+    Label,
+    ProgressBar,
+    RadioButton,
+    RadioSet,
+    Static,
+)
+from textual.worker import get_current_worker
+
+from chexmini_tui.messages import GradcheckDone, GradcheckProgress
+from chexmini_tui.screens.base import BaseScreen
+from core.errors import ChexminiError
+from core.gradcheck import gradcheck
+from core.inference import load_checkpoint
+from core.nn.model import MLP
+
+SOURCES = (("fresh", "fresh model"), ("checkpoint", "checkpoint"), ("live", "live model"))
+BATCH = 8          # same probe batch as `chexmini gradcheck`
+TOL = 1e-6
+
+
+def probe_batch(n_in: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The batch the check runs on: standard-normal inputs (≈ standardised images) and
+    alternating labels — exactly what the CLI uses, so results agree."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((BATCH, n_in)), (np.arange(BATCH) % 2).astype(float)
+
+
+def parse_dims(text: str) -> list[int]:
+    try:
+        dims = [int(t) for t in text.replace(" ", "").split(",") if t]
+    except ValueError:
+        raise ChexminiError(f"hidden dims: expected e.g. 1024,256,64, got {text!r}") from None
+    if any(d < 1 for d in dims):
+        raise ChexminiError("hidden dims must be positive")
+    return dims
+
+
+class GradcheckScreen(BaseScreen):
+    MODE = "gradcheck"
+    AUTO_FOCUS = None  # keys work at once; Tab enters the form
+    BINDINGS = [
+        Binding("g", "run", "run check"),
+        Binding("m", "cycle_source", "model source"),
+        Binding("escape", "blur", "leave field", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.source = "fresh"
+        self.report = None
+        self.error: str | None = None
+        self.running = False
+        self._last_progress = 0.0
+        self.what = ""
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="gc-top"):
+            with Vertical(id="gc-form"):
+                with RadioSet(id="gc-source"):
+                    for key, label in SOURCES:
+                        yield RadioButton(label, value=key == "fresh", id=f"src-{key}")
+            with Vertical(id="gc-params"):
+                with Horizontal(classes="form-row"):
+                    yield Label("epsilon h", classes="form-label")
+                    yield Input("1e-05", id="gc-eps")
+                with Horizontal(classes="form-row"):
+                    yield Label("samples/tensor", classes="form-label")
+                    yield Input("20", id="gc-samples")
+                with Horizontal(classes="form-row"):
+                    yield Label("fresh: hidden", classes="form-label")
+                    yield Input("1024,256,64", id="gc-dims")
+                yield Button("Run (g)", id="gc-run", variant="primary")
+        yield Static("", id="gc-summary")
+        yield ProgressBar(total=1, show_eta=False, id="gc-progress")
+        yield DataTable(id="gc-table", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one("#gc-table", DataTable)
+        for col in ("tensor", "shape", "checked", "kinks", "max rel error", "max abs error",
+                    "result"):
+            table.add_column(col, key=col)
+        self._summary()
+
+    # -- inputs ------------------------------------------------------------------------------
+    @on(RadioSet.Changed, "#gc-source")
+    def _source_changed(self, event: RadioSet.Changed) -> None:
+        self.source = (event.pressed.id or "src-fresh").removeprefix("src-")
+        self._summary()
+
+    def action_cycle_source(self) -> None:
+        keys = [k for k, _ in SOURCES]
+        nxt = keys[(keys.index(self.source) + 1) % len(keys)]
+        self.query_one(f"#src-{nxt}", RadioButton).value = True
+        self.source = nxt
+        self._summary()
+
+    def action_blur(self) -> None:
+        self.set_focus(None)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#gc-run")
+    def _go(self) -> None:
+        self.action_run()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "run":
+            return not self.running
+        return True
+
+    def params(self) -> tuple[float, int, list[int]]:
+        eps_t = self.query_one("#gc-eps", Input).value.strip()
+        n_t = self.query_one("#gc-samples", Input).value.strip()
+        try:
+            eps = float(eps_t)
+        except ValueError:
+            raise ChexminiError(f"epsilon: expected a number, got {eps_t!r}") from None
+        if not (0 < eps < 1):
+            raise ChexminiError("epsilon must be in (0, 1); 1e-5 is a good choice in float64")
+        try:
+            n = int(n_t)
+        except ValueError:
+            raise ChexminiError(f"samples: expected a whole number, got {n_t!r}") from None
+        if n < 1:
+            raise ChexminiError("samples must be at least 1")
+        return eps, n, parse_dims(self.query_one("#gc-dims", Input).value)
+
+    # -- running -----------------------------------------------------------------------------
+    def action_run(self) -> None:
+        if self.running:
+            return
+        try:
+            eps, n, dims = self.params()
+        except ChexminiError as exc:
+            self.error, self.report = str(exc), None
+            self._summary()
+            return
+        self.running, self.error, self.report = True, None, None
+        self.query_one("#gc-progress", ProgressBar).update(total=1, progress=0)
+        self.query_one("#gc-table", DataTable).clear()
+        self._summary()
+        self.refresh_bindings()
+        self._worker(self.source, eps, n, dims, str(self.app.checkpoint), self.app.runner())
+
+    @work(thread=True, exclusive=True, group="gradcheck", exit_on_error=False)
+    def _worker(self, source: str, eps: float, n: int, dims: list[int], ckpt: str,
+                runner) -> None:
+        worker = get_current_worker()
+        try:
+            if source == "fresh":
+                model = MLP((64 * 64, *dims, 1), dropout=0.3, seed=0)
+                what = f"fresh model {'→'.join(map(str, model.widths))}"
+            elif source == "checkpoint":
+                model = load_checkpoint(ckpt)[0]
+                what = f"checkpoint {ckpt}"
+            else:
+                snap = runner.live_model_copy() if runner is not None else None
+                if snap is None:
+                    raise ChexminiError("no training run in progress: start one on the Train "
+                                        "screen (1) to check the live model")
+                model = snap[0]
+                what = f"live model (step {runner.global_step})"
+            x, y = probe_batch(model.widths[0])
+
+            def progress(done: int, total: int) -> None:
+                now = time.monotonic()
+                if done == total or now - self._last_progress > 0.05:
+                    self._last_progress = now
+                    self.post_message(GradcheckProgress(done, total))
+                if worker.is_cancelled:
+                    raise ChexminiError("cancelled")
+
+            report = gradcheck(model, x, y, eps=eps, n_samples=n, tol=TOL, progress=progress)
+            self.post_message(GradcheckDone(report, what=what))
+        except ChexminiError as exc:
+            self.post_message(GradcheckDone(error=str(exc)))
+        except Exception as exc:  # noqa: BLE001 - shown inline, never a traceback
+            self.post_message(GradcheckDone(error=f"{type(exc).__name__}: {exc}"))
+
+    def on_gradcheck_progress(self, message: GradcheckProgress) -> None:
+        self.query_one("#gc-progress", ProgressBar).update(total=message.total,
+                                                           progress=message.done)
+
+    def on_gradcheck_done(self, message: GradcheckDone) -> None:
+        self.running = False
+        self.refresh_bindings()
+        self.report, self.error, self.what = message.report, message.error, message.what
+        table = self.query_one("#gc-table", DataTable)
+        table.clear()
+        if self.report is not None:
+            for r in self.report.rows:
+                ok = Text("pass", style="bold green") if r.passed else Text("FAIL",
+                                                                            style="bold red")
+                err_style = "green" if r.passed else "red"
+                table.add_row(r.name, "×".join(map(str, r.shape)), str(r.n_checked),
+                              str(r.n_kinks), Text(f"{r.max_rel_error:.2e}", style=err_style),
+                              f"{r.max_abs_error:.2e}", ok, key=r.name)
+        self._summary()
+
+    def _summary(self) -> None:
+        label = dict(SOURCES)[self.source]
+        head = (f"[b]model:[/] {label}   [dim]float64 copy, dropout off, probe batch of "
+                f"{BATCH}, centred differences, pass if max rel error < {TOL:g}[/]")
+        if self.running:
+            body = "[yellow]running…[/]"
+        elif self.error:
+            body = f"[red]✗ {self.error}[/]"
+        elif self.report is not None:
+            r = self.report
+            verdict = "[bold green]PASS[/]" if r.passed else "[bold red]FAIL[/]"
+            body = (f"{verdict}  {self.what}: {len(r.rows)} tensors, max rel error "
+                    f"{r.max_rel_error:.2e} (h={r.eps:g})")
+        else:
+            body = "[dim]press g to run[/]"
+        self.query_one("#gc-summary", Static).update(f"{head}\n{body}")

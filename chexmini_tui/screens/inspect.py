@@ -1,0 +1,359 @@
+"""Inspect: browse checkpoints (``artifacts/``, ``runs/*`` and folders given on the
+command line); config, splits, best epoch, history plots, headline metrics, files;
+compare two side by side; make one the active checkpoint; attach to a run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Label, ListItem, ListView, Static
+
+from chexmini_tui.screens.base import BaseScreen
+from chexmini_tui.widgets.metrics_table import METRICS, NAMES
+from chexmini_tui.widgets.plots import CurvePlot, Series
+from core.checkpoint import ARTIFACT_FILES, read_json
+from core.errors import ChexminiError
+from core.inference import checkpoint_summary
+
+CONFIG_SHOWN = ("hidden_dims", "dropout", "optimizer", "lr", "lr_min", "lr_schedule",
+                "weight_decay", "label_smoothing", "batch_size", "epochs", "augment", "seed",
+                "class_weight")
+
+
+@dataclass
+class Entry:
+    path: str
+    status: str      # "ok" | "run" (events, no artifacts yet) | "missing" | "empty"
+
+
+def discover(artifacts: str, runs: str, extra: list[str]) -> list[Entry]:
+    """The folders to list, in order: artifacts, runs/* (newest first), extra."""
+    paths: list[str] = [artifacts]
+    runs_p = Path(runs)
+    if runs_p.is_dir():
+        subs = [p for p in runs_p.iterdir() if p.is_dir()]
+        subs.sort(key=lambda p: p.name, reverse=True)
+        paths += [str(p) for p in subs]
+    for e in extra:
+        if e not in paths and str(Path(e)) not in map(lambda q: str(Path(q)), paths):
+            paths.append(e)
+    return [Entry(p, status_of(p)) for p in paths]
+
+
+def status_of(path: str) -> str:
+    p = Path(path)
+    if not p.is_dir():
+        return "missing"
+    if (p / "metrics.json").is_file():
+        return "ok"
+    if (p / "events.jsonl").is_file() or (p / "resume.npz").is_file():
+        return "run"
+    return "empty"
+
+
+@dataclass
+class Info:
+    """What is shown for one checkpoint (``error`` when it cannot be read)."""
+
+    path: str
+    summary: dict | None = None
+    history: dict | None = None
+    error: str | None = None
+
+
+def load_info(path: str) -> Info:
+    info = Info(path)
+    st = status_of(path)
+    if st == "missing":
+        info.error = f"{path}: folder not found"
+        return info
+    try:
+        info.summary = checkpoint_summary(path)
+    except ChexminiError as exc:
+        files = sorted(q.name for q in Path(path).iterdir() if q.is_file())
+        hint = ("a run without artifacts yet (in progress or interrupted) — press a to "
+                "attach and follow it" if st == "run" else "no checkpoint here")
+        info.error = f"{exc}\n{hint}; files: {', '.join(files) or 'none'}"
+        return info
+    try:
+        info.history = read_json(Path(path) / "history.json")
+    except ChexminiError:
+        info.history = None
+    return info
+
+
+class InspectScreen(BaseScreen):
+    MODE = "inspect"
+    BINDINGS = [
+        Binding("enter", "use", "use as active checkpoint", priority=True),
+        Binding("m", "mark", "mark for compare"),
+        Binding("a", "attach", "attach"),
+        Binding("l", "rescan", "rescan"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: list[Entry] = []
+        self.selected: Info | None = None
+        self.marked: Info | None = None
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="insp-body"):
+            with Vertical(id="insp-left"):
+                yield Label("[b]checkpoints[/]", markup=True)
+                yield ListView(id="insp-list")
+            with VerticalScroll(id="insp-detail", can_focus=False):
+                yield Static("", id="insp-head")
+                with Horizontal(id="insp-plots"):
+                    yield CurvePlot("loss", "epoch", id="insp-loss")
+                    yield CurvePlot("val AUC", "epoch", id="insp-auc")
+                yield Static("", id="insp-tables")
+
+    def on_mount(self) -> None:
+        self.rescan()
+
+    def on_screen_resume(self) -> None:
+        known = {e.path for e in self.entries}
+        if str(self.app.checkpoint) not in known:
+            self.rescan()
+
+    # -- listing -------------------------------------------------------------------------------
+    def rescan(self) -> None:
+        app = self.app
+        self.entries = discover(app.artifacts_dir, app.runs_dir, app.extra_dirs)
+        lv = self.query_one("#insp-list", ListView)
+        lv.clear()
+        marks = {"ok": "", "run": " [yellow](run)[/]", "missing": " [dim](missing)[/]",
+                 "empty": " [dim](empty)[/]"}
+        index = 0
+        for i, e in enumerate(self.entries):
+            active = "[b]▶[/] " if e.path == str(app.checkpoint) else "  "
+            lv.append(ListItem(Label(f"{active}{e.path}{marks[e.status]}", markup=True)))
+            if e.path == str(app.checkpoint):
+                index = i
+        lv.index = index
+        self.show(index)
+        lv.focus()
+
+    def action_rescan(self) -> None:
+        self.rescan()
+
+    @on(ListView.Highlighted, "#insp-list")
+    def _highlighted(self, event: ListView.Highlighted) -> None:
+        lv = self.query_one("#insp-list", ListView)
+        if lv.index is not None:
+            self.show(lv.index)
+
+    @on(ListView.Selected, "#insp-list")
+    def _selected(self) -> None:
+        self.action_use()
+
+    def show(self, index: int) -> None:
+        if not self.entries:
+            return
+        index = max(0, min(index, len(self.entries) - 1))
+        self.selected = load_info(self.entries[index].path)
+        self.render_detail()
+
+    # -- actions -------------------------------------------------------------------------------
+    def action_use(self) -> None:
+        if self.selected is None:
+            return
+        if self.selected.summary is None:
+            self.notify(f"{self.selected.path} has no usable checkpoint", severity="error")
+            return
+        self.app.set_checkpoint(self.selected.path)
+        self.notify(f"active checkpoint: {self.selected.path}")
+        lv = self.query_one("#insp-list", ListView)
+        keep = lv.index
+        self.rescan()
+        lv.index = keep
+
+    def action_mark(self) -> None:
+        if self.selected is None:
+            return
+        if self.marked is not None and self.marked.path == self.selected.path:
+            self.marked = None
+        else:
+            self.marked = self.selected
+        self.render_detail()
+
+    def action_attach(self) -> None:
+        if self.selected is None:
+            return
+        p = Path(self.selected.path)
+        if not (p / "events.jsonl").is_file():
+            self.notify(f"{p} has no events.jsonl to follow", severity="error")
+            return
+        self.app.attach(str(p))
+
+    # -- drawing -------------------------------------------------------------------------------
+    def render_detail(self) -> None:
+        head = self.query_one("#insp-head", Static)
+        tables = self.query_one("#insp-tables", Static)
+        loss = self.query_one("#insp-loss", CurvePlot)
+        auc = self.query_one("#insp-auc", CurvePlot)
+        info = self.selected
+        compare = self.marked is not None and info is not None and \
+            self.marked.path != info.path
+        if info is None or info.summary is None:
+            msg = info.error if info else "nothing to show"
+            head.update(Text.assemble(("✗ ", "red"), (msg, "red")))
+            tables.update(self._help_text())
+            loss.set_data([])
+            auc.set_data([])
+            return
+        s = info.summary
+        cfg = s.get("config", {})
+        arch = "→".join(map(str, [cfg.get("image_size", 64) ** 2, *cfg.get("hidden_dims", []),
+                                  1]))
+        line = Text.assemble(("▶ active  " if info.path == str(self.app.checkpoint) else "",
+                              "bold green"), (info.path, "bold"), f"   MLP {arch}   best epoch ",
+                             (str(s.get("best_epoch")), "bold"), "   threshold ",
+                             (f"{s.get('threshold', float('nan')):.4f}", "bold"))
+        if compare:
+            line.append(f"\ncomparing with {self.marked.path} (marked; m to unmark)",
+                        style="yellow")
+        head.update(line)
+        self._plots(info, loss, auc, self.marked if compare else None)
+        if compare:
+            tables.update(self._compare_tables(self.marked, info))
+        else:
+            tables.update(self._tables(info))
+
+    def _plots(self, info: Info, loss: CurvePlot, auc: CurvePlot, other: Info | None) -> None:
+        def series(h: dict | None, tag: str, c1: str, c2: str) -> tuple[list, list]:
+            if not h or not h.get("val_loss"):
+                return [], []
+            ep = list(range(1, len(h["val_loss"]) + 1))
+            return ([Series(ep, h["train_loss"], f"{tag}train", c1),
+                     Series(ep, h["val_loss"], f"{tag}val", c2)],
+                    [Series(ep, h["val_auc"], f"{tag}val AUC", c2)])
+        if other is None:
+            l1, a1 = series(info.history, "", "cyan", "orange")
+            loss.set_data(l1)
+            auc.set_data(a1)
+        else:
+            la, aa = series(other.history, "A ", "blue", "cyan")
+            lb, ab = series(info.history, "B ", "red", "orange")
+            loss.set_data(la + lb)
+            auc.set_data(aa + ab)
+
+    def _tables(self, info: Info) -> Group:
+        s = info.summary
+        cfg = s.get("config", {})
+        metrics = Table(title="headline metrics", title_justify="left", title_style="bold",
+                        padding=(0, 1))
+        metrics.add_column("metric")
+        metrics.add_column("validation", justify="right")
+        metrics.add_column("test", justify="right")
+        for key in METRICS:
+            metrics.add_row(NAMES[key], *(_num(s.get(sp, {}).get(key))
+                                          for sp in ("validation", "test")))
+        for key in ("tn", "fp", "fn", "tp"):
+            metrics.add_row(key.upper(), *(str(s.get(sp, {}).get("confusion_matrix", {})
+                                               .get(key, "—")) for sp in ("validation", "test")))
+        splits = Table(title="splits", title_justify="left", title_style="bold",
+                       padding=(0, 1))
+        for col in ("split", "n", "pos", "neg", "pos rate"):
+            splits.add_column(col, justify="left" if col == "split" else "right")
+        for name, sp in s.get("splits", {}).items():
+            n, pos = sp.get("n", 0), sp.get("pos", 0)
+            splits.add_row(name, str(n), str(pos), str(sp.get("neg", n - pos)),
+                           f"{pos / n:.3f}" if n else "—")
+        config = Table(title="config", title_justify="left", title_style="bold",
+                       padding=(0, 1), show_header=False)
+        config.add_column("key")
+        config.add_column("value")
+        for key in CONFIG_SHOWN:
+            if key in cfg:
+                config.add_row(key, _val(cfg[key]))
+        data = s.get("data", {})
+        if data.get("source"):
+            config.add_row("data", str(data["source"]))
+        grid = Table.grid(padding=(0, 2))
+        grid.add_row(metrics, Group(splits, config))
+        return Group(grid, self._files(s.get("files", [])))
+
+    def _files(self, files: list[str]) -> Text:
+        t = Text("files: ", style="bold")
+        for f in ARTIFACT_FILES:
+            t.append(f"{'✓' if f in files else '✗'} {f}  ",
+                     style="green" if f in files else "red")
+        others = [f for f in files if f not in ARTIFACT_FILES]
+        if others:
+            t.append("+ " + ", ".join(others), style="dim")
+        return t
+
+    def _compare_tables(self, a: Info, b: Info) -> Group:
+        sa, sb = a.summary, b.summary
+        table = Table(title="A (marked) vs B (highlighted)", title_justify="left",
+                      title_style="bold", padding=(0, 1))
+        table.add_column("metric")
+        for col in ("A val", "B val", "A test", "B test", "Δ test (B−A)"):
+            table.add_column(col, justify="right")
+        for key in METRICS:
+            av, bv = sa["validation"].get(key), sb["validation"].get(key)
+            at, bt = sa["test"].get(key), sb["test"].get(key)
+            delta = "—" if at is None or bt is None else f"{bt - at:+.4f}"
+            table.add_row(NAMES[key], _num(av), _num(bv), _num(at), _num(bt), delta)
+        table.add_row("best epoch", str(sa.get("best_epoch")), str(sb.get("best_epoch")),
+                      "", "", "")
+        table.add_row("threshold", _num(sa.get("threshold")), _num(sb.get("threshold")),
+                      "", "", "")
+        cfg = Table(title="config differences", title_justify="left", title_style="bold",
+                    padding=(0, 1))
+        cfg.add_column("key")
+        cfg.add_column("A")
+        cfg.add_column("B")
+        ca, cb = sa.get("config", {}), sb.get("config", {})
+        diffs = [k for k in sorted(set(ca) | set(cb)) if ca.get(k) != cb.get(k)]
+        for k in diffs:
+            cfg.add_row(k, _val(ca.get(k)), _val(cb.get(k)))
+        if not diffs:
+            cfg.add_row("(none)", "", "")
+        sp = Table(title="splits (n / pos)", title_justify="left", title_style="bold",
+                   padding=(0, 1))
+        sp.add_column("split")
+        sp.add_column("A")
+        sp.add_column("B")
+        for name in ("train", "val", "test"):
+            x, y = sa.get("splits", {}).get(name, {}), sb.get("splits", {}).get(name, {})
+            sp.add_row(name, f"{x.get('n', '—')} / {x.get('pos', '—')}",
+                       f"{y.get('n', '—')} / {y.get('pos', '—')}")
+        grid = Table.grid(padding=(0, 2))
+        grid.add_row(table, Group(sp, cfg))
+        return Group(Text(f"A = {a.path}\nB = {b.path}", style="dim"), grid)
+
+    def _help_text(self) -> Text:
+        return Text(
+            f"No checkpoint to show here. The app looks in {self.app.artifacts_dir}/ (the "
+            f"shipped checkpoint) and {self.app.runs_dir}/*; train one on the Train screen "
+            "(1), or start with --checkpoint DIR. Gradient checks on a fresh model (2) and "
+            "everything else keep working.", style="dim")
+
+
+def _num(v) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.4f}"
+    return str(v)
+
+
+def _val(v) -> str:
+    if isinstance(v, list):
+        return ",".join(map(str, v))
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+

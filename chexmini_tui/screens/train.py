@@ -1,0 +1,419 @@
+"""Train: a form for a new run; live progress, plots and log; attach mode.
+
+A live run is driven by :class:`chexmini_tui.runner.TrainRunner` in a thread worker;
+attach mode follows ``RUN_DIR/events.jsonl`` with a timer (``read_events`` offsets).
+Both feed the same :class:`chexmini_tui.state.RunState`, so they look the same.
+UI cost is bounded: step messages arrive batched (≤ 10/s) and the plots are rebuilt
+at most 4 times a second, and only when a new epoch arrived.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Checkbox, Input, Label, ProgressBar, RichLog, Static
+
+from chexmini_tui.messages import TrainEvents, TrainStatus
+from chexmini_tui.runner import TrainRunner
+from chexmini_tui.screens.base import BaseScreen
+from chexmini_tui.state import RunState, fmt_duration
+from chexmini_tui.widgets.plots import CurvePlot, Series
+from core.config import TrainConfig
+from core.errors import ChexminiError
+from core.events import read_events
+
+#: Seconds between two polls of a followed events.jsonl, and between plot redraws.
+POLL_INTERVAL = 0.5
+PLOT_INTERVAL = 0.25
+#: An attached run with no new event for this long is reported as possibly stopped.
+STALE_AFTER = 120.0
+
+# (field, label, kind); defaults come from TrainConfig() = the published run
+FORM_FIELDS = (
+    ("data", "data", "str"),
+    ("epochs", "epochs", "int"),
+    ("lr", "lr", "float"),
+    ("batch_size", "batch size", "int"),
+    ("hidden_dims", "hidden dims", "dims"),
+    ("dropout", "dropout", "float"),
+    ("weight_decay", "weight decay", "float"),
+    ("label_smoothing", "label smooth", "float"),
+    ("seed", "seed", "int"),
+    ("out", "out dir", "str"),
+)
+
+STATE_STYLE = {"idle": "dim", "loading": "yellow", "running": "green", "paused": "yellow",
+               "stopping": "yellow", "finished": "bold green", "aborted": "yellow",
+               "error": "bold red", "attached": "cyan"}
+
+
+def _default_text(name: str) -> str:
+    d = TrainConfig()
+    if name == "hidden_dims":
+        return ",".join(map(str, d.hidden_dims))
+    if name in ("data", "out"):
+        return ""
+    return f"{getattr(d, name):g}" if isinstance(getattr(d, name), float) else str(
+        getattr(d, name))
+
+
+def parse_form(values: dict[str, str], augment: bool) -> tuple[TrainConfig, str, str]:
+    """``(config, data source, out dir)`` from the form's texts; ChexminiError if invalid."""
+    cfg = TrainConfig()
+    for name, label, kind in FORM_FIELDS:
+        text = values.get(name, "").strip()
+        if name in ("data", "out"):
+            continue
+        if not text:
+            raise ChexminiError(f"{label}: a value is required")
+        try:
+            if kind == "int":
+                value = int(text)
+            elif kind == "float":
+                value = float(text)
+            else:
+                value = [int(t) for t in text.replace(" ", "").split(",") if t]
+                if not value:
+                    raise ValueError
+        except ValueError:
+            want = {"int": "a whole number", "float": "a number",
+                    "dims": "comma-separated whole numbers, e.g. 1024,256,64"}[kind]
+            raise ChexminiError(f"{label}: expected {want}, got {text!r}") from None
+        setattr(cfg, name, value)
+    cfg.augment = bool(augment)
+    cfg.validate()
+    data = values.get("data", "").strip()
+    if not data:
+        raise ChexminiError("data: a source is required (synthetic[:N], an .npz file, or a "
+                            "folder with images64.npz)")
+    return cfg, data, values.get("out", "").strip()
+
+
+class TrainScreen(BaseScreen):
+    MODE = "train"
+    AUTO_FOCUS = None  # keys work at once; Tab enters the form
+    BINDINGS = [
+        Binding("s", "start", "start"),
+        Binding("p", "pause", "pause/resume"),
+        Binding("x", "stop", "stop (clean finish)"),
+        Binding("w", "save", "save now"),
+        Binding("f", "toggle_form", "form"),
+        Binding("d", "detach", "detach"),
+        Binding("escape", "blur", "leave field", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state = RunState()
+        self.runner: TrainRunner | None = None
+        self.status = "idle"
+        self.status_detail = ""
+        self.follow: Path | None = None     # events.jsonl followed in attach mode
+        self.read_offset = 0
+        self.last_event_time = 0.0
+        self._logged = 0
+        self._plots_dirty = False
+        self._bars_dirty = False
+
+    # -- layout ------------------------------------------------------------------------------
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="train-body"):
+            with VerticalScroll(id="train-form"):
+                yield Static("[b]New run[/b] [dim](defaults = published run)[/]", markup=True)
+                for name, label, _ in FORM_FIELDS:
+                    with Horizontal(classes="form-row"):
+                        yield Label(label, classes="form-label")
+                        yield Input(value=_default_text(name), id=f"f-{name}",
+                                    placeholder="runs/<time>" if name == "out" else "")
+                with Horizontal(classes="form-row"):
+                    yield Label("augment", classes="form-label")
+                    yield Checkbox("flip/brightness/noise", value=TrainConfig().augment,
+                                   id="f-augment")
+                yield Button("Start (s)", id="start", variant="success")
+                yield Static("", id="form-error")
+            with Vertical(id="train-live"):
+                yield Static("", id="run-status")
+                with Horizontal(classes="bar-row"):
+                    yield Label("epoch", classes="bar-label")
+                    yield ProgressBar(total=1, show_eta=False, show_percentage=False,
+                                      id="bar-epoch")
+                    yield Label("", id="eta-epoch", classes="bar-info")
+                with Horizontal(classes="bar-row"):
+                    yield Label("step", classes="bar-label")
+                    yield ProgressBar(total=1, show_eta=False, show_percentage=False,
+                                      id="bar-step")
+                    yield Label("", id="eta-step", classes="bar-info")
+                with Horizontal(id="train-plots"):
+                    yield CurvePlot("loss", "epoch", id="plot-loss")
+                    yield CurvePlot("val AUC · lr", "epoch", id="plot-auc")
+                yield RichLog(id="train-log", max_lines=5000, wrap=False, markup=False)
+
+    def on_mount(self) -> None:
+        data = self.query_one("#f-data", Input)
+        data.value = self.app.data_source or "synthetic"
+        self.set_interval(PLOT_INTERVAL, self._redraw_plots)
+        self.set_interval(POLL_INTERVAL, self._poll)
+        self._show_status()
+        self._update_bars()
+        self.take_pending_attach()
+
+    def on_screen_resume(self) -> None:
+        self.take_pending_attach()
+
+    # -- bindings ----------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.runner is not None and self.runner.active
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        attached = self.follow is not None
+        if action == "start":
+            return not (self.running or attached)
+        if action in ("pause", "stop", "save"):
+            return self.running
+        if action == "detach":
+            return attached
+        if action == "toggle_form":
+            return not attached
+        return True
+
+    def action_blur(self) -> None:
+        self.set_focus(None)
+
+    def action_toggle_form(self) -> None:
+        self.toggle_class("-hide-form")
+
+    # -- starting a run ----------------------------------------------------------------------
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        if event.input.id and event.input.id.startswith("f-"):
+            self.action_start()
+
+    @on(Button.Pressed, "#start")
+    def _start_pressed(self) -> None:
+        self.action_start()
+
+    def form_values(self) -> dict[str, str]:
+        return {name: self.query_one(f"#f-{name}", Input).value for name, _, _ in FORM_FIELDS}
+
+    def action_start(self) -> None:
+        if self.running or self.follow is not None:
+            return
+        error = self.query_one("#form-error", Static)
+        try:
+            config, source, out = parse_form(self.form_values(),
+                                             self.query_one("#f-augment", Checkbox).value)
+        except ChexminiError as exc:
+            error.update(f"[red]✗ {exc}[/]")
+            self.app.bell()
+            return
+        error.update("")
+        out_dir = Path(out) if out else Path(self.app.runs_dir) / time.strftime("%Y%m%d-%H%M%S")
+        self.start_run(config, source, out_dir)
+
+    def start_run(self, config: TrainConfig, source: str, out_dir: str | Path,
+                  data=None) -> TrainRunner:
+        """Start a live run (also used by tests and the benchmark, with pre-loaded data)."""
+        self._reset_view()
+        self.runner = TrainRunner(config, source, out_dir, self, data=data)
+        self.app.train_runner = self.runner
+        self.status, self.status_detail = "loading", f"loading data: {source}"
+        self.add_class("-hide-form")
+        self.app.set_train_note(f"training → {out_dir}")
+        self._show_status()
+        self.refresh_bindings()
+        self._train_worker(self.runner)
+        return self.runner
+
+    @work(thread=True, exclusive=True, group="train", exit_on_error=False)
+    def _train_worker(self, runner: TrainRunner) -> None:
+        runner.run()
+
+    # -- run controls ------------------------------------------------------------------------
+    def action_pause(self) -> None:
+        if not self.running:
+            return
+        if self.runner.paused:
+            self.runner.resume()
+        else:
+            self.runner.pause()
+            self.status, self.status_detail = "paused", "pausing after this step…"
+            self._show_status()
+
+    def action_stop(self) -> None:
+        if self.running:
+            self.runner.stop()
+
+    def action_save(self) -> None:
+        if self.running:
+            self.runner.save_now()
+            when = "after you resume" if self.runner.paused else "at the next step"
+            self.notify(f"resume state will be written {when}")
+
+    # -- messages from the worker --------------------------------------------------------------
+    def on_train_events(self, message: TrainEvents) -> None:
+        if message.last_step is not None:
+            self.state.apply(message.last_step)
+        self.state.apply_all(message.events)
+        if message.events:
+            self._plots_dirty = True
+        self._after_events()
+
+    def on_train_status(self, message: TrainStatus) -> None:
+        self.status, self.status_detail = message.state, message.detail
+        self._show_status()
+        self.refresh_bindings()
+        if message.state in ("finished", "aborted", "error"):
+            log = self.query_one("#train-log", RichLog)
+            if message.state == "error":
+                log.write(f"error: {message.detail}")
+            elif message.state == "aborted":
+                log.write(f"aborted: {message.detail}")
+            self.app.set_train_note("")
+            if message.state == "finished" and self.runner is not None:
+                self.app.set_checkpoint(str(self.runner.out_dir))
+                self.notify(f"run finished — {self.runner.out_dir} is now the active checkpoint")
+            self.app.run_finished()
+
+    # -- attach mode -------------------------------------------------------------------------
+    def take_pending_attach(self) -> None:
+        path = getattr(self.app, "pending_attach", None)
+        if not path:
+            return
+        self.app.pending_attach = None
+        if self.running:
+            self.notify("a run is in progress in this app; stop it before attaching",
+                        severity="error")
+            return
+        self.attach_to(path)
+
+    def attach_to(self, run_dir: str | Path) -> None:
+        p = Path(run_dir)
+        self._reset_view()
+        self.follow = p if p.name == "events.jsonl" else p / "events.jsonl"
+        self.read_offset = 0
+        self.last_event_time = time.monotonic()
+        self.status, self.status_detail = "attached", f"following {self.follow}"
+        self.add_class("-hide-form")
+        self.app.set_train_note(f"attached: {self.follow.parent}")
+        self.refresh_bindings()
+        self._poll()
+
+    def action_detach(self) -> None:
+        if self.follow is None:
+            return
+        self.follow = None
+        self.status, self.status_detail = "idle", "detached (the run itself is not affected)"
+        self.remove_class("-hide-form")
+        self.app.set_train_note("")
+        self.refresh_bindings()
+        self._show_status()
+
+    def _poll(self) -> None:
+        if self.follow is None:
+            return
+        try:
+            size = self.follow.stat().st_size
+        except OSError:
+            self.status_detail = f"waiting for {self.follow} …"
+            self._show_status()
+            return
+        if size < self.read_offset:  # the run was restarted from scratch: start over
+            self._reset_view()
+            self.read_offset = 0
+        try:
+            events, self.read_offset = read_events(self.follow, self.read_offset)
+        except OSError as exc:
+            self.status_detail = f"cannot read {self.follow}: {exc.strerror or exc}"
+            self._show_status()
+            return
+        now = time.monotonic()
+        if events:
+            self.last_event_time = now
+            self.state.apply_all(events)
+            self._plots_dirty = True
+            self._after_events()
+            self.status_detail = f"following {self.follow}"
+        elif self.state.finished is None and now - self.last_event_time > STALE_AFTER:
+            self.status_detail = (f"no new events for {int(now - self.last_event_time)} s — "
+                                  f"if the run stopped: chexmini train --resume "
+                                  f"{self.follow.parent}")
+        self._show_status()
+
+    # -- drawing -----------------------------------------------------------------------------
+    def _reset_view(self) -> None:
+        self.state = RunState()
+        self._logged = 0
+        self.query_one("#train-log", RichLog).clear()
+        self._plots_dirty = True
+        self._update_bars()
+
+    def _after_events(self) -> None:
+        log = self.query_one("#train-log", RichLog)
+        for line in self.state.log[self._logged:]:
+            log.write(line)
+        self._logged = len(self.state.log)
+        self._update_bars()
+        self._show_status()
+
+    def _update_bars(self) -> None:
+        st = self.state
+        epochs = max(st.epochs, 1)
+        spe = max(st.steps_per_epoch, 1)
+        self.query_one("#bar-epoch", ProgressBar).update(total=epochs, progress=st.epochs_done)
+        self.query_one("#bar-step", ProgressBar).update(total=spe, progress=min(st.step, spe))
+        sps = f"{st.samples_per_s:,.0f} samples/s" if st.samples_per_s else "— samples/s"
+        self.query_one("#eta-epoch", Label).update(
+            f"{st.epochs_done}/{st.epochs} · ETA {fmt_duration(st.eta_run())}")
+        self.query_one("#eta-step", Label).update(
+            f"{st.step}/{st.steps_per_epoch} · {sps} · ETA {fmt_duration(st.eta_epoch())}")
+
+    def _show_status(self) -> None:
+        st = self.state
+        shown = self.status
+        if self.follow is not None:
+            shown = "attached · finished" if st.finished else "attached"
+        style = STATE_STYLE.get(self.status, "")
+        parts = [f"[{style}]● {shown}[/]"]
+        if st.source:
+            parts.append(f"{st.source} → {st.out_dir}" if st.out_dir else st.source)
+        if st.best_auc is not None:
+            parts.append(f"best val AUC [b]{st.best_auc:.4f}[/] @ epoch {st.best_epoch}")
+        if st.loss is not None and not st.finished:
+            parts.append(f"loss {st.loss:.4f}")
+        if st.lr is not None and not st.finished:
+            parts.append(f"lr {st.lr:.2e}")
+        lines = "  ".join(parts)
+        detail = self.status_detail
+        if self.status == "idle" and self.follow is None and not detail:
+            detail = "fill in the form; Enter or s starts the run (? for help)"
+        if detail:
+            color = "red" if self.status == "error" else "dim"
+            lines += f"\n[{color}]{_escape(detail)}[/]"
+        self.query_one("#run-status", Static).update(lines)
+
+    def _redraw_plots(self) -> None:
+        if not self._plots_dirty:
+            return
+        self._plots_dirty = False
+        st = self.state
+        self.query_one("#plot-loss", CurvePlot).set_data([
+            Series(st.hist_epoch, st.hist_train_loss, "train", "cyan"),
+            Series(st.hist_epoch, st.hist_val_loss, "val", "orange"),
+        ])
+        best = ([st.best_epoch], [st.hist_val_auc[st.hist_epoch.index(st.best_epoch)]]) \
+            if st.best_epoch in st.hist_epoch else ([], [])
+        self.query_one("#plot-auc", CurvePlot).set_data([
+            Series(st.hist_epoch, st.hist_val_auc, "val AUC", "green"),
+            Series(best[0], best[1], "best", "red", scatter=True),
+            Series(st.hist_epoch, st.hist_lr, "lr →", "magenta", yside="right"),
+        ])
+
+
+def _escape(text: str) -> str:
+    return text.replace("[", r"\[")

@@ -1,0 +1,183 @@
+"""``RunState``: what the Train screen shows, folded from engine events.
+
+The same reducer serves a live run (events from the worker) and attach mode (events
+read back from ``RUN_DIR/events.jsonl``), so both show exactly the same thing. It is
+plain Python — no Textual — and every number it shows comes from the events
+themselves (ETA from the recorded epoch/step times, not from the wall clock), so a
+finished run replayed from its file looks the same every time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.events import CheckpointSaved, EpochEnd, Event, Finished, RunStarted, StepDone
+
+#: Smoothing of the samples/s read-out (exponential moving average weight).
+EMA = 0.2
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "--:--"
+    s = int(round(seconds))
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+@dataclass
+class RunState:
+    source: str = ""
+    out_dir: str | None = None
+    config: dict = field(default_factory=dict)
+    splits: dict = field(default_factory=dict)
+    widths: list = field(default_factory=list)
+    n_params: int = 0
+    epochs: int = 0
+    steps_per_epoch: int = 0
+    resumed: bool = False
+    # progress
+    epoch: int = 0            # epoch in progress (1-based), 0 before the first step
+    epochs_done: int = 0
+    step: int = 0             # steps done in the epoch in progress
+    global_step: int = 0
+    loss: float | None = None
+    lr: float | None = None
+    samples_per_s: float | None = None
+    # per-epoch history (for the plots)
+    hist_epoch: list[int] = field(default_factory=list)
+    hist_train_loss: list[float] = field(default_factory=list)
+    hist_val_loss: list[float] = field(default_factory=list)
+    hist_val_auc: list[float] = field(default_factory=list)
+    hist_lr: list[float] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)
+    best_epoch: int = 0
+    best_auc: float | None = None
+    last_save: str = ""
+    finished: Finished | None = None
+    n_events: int = 0
+    log: list[str] = field(default_factory=list)
+
+    # -- folding ---------------------------------------------------------------------
+    def apply(self, ev: Event) -> None:
+        self.n_events += 1
+        if isinstance(ev, StepDone):
+            self._step(ev)
+        elif isinstance(ev, EpochEnd):
+            self._epoch(ev)
+        elif isinstance(ev, RunStarted):
+            self._started(ev)
+        elif isinstance(ev, CheckpointSaved):
+            if ev.what == "artifacts":
+                self.log.append(f"artifacts written → {ev.path}")
+            else:
+                self.last_save = f"epoch {ev.epoch}, step {ev.step}"
+                self.log.append(f"resume state saved (epoch {ev.epoch} + {ev.step} steps) "
+                                f"→ {ev.path}")
+        elif isinstance(ev, Finished):
+            self._finished(ev)
+
+    def apply_all(self, events: list[Event]) -> None:
+        for ev in events:
+            self.apply(ev)
+
+    def _started(self, ev: RunStarted) -> None:
+        self.source, self.out_dir = ev.source, ev.out_dir
+        self.config, self.splits = dict(ev.config), dict(ev.splits)
+        self.widths, self.n_params = list(ev.widths), int(ev.n_params)
+        self.epochs = int(ev.config.get("epochs", 0))
+        self.steps_per_epoch = int(ev.steps_per_epoch)
+        self.resumed = bool(ev.resumed)
+        self.finished = None
+        # A resumed run continues from its last saved state: drop anything recorded later.
+        keep = int(ev.start_epoch)
+        for name in ("hist_epoch", "hist_train_loss", "hist_val_loss", "hist_val_auc",
+                     "hist_lr", "epoch_seconds"):
+            setattr(self, name, getattr(self, name)[:keep])
+        self.epochs_done = keep
+        self.epoch = keep + 1 if ev.start_step else keep
+        self.step = int(ev.start_step)
+        self.global_step = keep * self.steps_per_epoch + self.step
+        if not ev.resumed:
+            self.best_epoch, self.best_auc = 0, None
+        s = ev.splits
+        arch = "→".join(map(str, ev.widths))
+        sizes = " / ".join(f"{k} {s[k]['n']}" for k in ("train", "val", "test") if k in s)
+        self.log.append(
+            f"{'resumed at epoch ' + str(keep + 1) if ev.resumed else 'run started'}: "
+            f"{ev.source}{' → ' + ev.out_dir if ev.out_dir else ''}")
+        self.log.append(f"MLP {arch} ({ev.n_params:,} params); {sizes} images; "
+                        f"{self.steps_per_epoch} steps/epoch")
+
+    def _step(self, ev: StepDone) -> None:
+        self.epoch, self.step, self.global_step = ev.epoch, ev.step, ev.global_step
+        self.epochs = ev.epochs
+        self.steps_per_epoch = ev.steps_per_epoch
+        self.loss, self.lr = ev.loss, ev.lr
+        sps = float(ev.samples_per_s)
+        self.samples_per_s = sps if self.samples_per_s is None else (
+            (1 - EMA) * self.samples_per_s + EMA * sps)
+
+    def _epoch(self, ev: EpochEnd) -> None:
+        self.epochs_done = self.epoch = ev.epoch
+        self.epochs = ev.epochs
+        self.step = self.steps_per_epoch
+        self.global_step = max(self.global_step, ev.epoch * self.steps_per_epoch)
+        self.hist_epoch.append(ev.epoch)
+        self.hist_train_loss.append(ev.train_loss)
+        self.hist_val_loss.append(ev.val_loss)
+        self.hist_val_auc.append(ev.val_auc)
+        self.hist_lr.append(ev.lr)
+        self.epoch_seconds.append(ev.seconds)
+        self.lr = ev.lr
+        self.best_epoch, self.best_auc = ev.best_epoch, ev.best_val_auc
+        mark = "  *best*" if ev.is_best else ""
+        self.log.append(
+            f"epoch {ev.epoch}/{ev.epochs}  train {ev.train_loss:.4f}  val {ev.val_loss:.4f}  "
+            f"AUC {ev.val_auc:.4f}  acc {ev.val_acc:.4f}  lr {ev.lr:.2e}  "
+            f"{ev.seconds:.1f}s{mark}")
+
+    def _finished(self, ev: Finished) -> None:
+        self.finished = ev
+        self.best_epoch = ev.best_epoch
+        v, t = ev.validation, ev.test
+        self.log.append(
+            f"finished{' (stopped early)' if ev.stopped_early else ''}: best epoch "
+            f"{ev.best_epoch} of {ev.epochs_run}, threshold {ev.threshold:.4f} (Youden's J)")
+        self.log.append(f"  validation AUC {v.get('auc', float('nan')):.4f}  balanced acc "
+                        f"{v.get('balanced_accuracy', float('nan')):.4f}")
+        self.log.append(f"  test       AUC {t.get('auc', float('nan')):.4f}  balanced acc "
+                        f"{t.get('balanced_accuracy', float('nan')):.4f}")
+
+    # -- derived read-outs -------------------------------------------------------------
+    @property
+    def total_steps(self) -> int:
+        return self.epochs * self.steps_per_epoch
+
+    def seconds_per_step(self) -> float | None:
+        """Wall time per step including validation (from epoch times when there are any,
+        else from the training throughput)."""
+        if self.epoch_seconds and self.steps_per_epoch:
+            recent = self.epoch_seconds[-5:]
+            return sum(recent) / len(recent) / self.steps_per_epoch
+        if self.samples_per_s:
+            bs = int(self.config.get("batch_size", 0)) or 1
+            return bs / self.samples_per_s
+        return None
+
+    def eta_run(self) -> float | None:
+        if self.finished is not None:
+            return 0.0
+        sps = self.seconds_per_step()
+        if sps is None:
+            return None
+        return max(self.total_steps - self.global_step, 0) * sps
+
+    def eta_epoch(self) -> float | None:
+        if self.finished is not None:
+            return 0.0
+        sps = self.seconds_per_step()
+        if sps is None:
+            return None
+        return max(self.steps_per_epoch - self.step, 0) * sps
