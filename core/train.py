@@ -12,8 +12,9 @@ split is scored in evaluation mode (loss, AUC, accuracy at 0.5) and the best mod
 validation AUC is kept. At the end the best model is restored, the operating threshold
 is chosen by Youden's J on validation only, and the test split is evaluated once.
 
-Randomness comes from four independent streams spawned from ``config.seed`` (weights,
-shuffling, augmentation, dropout); all their states are saved in the resume checkpoint,
+Randomness comes from independent streams spawned from ``config.seed`` (weights,
+shuffling, augmentation, dropout, the augmentation noise bank); their states are saved in
+the resume checkpoint,
 so a resumed run is bit-identical to an uninterrupted one.
 """
 
@@ -99,8 +100,9 @@ class _Run:
     def __init__(self, config: TrainConfig, data: DataSplits) -> None:
         self.config = config
         self.data = data
-        seeds = np.random.SeedSequence(config.seed).spawn(4)
-        init_rng, shuffle_rng, aug_rng, drop_rng = (np.random.default_rng(s) for s in seeds)
+        seeds = np.random.SeedSequence(config.seed).spawn(5)
+        init_rng, shuffle_rng, aug_rng, drop_rng = (np.random.default_rng(s) for s in seeds[:4])
+        self.noise_seed = int(seeds[4].generate_state(1)[0])
         self.shuffle_rng, self.aug_rng = shuffle_rng, aug_rng
         self.model = MLP(config.widths, config.dropout, seed=init_rng, dtype=np.float32)
         self.model.set_dropout_rng(drop_rng)
@@ -247,7 +249,7 @@ def train(
     train_split = data.train
     n, bs = len(train_split), config.batch_size
     steps_per_epoch = -(-n // bs)
-    maker = BatchMaker(run.mean, run.std)
+    maker = BatchMaker(run.mean, run.std, noise_seed=run.noise_seed)
     aug = AugmentConfig(config.flip_prob if config.augment else 0.0,
                         config.brightness if config.augment else 0.0,
                         config.noise_std if config.augment else 0.0)

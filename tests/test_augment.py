@@ -47,6 +47,34 @@ def test_feature_stats_match_a_float_computation_and_guard_zero_std():
     assert std[0] == 1.0
 
 
+def test_fused_augmentation_equals_the_reference_definition():
+    """BatchMaker.augmented (flip in uint8, brightness and noise folded into the
+    standardisation) equals augment_batch in [0, 1] units followed by (x − μ)/σ."""
+    imgs = np.random.default_rng(0).integers(0, 256, (64, 8, 8), dtype=np.uint8)
+    mean, std = feature_stats(imgs)
+    cfg = AugmentConfig(0.5, 0.1, 0.0)
+    fused = BatchMaker(mean, std).augmented(imgs, np.random.default_rng(7), cfg).copy()
+    ref = augment_batch(imgs / np.float32(255), np.random.default_rng(7), cfg)
+    np.testing.assert_allclose(fused, (ref.reshape(64, -1) - mean) / std, rtol=1e-4, atol=1e-4)
+    before = imgs.copy()
+    maker = BatchMaker(mean, std)
+    maker.augmented(imgs, np.random.default_rng(7), AugmentConfig())
+    assert np.array_equal(imgs, before)  # the caller's images are never modified
+
+
+def test_noise_bank_has_the_configured_distribution():
+    imgs = np.full((256, 8, 8), 100, np.uint8)
+    mean, std = np.full(64, 0.3, np.float32), np.full(64, 0.2, np.float32)
+    maker = BatchMaker(mean, std)
+    plain = maker.standardise(imgs).copy()
+    noisy = maker.augmented(imgs, np.random.default_rng(0), AugmentConfig(0.0, 0.0, 0.02))
+    eps = (noisy - plain) * 0.2  # back to [0, 1] pixel units
+    assert eps.std() == pytest.approx(0.02, rel=0.03) and abs(eps.mean()) < 5e-4
+    a = maker.augmented(imgs, np.random.default_rng(1), AugmentConfig(0, 0, 0.02)).copy()
+    b = maker.augmented(imgs, np.random.default_rng(2), AugmentConfig(0, 0, 0.02)).copy()
+    assert not np.array_equal(a, b)  # a different block of the bank per batch
+
+
 def test_standardise_and_augmented_with_zero_strength_agree():
     imgs = np.random.default_rng(0).integers(0, 256, (32, 8, 8), dtype=np.uint8)
     mean, std = feature_stats(imgs)
