@@ -143,7 +143,9 @@ class NihIndex:
     n_missing: int = 0
 
 
-def nih_index(root: str | os.PathLike[str]) -> NihIndex:
+def nih_index(root: str | os.PathLike[str], require_images: bool = True) -> NihIndex:
+    """Read the CSV and lists of ``root`` and locate the PNGs (``require_images=False``
+    allows a root without any image, for checking the metadata alone)."""
     root = Path(root).expanduser().resolve()
     if not root.is_dir():
         raise ChexminiError("NIH folder not found" if not root.exists() else "not a folder",
@@ -183,7 +185,7 @@ def nih_index(root: str | os.PathLike[str]) -> NihIndex:
         notes.append(f"{dupes:,} image names occur in more than one images folder "
                      "(the first is used)")
     missing = sum(1 for nm in names if nm not in files)
-    if missing == len(names):
+    if require_images and missing == len(names):
         raise ChexminiError("none of the listed PNGs was found (looked in images/ and "
                             "images_*/images/)", root)
     groups_arr = np.asarray(groups, dtype=np.int64)
