@@ -146,10 +146,16 @@ class Adam(Optimizer):
         m ← β₁ m + (1 − β₁) g            v ← β₂ v + (1 − β₂) g²
         θ ← θ − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
 
-    computed as ``θ ← θ − a · m / (√v + ε')`` with ``a = lr √(1 − β₂ᵗ) / (1 − β₁ᵗ)`` and
-    ``ε' = ε √(1 − β₂ᵗ)`` (the same expression multiplied through by √(1 − β₂ᵗ)).
-    The update runs chunk by chunk (cache-sized, over a few threads) with preallocated
-    scratch, so a step allocates nothing and streams each tensor through memory once.
+    To save passes over the 4.5 M parameters the moments are kept scaled,
+    ``m̃ = m / (1 − β₁)`` and ``ṽ = v / (1 − β₂)``, so that ``m̃ ← β₁ m̃ + g`` and
+    ``ṽ ← β₂ ṽ + g²``, and the update is the same expression multiplied through:
+
+        θ ← θ − a · m̃ / (√ṽ + ε'),   a = lr (1 − β₁) √(1 − β₂ᵗ) / ((1 − β₁ᵗ) √(1 − β₂)),
+                                     ε' = ε √(1 − β₂ᵗ) / √(1 − β₂)
+
+    (:meth:`moments` returns the textbook ``m``, ``v``). The update runs chunk by chunk
+    (cache-sized, over a few threads) with preallocated scratch, so a step allocates
+    nothing and streams each tensor through memory once.
     """
 
     def __init__(
@@ -177,26 +183,30 @@ class Adam(Optimizer):
         name, sl = piece
         f = self._flat[name]
         p, g, m, v, tmp = f["p"][sl], f["g"][sl], f["m"][sl], f["v"][sl], f["tmp"][sl]
-        b1, b2 = self.beta1, self.beta2
         self._regularised_grad(name, g, p, tmp)  # g ← g + λW (weights only)
-        m *= b1                                  # m ← β₁ m + (1 − β₁) g
-        np.multiply(g, 1.0 - b1, out=tmp)
-        m += tmp
-        v *= b2                                  # v ← β₂ v + (1 − β₂) g²
-        np.multiply(g, g, out=tmp)
-        tmp *= 1.0 - b2
+        m *= self.beta1                          # m̃ ← β₁ m̃ + g
+        m += g
+        np.multiply(g, g, out=tmp)               # ṽ ← β₂ ṽ + g²
+        v *= self.beta2
         v += tmp
-        np.sqrt(v, out=tmp)                      # θ ← θ − a · m / (√v + ε')
+        np.sqrt(v, out=tmp)                      # θ ← θ − a · m̃ / (√ṽ + ε')
         tmp += eps
         np.divide(m, tmp, out=tmp)
         tmp *= a
         p -= tmp
 
+    def moments(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The textbook first and second moments ``(m, v)`` of parameter ``name``."""
+        return self.m[name] * (1.0 - self.beta1), self.v[name] * (1.0 - self.beta2)
+
     def step(self) -> None:
         self.t += 1
-        bc1 = 1.0 - self.beta1**self.t
-        sqrt_bc2 = math.sqrt(1.0 - self.beta2**self.t)
-        a, eps = self.lr * sqrt_bc2 / bc1, self.eps * sqrt_bc2
+        b1, b2 = self.beta1, self.beta2
+        bc1 = 1.0 - b1**self.t
+        sqrt_bc2 = math.sqrt(1.0 - b2**self.t)
+        sqrt_1mb2 = math.sqrt(1.0 - b2)
+        a = self.lr * (1.0 - b1) * sqrt_bc2 / (bc1 * sqrt_1mb2)
+        eps = self.eps * sqrt_bc2 / sqrt_1mb2
         list(_pool().map(lambda piece: self._update(piece, a, eps), self._pieces))
 
     def state_dict(self) -> dict[str, np.ndarray]:

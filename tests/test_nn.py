@@ -258,6 +258,9 @@ def test_adam_two_steps_by_hand():
     g["fc1.b"][:] = [0.0]
     opt.step()
     np.testing.assert_allclose(p["fc1.W"], w2, rtol=1e-10)
+    m_got, v_got = opt.moments("fc1.W")
+    np.testing.assert_allclose(m_got, m, rtol=1e-12)
+    np.testing.assert_allclose(v_got, v, rtol=1e-12)
 
 
 def test_weight_decay_leaves_biases_alone():
