@@ -172,14 +172,15 @@ def _plan_hash(names, rel, sizes, mtimes, image_size) -> str:
 
 
 def _relpaths(paths: Sequence[str], root: Path | None) -> list[str]:
+    """Paths relative to ``root`` (POSIX separators) where they are inside it."""
     if root is None:
         return [os.fspath(p) for p in paths]
+    prefix = os.fspath(root).rstrip(os.sep) + os.sep
+    cut = len(prefix)
     out = []
     for p in paths:
-        try:
-            out.append(Path(p).relative_to(root).as_posix())
-        except ValueError:
-            out.append(os.fspath(p))
+        p = os.path.normpath(os.fspath(p))
+        out.append(p[cut:].replace(os.sep, "/") if p.startswith(prefix) else p)
     return out
 
 

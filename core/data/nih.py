@@ -160,6 +160,7 @@ def nih_index(root: str | os.PathLike[str], require_images: bool = True) -> NihI
                             f"{sorted(both)[0]}); the lists are corrupt", root)
     files, dupes = locate_images(root)
     names, labels, groups, is_test, paths = [], [], [], [], []
+    root_str = os.fspath(root)
     not_in_csv = 0
     for flag, listed in ((False, train_val), (True, test)):
         for name in listed:
@@ -171,7 +172,7 @@ def nih_index(root: str | os.PathLike[str], require_images: bool = True) -> NihI
             labels.append(entry[0])
             groups.append(entry[1])
             is_test.append(flag)
-            paths.append(files.get(name, os.fspath(root / "images" / name)))
+            paths.append(files.get(name) or os.path.join(root_str, "images", name))
     if not names:
         raise ChexminiError(f"no name of the official lists is in {csv_path.name}", root)
     notes = []
