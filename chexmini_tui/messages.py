@@ -8,22 +8,19 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from core.events import Event, StepDone
+from core.events import Event
 
 
 class TrainEvents(Message):
     """A batch of training events, in order.
 
-    Step events are batched by the worker (at most ~10 batches a second); every other
-    event (run started, epoch end, checkpoint, finished) is sent as soon as it happens.
-    ``steps`` counts the step events folded into ``last_step``.
+    The worker posts at most ~10 batches a second; runs of consecutive step events are
+    collapsed to the latest one (``steps`` counts the steps the batch stands for).
     """
 
-    def __init__(self, events: list[Event], last_step: StepDone | None = None,
-                 steps: int = 0) -> None:
+    def __init__(self, events: list[Event], steps: int = 0) -> None:
         super().__init__()
         self.events = events
-        self.last_step = last_step
         self.steps = steps
 
 

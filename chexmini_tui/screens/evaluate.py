@@ -73,6 +73,8 @@ class EvaluateScreen(BaseScreen):
         self.auc: dict[str, float] = {}
         self.curves: dict[str, dict] = {}
         self.error: str | None = None
+        self._metrics: dict = {}
+        self._plots_due = False
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="ev-scroll", can_focus=False):
@@ -87,6 +89,9 @@ class EvaluateScreen(BaseScreen):
 
     def on_mount(self) -> None:
         self.load()
+        # Tables follow every key press; the curves' operating points are redrawn at
+        # most ~7×/s, so holding an arrow key stays smooth.
+        self.set_interval(0.15, self._draw_plots_if_due)
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < 99, "-narrow")
@@ -116,7 +121,7 @@ class EvaluateScreen(BaseScreen):
         except ChexminiError as exc:
             self.data = {}
             self.error = str(exc)
-        self.update_view()
+        self.update_view(first=True)
 
     def action_reload(self) -> None:
         self.load()
@@ -144,14 +149,14 @@ class EvaluateScreen(BaseScreen):
         return m
 
     # -- drawing -------------------------------------------------------------------------------
-    def update_view(self) -> None:
+    def update_view(self, first: bool = False) -> None:
         info = self.query_one("#ev-info", Static)
         cm_val = self.query_one("#cm-val", ConfusionMatrix)
         cm_test = self.query_one("#cm-test", ConfusionMatrix)
         table = self.query_one("#ev-metrics", MetricsTable)
-        roc = self.query_one("#roc", CurvePlot)
-        pr = self.query_one("#pr", CurvePlot)
         if not self.data:
+            roc = self.query_one("#roc", CurvePlot)
+            pr = self.query_one("#pr", CurvePlot)
             info.update(f"[b]checkpoint[/] {self.app.checkpoint}\n[red]✗ {self.error}[/]\n"
                         "[dim]Train a model (1), or pick a checkpoint in Inspect (4) and press "
                         "Enter; start the app with --checkpoint DIR.[/]")
@@ -162,21 +167,31 @@ class EvaluateScreen(BaseScreen):
             pr.set_data([])
             return
         t = self.threshold
-        moved = "" if abs(t - self.saved_threshold) < 1e-12 else \
-            f"  [dim](saved: {self.saved_threshold:.4f})[/]"
         info.update(
-            f"[b]checkpoint[/] {self.loaded_for}   [b]threshold[/] [reverse] {t:.4f} [/]{moved}"
-            f"   [dim]Youden's J on validation: {self.youden:.4f}[/]\n"
-            "[dim]abnormal iff P(abnormal) ≥ threshold · ←/→ ±0.01 · shift+←/→ ±0.001 · "
-            "r reset[/]")
+            f"[b]checkpoint[/] {self.loaded_for}   [b]threshold[/] [reverse] {t:.4f} [/]"
+            f"  [dim]saved {self.saved_threshold:.4f} · Youden's J (val) "
+            f"{self.youden:.4f}[/]\n[dim]abnormal iff P(abnormal) ≥ threshold · ←/→ ±0.01 · "
+            "shift+←/→ ±0.001 · r reset[/]", layout=first)
         metrics = {}
         for split, title in SPLITS:
             m = self.metrics_at(split)
             metrics[split] = m
             n = len(self.data[split][1])
             widget = cm_val if split == "val" else cm_test
-            widget.show(m["confusion_matrix"], f"{title} (n={n})")
-        table.show(metrics, title=f"metrics @ {t:.4f}")
+            widget.show(m["confusion_matrix"], f"{title} (n={n})", layout=first)
+        table.show(metrics, title=f"metrics @ {t:.4f}", layout=first)
+        self._metrics = metrics
+        self._plots_due = True
+        if first:
+            self._draw_plots_if_due()
+
+    def _draw_plots_if_due(self) -> None:
+        if not self._plots_due or not self.data:
+            return
+        self._plots_due = False
+        metrics = self._metrics
+        roc = self.query_one("#roc", CurvePlot)
+        pr = self.query_one("#pr", CurvePlot)
         colors = {"val": "cyan", "test": "orange"}
         roc_series, pr_series = [], []
         for split, _ in SPLITS:

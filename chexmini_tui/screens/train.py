@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -27,7 +28,8 @@ from core.config import TrainConfig
 from core.errors import ChexminiError
 from core.events import read_events
 
-#: Seconds between two polls of a followed events.jsonl, and between plot redraws.
+#: Seconds between two polls of a followed events.jsonl, and between two redraws
+#: (counters, bars and log at most 4×/s; plots only when an epoch arrived).
 POLL_INTERVAL = 0.5
 PLOT_INTERVAL = 0.25
 #: An attached run with no new event for this long is reported as possibly stopped.
@@ -118,7 +120,7 @@ class TrainScreen(BaseScreen):
         self.last_event_time = 0.0
         self._logged = 0
         self._plots_dirty = False
-        self._bars_dirty = False
+        self._ui_dirty = False
 
     # -- layout ------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
@@ -156,13 +158,15 @@ class TrainScreen(BaseScreen):
     def on_mount(self) -> None:
         data = self.query_one("#f-data", Input)
         data.value = self.app.data_source or "synthetic"
-        self.set_interval(PLOT_INTERVAL, self._redraw_plots)
+        self.set_interval(PLOT_INTERVAL, self._tick)
         self.set_interval(POLL_INTERVAL, self._poll)
         self._show_status()
         self._update_bars()
         self.take_pending_attach()
 
     def on_screen_resume(self) -> None:
+        if self._ui_dirty:
+            self._after_events()
         self.take_pending_attach()
 
     # -- bindings ----------------------------------------------------------------------------
@@ -257,12 +261,10 @@ class TrainScreen(BaseScreen):
 
     # -- messages from the worker --------------------------------------------------------------
     def on_train_events(self, message: TrainEvents) -> None:
-        if message.last_step is not None:
-            self.state.apply(message.last_step)
         self.state.apply_all(message.events)
-        if message.events:
+        if any(ev.kind != "step" for ev in message.events):
             self._plots_dirty = True
-        self._after_events()
+        self._ui_dirty = True       # drawn by the next tick (≤ 1/PLOT_INTERVAL per second)
 
     def on_train_status(self, message: TrainStatus) -> None:
         self.status, self.status_detail = message.state, message.detail
@@ -354,9 +356,15 @@ class TrainScreen(BaseScreen):
         self._update_bars()
 
     def _after_events(self) -> None:
-        log = self.query_one("#train-log", RichLog)
-        for line in self.state.log[self._logged:]:
-            log.write(line)
+        # Hidden (another screen, or a dialog on top): fold events only, draw on resume —
+        # repainting under a modal re-renders the whole dimmed background every time.
+        if not self.is_active:
+            self._ui_dirty = True
+            return
+        self._ui_dirty = False
+        new = self.state.log[self._logged:]
+        if new:  # one write per tick: every RichLog write costs a re-layout
+            self.query_one("#train-log", RichLog).write(Text("\n".join(new)))
         self._logged = len(self.state.log)
         self._update_bars()
         self._show_status()
@@ -368,12 +376,17 @@ class TrainScreen(BaseScreen):
         self.query_one("#bar-epoch", ProgressBar).update(total=epochs, progress=st.epochs_done)
         self.query_one("#bar-step", ProgressBar).update(total=spe, progress=min(st.step, spe))
         sps = f"{st.samples_per_s:,.0f} samples/s" if st.samples_per_s else "— samples/s"
+        # fixed-size widgets: update without a re-layout (which would cost ~100 ms a time)
         self.query_one("#eta-epoch", Label).update(
-            f"{st.epochs_done}/{st.epochs} · ETA {fmt_duration(st.eta_run())}")
+            f"{st.epochs_done}/{st.epochs} · ETA {fmt_duration(st.eta_run())}", layout=False)
         self.query_one("#eta-step", Label).update(
-            f"{st.step}/{st.steps_per_epoch} · {sps} · ETA {fmt_duration(st.eta_epoch())}")
+            f"{st.step}/{st.steps_per_epoch} · {sps} · ETA {fmt_duration(st.eta_epoch())}",
+            layout=False)
 
     def _show_status(self) -> None:
+        if not self.is_active:
+            self._ui_dirty = True
+            return
         st = self.state
         shown = self.status
         if self.follow is not None:
@@ -395,10 +408,18 @@ class TrainScreen(BaseScreen):
         if detail:
             color = "red" if self.status == "error" else "dim"
             lines += f"\n[{color}]{_escape(detail)}[/]"
-        self.query_one("#run-status", Static).update(lines)
+        self.query_one("#run-status", Static).update(lines, layout=False)
+
+    def _tick(self) -> None:
+        """Draw what changed since the last tick: counters, bars, log lines, plots."""
+        if not self.is_active:
+            return
+        if self._ui_dirty:
+            self._after_events()
+        self._redraw_plots()
 
     def _redraw_plots(self) -> None:
-        if not self._plots_dirty:
+        if not self._plots_dirty or not self.is_active:
             return
         self._plots_dirty = False
         st = self.state

@@ -22,18 +22,21 @@ class ConfusionMatrix(Static):
         self.title = title
         self.counts: dict[str, int] | None = None
 
-    def show(self, counts: dict[str, int] | None, title: str | None = None) -> None:
+    def show(self, counts: dict[str, int] | None, title: str | None = None,
+             layout: bool = True) -> None:
+        """``layout=False`` when only the numbers changed (the size is fixed by the
+        columns' minimum widths, so the screen needs no re-layout)."""
         self.counts = None if counts is None else dict(counts)
         if title is not None:
             self.title = title
-        self.update(self._table())
+        self.update(self._table(), layout=layout)
 
     def _table(self) -> Table:
         table = Table(title=self.title, title_style="bold", padding=(0, 1),
                       title_justify="left", box=box.ROUNDED, show_lines=True)
         table.add_column("true╲pred", style="bold")
-        table.add_column("normal", justify="right")
-        table.add_column("abnormal", justify="right")
+        table.add_column("normal", justify="right", min_width=8)
+        table.add_column("abnormal", justify="right", min_width=8)
         c = self.counts
         if c is None:
             table.add_row("—", "", "")

@@ -34,7 +34,8 @@ class MetricsTable(Static):
         self.columns: dict[str, dict] = {}
 
     def show(self, columns: dict[str, dict], title: str | None = None,
-             rows: tuple[str, ...] = METRICS, extra: dict[str, list[str]] | None = None) -> None:
+             rows: tuple[str, ...] = METRICS, extra: dict[str, list[str]] | None = None,
+             layout: bool = True) -> None:
         self.columns = columns
         if title is not None:
             self.title = title
@@ -47,4 +48,4 @@ class MetricsTable(Static):
             table.add_row(NAMES.get(key, key), *(fmt(col.get(key)) for col in columns.values()))
         for label, values in (extra or {}).items():
             table.add_row(label, *values)
-        self.update(table)
+        self.update(table, layout=layout)

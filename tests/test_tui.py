@@ -1,0 +1,693 @@
+"""chexmini-tui: every screen driven through ``App.run_test()`` and the Pilot, on real
+engine results (no mocks): the numbers the app shows are compared with what
+``core`` computes directly.
+
+Fixtures are built deterministically (fixed arrays written with ``core.checkpoint``
+functions), so the snapshot tests in ``test_tui_snapshots.py`` reuse them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from rich.console import Console
+
+from chexmini_tui.app import ChexminiApp
+from chexmini_tui.state import RunState
+from core.checkpoint import build_metrics, save_artifacts
+from core.config import TrainConfig
+from core.data import load_data
+from core.data.synthetic import make_images
+from core.events import (
+    CheckpointSaved,
+    EpochEnd,
+    EventLog,
+    Finished,
+    RunStarted,
+    StepDone,
+)
+from core.gradcheck import gradcheck
+from core.inference import load_checkpoint, predict_label, preprocess_image
+from core.metrics import binary_metrics, confusion_matrix, youden_threshold
+from core.nn.model import MLP, sigmoid
+from core.standardize import feature_stats
+from core.train import train
+
+SIZE = (100, 32)
+
+
+# -- deterministic fixtures ---------------------------------------------------------------
+def make_checkpoint(out: Path, seed: int = 0, hidden=(16, 8), n: int = 60,
+                    best_epoch: int = 4, epochs: int = 5) -> Path:
+    """A complete artifact folder from fixed arrays (no training, bit-for-bit stable)."""
+    rng = np.random.default_rng(seed)
+    images, _, _, _ = make_images(80, 64, seed=seed)
+    mean, std = feature_stats(images)
+    model = MLP((64 * 64, *hidden, 1), dropout=0.0, seed=seed)
+
+    def split(shift: float):
+        labels = (np.arange(n) % 3 == 0).astype(np.float64)
+        scores = sigmoid(rng.normal(1.3 * labels - 0.5 + shift, 1.0))
+        return np.round(scores, 6), labels
+
+    val_scores, val_labels = split(0.0)
+    test_scores, test_labels = split(0.1)
+    thr = youden_threshold(val_scores, val_labels)
+    cfg = TrainConfig(hidden_dims=list(hidden), epochs=epochs, seed=seed).to_dict()
+    splits = {"train": {"n": 280, "pos": 93, "neg": 187},
+              "val": {"n": n, "pos": int(val_labels.sum()), "neg": n - int(val_labels.sum())},
+              "test": {"n": n, "pos": int(test_labels.sum()),
+                       "neg": n - int(test_labels.sum())}}
+    metrics = build_metrics(config=cfg, splits=splits, best_epoch=best_epoch, threshold=thr,
+                            val_scores=val_scores, val_labels=val_labels,
+                            test_scores=test_scores, test_labels=test_labels,
+                            data_info={"source": f"synthetic:400 (fixture {seed})"})
+    e = np.arange(1, epochs + 1, dtype=np.float64)
+    history = {"train_loss": list(0.7 / e ** 0.3 - 0.01 * seed),
+               "reg_loss": list(0.001 * e),
+               "val_loss": list(0.72 / e ** 0.2),
+               "val_acc": list(0.6 + 0.03 * e),
+               "val_auc": list(0.6 + 0.05 * e - 0.004 * e ** 2 + 0.01 * seed),
+               "lr": list(1e-3 * (1 + np.cos(np.pi * (e - 1) / epochs)) / 2 + 1e-5)}
+    save_artifacts(out, model=model, mean=mean, std=std, metrics=metrics, history=history,
+                   val_scores=val_scores, val_labels=val_labels, test_scores=test_scores,
+                   test_labels=test_labels)
+    return out
+
+
+def write_png(path: Path, index: int = 0, size: int = 64) -> Path:
+    images, _, _, _ = make_images(index + 1, size, seed=3)
+    Image.fromarray(images[index]).save(path)
+    return path
+
+
+def write_fixed_events(run_dir: Path, epochs: int = 6, spe: int = 4) -> Path:
+    """A finished run's events.jsonl with fixed numbers (no timing in it)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log = EventLog(run_dir / "events.jsonl")
+    cfg = TrainConfig(hidden_dims=[32, 16], epochs=epochs, batch_size=64).to_dict()
+    splits = {"train": {"n": 210, "pos": 72, "neg": 138, "positive_rate": 0.343,
+                        "patients": 120},
+              "val": {"n": 45, "pos": 15, "neg": 30, "positive_rate": 0.333, "patients": 25},
+              "test": {"n": 45, "pos": 15, "neg": 30, "positive_rate": 0.333, "patients": 25}}
+    log.write(RunStarted(cfg, splits, [4096, 32, 16, 1], 131_665, "synthetic:300",
+                         "runs/demo", 0, 0, False, spe))
+    best, best_auc, g = 0, -1.0, 0
+    for ep in range(1, epochs + 1):
+        lr = 1e-3 * (1 + np.cos(np.pi * (ep - 1) / epochs)) / 2 + 1e-5
+        for s in range(1, spe + 1):
+            g += 1
+            log.write(StepDone(ep, epochs, s, spe, g, 0.8 / (g ** 0.25), lr, 2000.0))
+        auc = 0.8 - 0.01 * (ep - 4) ** 2
+        if auc > best_auc:
+            best, best_auc = ep, auc
+        log.write(EpochEnd(ep, epochs, 0.75 / ep ** 0.3, 0.002, 0.7 / ep ** 0.2, auc,
+                           0.6 + 0.02 * ep, lr, ep == best, best, best_auc, 0.5))
+        log.write(CheckpointSaved("runs/demo/resume.npz", ep, 0, "resume"))
+    log.write(CheckpointSaved("runs/demo", epochs, 0, "artifacts"))
+    head = {"auc": 0.81, "accuracy": 0.76, "balanced_accuracy": 0.75, "precision": 0.6,
+            "recall": 0.7, "specificity": 0.8, "f1": 0.65}
+    log.write(Finished("runs/demo", best, epochs, 0.4321, head,
+                       {**head, "auc": 0.78}, False, 3.0))
+    log.close()
+    return run_dir
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_blas_thread():
+    """Tiny test models on a shared 2-core box: multi-threaded BLAS only spins (a 20-epoch
+    toy run takes 25 s instead of 2 s under load). One thread keeps these tests fast."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+@pytest.fixture(scope="session")
+def ckpt(tmp_path_factory) -> Path:
+    return make_checkpoint(tmp_path_factory.mktemp("ckpt") / "artifacts")
+
+
+@pytest.fixture(scope="session")
+def images_dir(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("images")
+    write_png(d / "chest_a.png", 0)
+    write_png(d / "chest_b.png", 1)
+    (d / "broken.png").write_bytes(b"this is not a png at all")
+    return d
+
+
+def text_of(widget) -> str:
+    """The plain text a Static-like widget shows (markup string, Text or Rich renderable)."""
+    content = widget.content
+    if isinstance(content, str):
+        return str(widget.render())
+    if hasattr(content, "plain"):
+        return content.plain
+    console = Console(width=250, file=io.StringIO(), record=True, color_system=None)
+    console.print(content)
+    return console.export_text()
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def wait_for(pilot, cond, timeout: float = 60.0, what: str = "condition") -> None:
+    t0 = time.monotonic()
+    while not cond():
+        if time.monotonic() - t0 > timeout:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def make_app(tmp_path: Path, **kw) -> ChexminiApp:
+    kw.setdefault("runs", str(tmp_path / "runs"))
+    kw.setdefault("artifacts", str(tmp_path / "artifacts"))
+    kw.setdefault("image_mode", "halfcell")
+    return ChexminiApp(**kw)
+
+
+def fill_form(screen, **values) -> None:
+    from textual.widgets import Checkbox, Input
+
+    for name, value in values.items():
+        if name == "augment":
+            screen.query_one("#f-augment", Checkbox).value = bool(value)
+        else:
+            screen.query_one(f"#f-{name}", Input).value = str(value)
+
+
+# -- evaluate -----------------------------------------------------------------------------
+def test_evaluate_threshold_keys_match_core_metrics(tmp_path, ckpt):
+    val_s, val_y = np.load(ckpt / "val_scores.npy"), np.load(ckpt / "val_labels.npy")
+    test_s, test_y = np.load(ckpt / "test_scores.npy"), np.load(ckpt / "test_labels.npy")
+    saved = json.loads((ckpt / "metrics.json").read_text())["threshold"]
+
+    async def go():
+        app = make_app(tmp_path, checkpoint=str(ckpt), start="evaluate")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            scr = app.screen
+            assert scr.threshold == pytest.approx(saved)
+
+            def check():
+                t = scr.threshold
+                assert scr.query_one("#cm-val").counts == confusion_matrix(val_s, val_y, t)
+                assert scr.query_one("#cm-test").counts == confusion_matrix(test_s, test_y, t)
+                shown = scr.query_one("#ev-metrics").columns
+                for k, v in binary_metrics(test_s, test_y, t).items():
+                    if k != "confusion_matrix":
+                        assert shown["test"][k] == pytest.approx(v)
+
+            check()
+            before = dict(scr.query_one("#cm-val").counts)
+            for _ in range(10):
+                await pilot.press("right")
+            await pilot.pause()
+            assert scr.threshold == pytest.approx(saved + 0.10, abs=1e-6)
+            check()
+            assert scr.query_one("#cm-val").counts != before  # moved far enough to matter
+            await pilot.press("left", "left", "shift+left")
+            await pilot.pause()
+            assert scr.threshold == pytest.approx(saved + 0.079, abs=1e-6)
+            check()
+            await pilot.press("r")
+            await pilot.pause()
+            assert scr.threshold == youden_threshold(val_s, val_y)
+            check()
+            # the rendered matrix shows the counts
+            text = text_of(scr.query_one("#cm-val"))
+            assert f"TN {scr.query_one('#cm-val').counts['tn']}" in text
+
+    run(go())
+
+
+def test_evaluate_threshold_is_clamped(tmp_path, ckpt):
+    async def go():
+        app = make_app(tmp_path, checkpoint=str(ckpt), start="evaluate")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            scr = app.screen
+            scr.set_threshold(0.995)
+            await pilot.press("right")
+            assert scr.threshold == 1.0
+            assert scr.query_one("#cm-val").counts["tp"] + \
+                scr.query_one("#cm-val").counts["fp"] == 0
+
+    run(go())
+
+
+# -- predict ------------------------------------------------------------------------------
+def test_predict_shows_engine_probability(tmp_path, ckpt, images_dir):
+    img = images_dir / "chest_a.png"
+    model, mean, std, thr = load_checkpoint(ckpt)
+    prob, label = predict_label(model, preprocess_image(img, 64, mean, std), thr)
+
+    async def go():
+        app = make_app(tmp_path, checkpoint=str(ckpt), start="predict",
+                       predict_root=str(images_dir))
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await pilot.press("o")
+            app.screen.query_one("#pred-path").value = str(img)
+            await pilot.press("enter")
+            await pilot.pause()
+            scr = app.screen
+            assert scr.error is None
+            assert scr.last["prob"] == pytest.approx(prob, abs=1e-12)
+            assert scr.last["label"] == label
+            assert f"{prob:.4f}" in text_of(scr.query_one("#pred-result"))
+            assert scr.query_one("#img-xray").image is not None
+            assert scr.query_one("#img-sal").image is not None
+            assert scr.query_one("#pred-table").row_count == 1
+
+    run(go())
+
+
+def test_predict_from_tree_and_bad_file_inline_error(tmp_path, ckpt, images_dir):
+    async def go():
+        app = make_app(tmp_path, checkpoint=str(ckpt), start="predict",
+                       predict_root=str(images_dir))
+        async with app.run_test(size=SIZE) as pilot:
+            scr = app.screen
+            tree = scr.query_one("#pred-tree")
+            await wait_for(pilot, lambda: len(tree.root.children) == 3, 10, "tree")
+            await pilot.pause()
+            # files sorted: broken.png, chest_a.png, chest_b.png; cursor starts at the root
+            await pilot.press("down", "enter")      # broken.png
+            await pilot.pause()
+            assert scr.error is not None and "broken.png" in scr.error
+            assert "broken.png" in text_of(scr.query_one("#pred-result"))
+            await pilot.press("down", "enter")      # chest_a.png still works afterwards
+            await pilot.pause()
+            assert scr.error is None and scr.last["path"].endswith("chest_a.png")
+            # a path that does not exist, typed in
+            await pilot.press("o")
+            scr.query_one("#pred-path").value = str(images_dir / "nope.png")
+            await pilot.press("enter")
+            await pilot.pause()
+            assert "not found" in scr.error
+            assert app.is_running
+            # predict the whole folder in a worker: 2 good files, 1 error
+            await pilot.press("escape", "c", "a")
+            await wait_for(pilot, lambda: len(scr.results) == 3, 20, "folder predictions")
+            assert sum(r[3] is not None for r in scr.results) == 1
+
+    run(go())
+
+
+# -- train --------------------------------------------------------------------------------
+def test_train_through_the_form_runs_to_completion(tmp_path):
+    out = tmp_path / "runs" / "r1"
+
+    async def go():
+        app = make_app(tmp_path, start="train")
+        async with app.run_test(size=SIZE) as pilot:
+            scr = app.screen
+            fill_form(scr, data="synthetic:160", epochs=3, hidden_dims="32,16",
+                      batch_size=32, out=str(out), augment=False)
+            await pilot.press("s")
+            await wait_for(pilot, lambda: scr.status in ("finished", "error"), 90, "finish")
+            assert scr.status == "finished", scr.status_detail
+            await pilot.pause(0.3)
+            st = scr.state
+            assert st.epochs_done == 3 and st.finished is not None
+            assert st.hist_epoch == [1, 2, 3]
+            assert st.global_step == 3 * st.steps_per_epoch
+            assert scr.query_one("#plot-loss").series[0].y == st.hist_train_loss
+            assert app.checkpoint == str(out)
+            assert "s start" not in text_of(scr.query_one("#run-status"))
+
+    run(go())
+    for f in ("model.npz", "metrics.json", "history.json", "val_scores.npy", "test_scores.npy",
+              "loss_curve.png", "events.jsonl"):
+        assert (out / f).is_file(), f
+    model, mean, std, thr = load_checkpoint(out)
+    assert model.widths == (4096, 32, 16, 1) and 0 <= thr <= 1
+    assert json.loads((out / "metrics.json").read_text())["config"]["epochs"] == 3
+
+
+def test_form_errors_are_inline(tmp_path):
+    async def go():
+        app = make_app(tmp_path, start="train")
+        async with app.run_test(size=SIZE) as pilot:
+            scr = app.screen
+            fill_form(scr, lr="fast")
+            await pilot.press("s")
+            await pilot.pause()
+            assert "lr" in text_of(scr.query_one("#form-error"))
+            assert scr.runner is None
+            fill_form(scr, lr="0.001", dropout="1.5")
+            await pilot.press("s")
+            await pilot.pause()
+            assert "dropout" in text_of(scr.query_one("#form-error"))
+            # a bad data source fails in the worker and is shown, the app keeps running
+            fill_form(scr, dropout="0.3", data=str(tmp_path / "nowhere"),
+                      out=str(tmp_path / "x"))
+            await pilot.press("s")
+            await wait_for(pilot, lambda: scr.status == "error", 20, "error")
+            assert "nowhere" in scr.status_detail
+            assert app.is_running
+
+    run(go())
+
+
+def test_pause_stops_steps_save_now_and_stop_writes_artifacts(tmp_path):
+    out = tmp_path / "runs" / "long"
+    data = load_data("synthetic:400")
+    cfg = TrainConfig(hidden_dims=[64, 32], epochs=400, batch_size=16, augment=False)
+
+    async def go():
+        app = make_app(tmp_path, start="train")
+        async with app.run_test(size=SIZE) as pilot:
+            scr = app.screen
+            runner = scr.start_run(cfg, "synthetic:400", out, data=data)
+            await wait_for(pilot, lambda: scr.state.epochs_done >= 1, 60, "first epoch")
+            # pause: the step counter stops (in the worker and on screen)
+            await pilot.press("p")
+            await wait_for(pilot, lambda: scr.status == "paused", 10, "paused")
+            await pilot.pause(0.2)
+            steps, shown = runner.global_step, scr.state.global_step
+            assert shown == steps
+            await pilot.pause(0.8)
+            assert runner.global_step == steps and scr.state.global_step == steps
+            # save now while paused: written right after resuming
+            await pilot.press("w")
+            await pilot.press("p")
+            await wait_for(pilot, lambda: (out / "resume.npz").is_file(), 20, "resume.npz")
+            assert runner.global_step > steps
+            # plots are redrawn at most ~4×/s however fast epochs come
+            builds0, t0 = scr.query_one("#plot-loss").builds, time.monotonic()
+            await pilot.pause(1.0)
+            builds = scr.query_one("#plot-loss").builds - builds0
+            assert builds <= 4 * (time.monotonic() - t0) + 2
+            # stop: a clean finish — best checkpoint, test scores, artifacts
+            await pilot.press("x")
+            await wait_for(pilot, lambda: scr.status in ("finished", "error"), 60, "finish")
+            assert scr.status == "finished", scr.status_detail
+            assert runner.result.stopped_early
+            assert scr.state.finished is not None
+
+    run(go())
+    assert (out / "metrics.json").is_file() and (out / "model.npz").is_file()
+    assert not (out / "resume.npz").exists()  # removed by a clean finish
+    load_checkpoint(out)
+
+
+def test_quit_while_training_asks_then_stops_cleanly(tmp_path):
+    out = tmp_path / "runs" / "q"
+    data = load_data("synthetic:200")
+    cfg = TrainConfig(hidden_dims=[32], epochs=500, batch_size=16, augment=False)
+
+    async def go():
+        from chexmini_tui.screens.quit import QuitScreen
+
+        app = make_app(tmp_path, start="train")
+        async with app.run_test(size=SIZE) as pilot:
+            scr = app.screen
+            runner = scr.start_run(cfg, "synthetic:200", out, data=data)
+            await wait_for(pilot, lambda: scr.state.epochs_done >= 1, 60, "first epoch")
+            await pilot.press("q")
+            await wait_for(pilot, lambda: isinstance(app.screen, QuitScreen), 10, "dialog")
+            await pilot.press("escape")             # keep training
+            await wait_for(pilot, lambda: not isinstance(app.screen, QuitScreen), 10)
+            assert runner.active
+            await pilot.press("q")
+            await wait_for(pilot, lambda: isinstance(app.screen, QuitScreen), 10, "dialog")
+            await pilot.press("s")                  # stop cleanly, then quit
+            await wait_for(pilot, lambda: app.return_code is not None, 60, "app exit")
+            assert runner.result is not None and runner.result.stopped_early
+
+    run(go())
+    assert (out / "metrics.json").is_file()
+
+
+def test_abort_keeps_the_run_resumable(tmp_path):
+    out = tmp_path / "runs" / "a"
+    data = load_data("synthetic:200")
+    cfg = TrainConfig(hidden_dims=[32], epochs=500, batch_size=16, augment=False)
+
+    async def go():
+        app = make_app(tmp_path, start="train")
+        async with app.run_test(size=SIZE) as pilot:
+            scr = app.screen
+            runner = scr.start_run(cfg, "synthetic:200", out, data=data)
+            await wait_for(pilot, lambda: runner.global_step > 3, 60, "steps")
+            await pilot.press("q")
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "QuitScreen", 10)
+            await pilot.press("a")
+            await wait_for(pilot, lambda: app.return_code is not None, 60, "app exit")
+            assert runner.state == "aborted" and runner.result is None
+
+    run(go())
+    assert (out / "resume.npz").is_file() and not (out / "metrics.json").exists()
+
+
+# -- attach -------------------------------------------------------------------------------
+def test_attach_follows_a_run_in_progress(tmp_path):
+    run_dir = tmp_path / "runs" / "ext"
+    data = load_data("synthetic:160")
+    cfg = TrainConfig(hidden_dims=[16], epochs=4, batch_size=32, augment=False)
+    first_epoch, go_on, done = threading.Event(), threading.Event(), threading.Event()
+
+    def other_process():                      # a run driven elsewhere (like the CLI)
+        for ev in train(cfg, data, run_dir):
+            if ev.kind == "epoch" and ev.epoch == 1:
+                first_epoch.set()
+                go_on.wait(30)
+        done.set()
+
+    threading.Thread(target=other_process, daemon=True).start()
+    assert first_epoch.wait(60)
+
+    async def go():
+        app = make_app(tmp_path, attach=str(run_dir))
+        async with app.run_test(size=SIZE) as pilot:
+            scr = app.screen
+            assert scr.MODE == "train"
+            await wait_for(pilot, lambda: scr.state.epochs_done == 1, 10, "first epoch")
+            assert scr.state.source == "synthetic:160"
+            assert not scr.check_action("pause", ()) and not scr.check_action("start", ())
+            go_on.set()                             # the run goes on and finishes
+            await wait_for(pilot, lambda: scr.state.finished is not None, 10, "finished")
+            assert scr.state.hist_epoch == [1, 2, 3, 4]
+            assert "attached · finished" in text_of(scr.query_one("#run-status"))
+            assert scr.state.best_epoch == json.loads(
+                (run_dir / "metrics.json").read_text())["best_epoch"]
+            await pilot.press("d")                  # detach: back to the form
+            await pilot.pause()
+            assert scr.follow is None and scr.check_action("start", ())
+
+    run(go())
+
+
+def test_attach_waits_for_missing_file_and_replays_fixed_run(tmp_path):
+    run_dir = tmp_path / "later"
+    run_dir.mkdir()
+
+    async def go():
+        app = make_app(tmp_path, attach=str(run_dir))
+        async with app.run_test(size=SIZE) as pilot:
+            scr = app.screen
+            await pilot.pause()
+            assert "waiting for" in scr.status_detail
+            write_fixed_events(run_dir)
+            await wait_for(pilot, lambda: scr.state.finished is not None, 10, "replay")
+            assert scr.state.epochs_done == 6 and scr.state.best_epoch == 4
+
+    run(go())
+
+
+def test_inspect_attach_key_follows_run(tmp_path):
+    write_fixed_events(tmp_path / "runs" / "demo")
+
+    async def go():
+        app = make_app(tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            scr = app.screen
+            assert scr.MODE == "inspect"
+            paths = [e.path for e in scr.entries]
+            scr.query_one("#insp-list").index = paths.index(str(tmp_path / "runs" / "demo"))
+            await pilot.pause()
+            await pilot.press("a")
+            await wait_for(pilot, lambda: app.current_mode == "train", 5, "train mode")
+            await wait_for(pilot, lambda: app.screen.state.finished is not None, 10, "replay")
+
+    run(go())
+
+
+def test_runstate_resume_truncates_history():
+    st = RunState()
+    cfg = TrainConfig(epochs=5).to_dict()
+    st.apply(RunStarted(cfg, {}, [4096, 1], 4097, "s", None, 0, 0, False, 2))
+    for ep in (1, 2, 3):
+        st.apply(EpochEnd(ep, 5, 1.0, 0, 1.0, 0.5 + ep / 10, 0.5, 1e-3, True, ep,
+                          0.5 + ep / 10, 1.0))
+    st.apply(RunStarted(cfg, {}, [4096, 1], 4097, "s", None, 2, 0, True, 2))
+    assert st.hist_epoch == [1, 2] and st.epochs_done == 2 and st.global_step == 4
+
+
+# -- gradcheck ----------------------------------------------------------------------------
+def test_gradcheck_checkpoint_matches_core(tmp_path, ckpt):
+    from chexmini_tui.screens.gradcheck import probe_batch
+
+    model = load_checkpoint(ckpt)[0]
+    x, y = probe_batch(model.widths[0])
+    expected = gradcheck(model, x, y, eps=1e-5, n_samples=4, tol=1e-6)
+
+    async def go():
+        app = make_app(tmp_path, checkpoint=str(ckpt), start="gradcheck")
+        async with app.run_test(size=SIZE) as pilot:
+            scr = app.screen
+            await pilot.press("m")                  # fresh → checkpoint
+            assert scr.source == "checkpoint"
+            scr.query_one("#gc-samples").value = "4"
+            await pilot.press("g")
+            await wait_for(pilot, lambda: not scr.running and (scr.report or scr.error),
+                           30, "gradcheck")
+            assert scr.error is None
+            assert [r.name for r in scr.report.rows] == [r.name for r in expected.rows]
+            for got, want in zip(scr.report.rows, expected.rows):
+                assert got.max_rel_error == pytest.approx(want.max_rel_error, rel=1e-6,
+                                                          abs=1e-12)
+                assert got.passed == want.passed
+            assert scr.query_one("#gc-table").row_count == len(expected.rows)
+            assert "PASS" in text_of(scr.query_one("#gc-summary"))
+            # a bad epsilon is an inline error
+            scr.query_one("#gc-eps").value = "zero"
+            await pilot.press("g")
+            await pilot.pause()
+            assert "epsilon" in scr.error
+
+    run(go())
+
+
+def test_gradcheck_fresh_and_live_model(tmp_path):
+    out = tmp_path / "runs" / "live"
+    data = load_data("synthetic:200")
+    cfg = TrainConfig(hidden_dims=[8, 4], epochs=500, batch_size=16, augment=False)
+
+    async def go():
+        app = make_app(tmp_path, start="gradcheck")
+        async with app.run_test(size=SIZE) as pilot:
+            scr = app.screen
+            scr.query_one("#gc-dims").value = "8,4"
+            scr.query_one("#gc-samples").value = "3"
+            await pilot.press("g")                  # fresh model
+            await wait_for(pilot, lambda: not scr.running and scr.report is not None, 30)
+            assert scr.report.passed and "fresh model 4096→8→4→1" in scr.what
+            await pilot.press("m", "m")             # → live, with no run: inline error
+            assert scr.source == "live"
+            await pilot.press("g")
+            await wait_for(pilot, lambda: not scr.running and scr.error is not None, 30)
+            assert "no training run" in scr.error
+            # start a run, pause it, check the live model
+            await pilot.press("1")
+            train_scr = app.screen
+            runner = train_scr.start_run(cfg, "synthetic:200", out, data=data)
+            await wait_for(pilot, lambda: runner.global_step > 2, 30, "steps")
+            await pilot.press("p")
+            await wait_for(pilot, lambda: runner.state == "paused", 10, "paused")
+            await pilot.press("2", "g")
+            await wait_for(pilot, lambda: not scr.running and (scr.report or scr.error), 30)
+            assert scr.error is None and scr.what.startswith("live model")
+            assert scr.report.passed
+            runner.abort()
+            await wait_for(pilot, lambda: not runner.active, 30, "abort")
+
+    run(go())
+
+
+# -- inspect ------------------------------------------------------------------------------
+def test_inspect_lists_compares_and_selects(tmp_path):
+    make_checkpoint(tmp_path / "artifacts", seed=0)
+    make_checkpoint(tmp_path / "runs" / "b", seed=1, hidden=(8,))
+    (tmp_path / "runs" / "empty").mkdir()
+
+    async def go():
+        app = make_app(tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            scr = app.screen
+            paths = [e.path for e in scr.entries]
+            assert paths == [str(tmp_path / "artifacts"), str(tmp_path / "runs" / "empty"),
+                             str(tmp_path / "runs" / "b")]
+            assert scr.selected.path == str(tmp_path / "artifacts")
+            text = text_of(scr.query_one("#insp-tables"))
+            assert "headline metrics" in text and "model.npz" in text
+            await pilot.press("m")                  # mark artifacts as A
+            await pilot.press("down")
+            await pilot.pause()
+            assert scr.selected.summary is None     # the empty folder: an inline message
+            assert "no checkpoint" in text_of(scr.query_one("#insp-head")).lower()
+            await pilot.press("down")
+            await pilot.pause()
+            assert scr.selected.path == str(tmp_path / "runs" / "b")
+            text = text_of(scr.query_one("#insp-tables"))
+            assert "A (marked) vs B" in text and "hidden_dims" in text
+            await pilot.press("enter")              # make it the active checkpoint
+            await pilot.pause()
+            assert app.checkpoint == str(tmp_path / "runs" / "b")
+            await pilot.press("3")
+            await pilot.pause()
+            assert app.screen.loaded_for == str(tmp_path / "runs" / "b")
+            assert app.screen.data  # evaluate loaded it
+
+    run(go())
+
+
+def test_missing_artifacts_is_graceful(tmp_path):
+    async def go():
+        app = make_app(tmp_path)
+        async with app.run_test(size=(80, 24)) as pilot:
+            assert "not found" in text_of(app.screen.query_one("#insp-head"))
+            for key, widget in (("3", "#ev-info"), ("5", "#pred-result")):
+                await pilot.press(key)
+                await pilot.pause()
+                assert "not found" in text_of(app.screen.query_one(widget))
+            await pilot.press("2")
+            assert app.screen.MODE == "gradcheck"
+            await pilot.press("question_mark")
+            await pilot.pause()
+            from chexmini_tui.screens.help import HelpScreen
+
+            assert isinstance(app.screen, HelpScreen)
+            await pilot.press("escape")
+            await pilot.pause()
+            assert not isinstance(app.screen, HelpScreen)
+            await pilot.press("q")
+            await pilot.pause()
+            assert app.return_code is not None
+
+    run(go())
+
+
+def test_help_lists_every_binding():
+    from chexmini_tui.screens.help import global_keys, screen_keys
+
+    keys = {k for k, _ in global_keys()}
+    assert {"1", "2", "3", "4", "5", "?", "q"} <= keys
+    for cls in ChexminiApp.MODES.values():
+        descs = [d for _, d in screen_keys(cls)]
+        assert len(descs) == len(cls.BINDINGS)
+
+
+def test_main_entry_point(tmp_path, capsys):
+    from chexmini_tui.__main__ import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    assert "--attach" in capsys.readouterr().out
+    assert main(["--attach", str(tmp_path / "none")]) == 2
