@@ -1,7 +1,7 @@
 """Preprocessing benchmark: decoding 1024×1024 PNGs into the 64×64 cache, and the peak
 memory of one training epoch read from a 60,000-image uint8 memory-mapped cache.
 
-    python benchmarks/preprocess.py [--images 300] [--workers 1,2] [--train 60000]
+    python benchmarks/preprocess.py [--images 300] [--workers 1,2] [--rounds 3] [--train 60000]
                                     [--steps N] [--skip-decode] [--skip-epoch]
 
 1. **Decode**: generates ``--images`` 1024×1024 8-bit grayscale PNGs (smooth chest-like
@@ -29,6 +29,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -62,7 +63,8 @@ def make_pngs(folder: Path, n: int, side: int = 1024, seed: int = 0) -> list[str
     return paths
 
 
-def bench_decode(n: int, worker_counts: list[int], keep: Path | None) -> dict:
+def bench_decode(n: int, worker_counts: list[int], keep: Path | None,
+                 rounds: int = 3) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="chexmini-bench-"))
     src = keep or tmp / "png"
     t0 = time.perf_counter()
@@ -74,38 +76,50 @@ def bench_decode(n: int, worker_counts: list[int], keep: Path | None) -> dict:
     # Warm the page cache so every contender reads from memory.
     for p in paths:
         Path(p).read_bytes()
-    results = {}
-
-    t = time.perf_counter()
-    for p in paths:
-        np.asarray(Image.open(p).convert("L").resize((64, 64)))
-    results["plain loop: Image.open().convert('L').resize() (1 process)"] = \
-        len(paths) / (time.perf_counter() - t)
-
-    t = time.perf_counter()
-    for p in paths:
-        load_gray(p, 64)
-    results["load_gray loop (1 process, chexmini pipeline)"] = \
-        len(paths) / (time.perf_counter() - t)
-
     names = [Path(p).name for p in paths]
-    for w in worker_counts:
-        cache = tmp / f"cache-{w}"
-        t = time.perf_counter()
-        res = build_cache(names, paths, 64, cache, root=src, workers=w)
-        dt = time.perf_counter() - t
-        assert res.decoded == len(paths) and not res.bad
-        results[f"build_cache, {w} worker process(es)"] = len(paths) / dt
-        shutil.rmtree(cache)
+
+    def plain() -> None:
+        for p in paths:
+            np.asarray(Image.open(p).convert("L").resize((64, 64)))
+
+    def pipeline() -> None:
+        for p in paths:
+            load_gray(p, 64)
+
+    def cached(w: int):
+        def run() -> None:
+            cache = tmp / f"cache-{w}"
+            res = build_cache(names, paths, 64, cache, root=src, workers=w)
+            assert res.decoded == len(paths) and not res.bad
+            shutil.rmtree(cache)
+        return run
+
+    contenders = {
+        "plain loop: Image.open().convert('L').resize() (1 process)": plain,
+        "load_gray loop (1 process, chexmini pipeline)": pipeline,
+        **{f"build_cache, {w} worker process(es)": cached(w) for w in worker_counts},
+    }
+    # Interleaved rounds, median per contender: the machine is shared, so single runs
+    # are noisy.
+    times: dict[str, list[float]] = {k: [] for k in contenders}
+    for _ in range(rounds):
+        for k, fn in contenders.items():
+            t = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t)
+    results = {k: len(paths) / statistics.median(v) for k, v in times.items()}
+    spread = {k: (len(paths) / max(v), len(paths) / min(v)) for k, v in times.items()}
     build_cache(names, paths, 64, tmp / "reuse", root=src, workers=max(worker_counts))
     t = time.perf_counter()
     again = build_cache(names, paths, 64, tmp / "reuse", root=src, workers=1)
     reuse_s = time.perf_counter() - t
     assert again.decoded == 0
-    plain = next(iter(results.values()))
-    print(f"\n{'method':<62} {'images/s':>9} {'vs plain':>9}")
+    plain_rate = next(iter(results.values()))
+    print(f"\nmedian of {rounds} interleaved rounds:")
+    print(f"{'method':<62} {'images/s':>9} {'(min–max)':>13} {'vs plain':>9}")
     for k, v in results.items():
-        print(f"{k:<62} {v:>9.1f} {v / plain:>8.2f}×")
+        lo, hi = spread[k]
+        print(f"{k:<62} {v:>9.1f} {f'({lo:.0f}–{hi:.0f})':>13} {v / plain_rate:>8.2f}×")
     print(f"second build with unchanged inputs (reuse): {reuse_s * 1000:.0f} ms for "
           f"{len(paths)} files")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -228,6 +242,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--images", type=int, default=300)
     ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--rounds", type=int, default=3, help="decode rounds (median)")
     ap.add_argument("--png-dir", type=Path, help="reuse/generate the PNGs here")
     ap.add_argument("--train", type=int, default=60_000)
     ap.add_argument("--steps", type=int, help="stop the epoch after this many steps")
@@ -245,7 +260,8 @@ def main() -> None:
           f"other work, so numbers vary); Python {sys.version.split()[0]}, NumPy "
           f"{np.__version__}, Pillow {Image.__version__}; load average now {load}")
     if not args.skip_decode:
-        bench_decode(args.images, [int(w) for w in args.workers.split(",")], args.png_dir)
+        bench_decode(args.images, [int(w) for w in args.workers.split(",")], args.png_dir,
+                     args.rounds)
     if not args.skip_epoch:
         bench_epoch(args.steps, args.train)
     print("load average at the end: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
