@@ -39,7 +39,8 @@ class ChexminiApp(App):
     }
 
     BINDINGS = [
-        *(Binding(key, f"show('{mode}')", title, show=False) for mode, key, title in SCREENS),
+        *(Binding(key, f"show('{mode}')", f"{title} screen", show=False)
+          for mode, key, title in SCREENS),
         Binding("question_mark", "help", "help"),
         Binding("q", "request_quit", "quit"),
         Binding("ctrl+q", "request_quit", "quit", show=False),

@@ -60,6 +60,9 @@ class TrainRunner:
         self._snap_ready = threading.Event()
         self._snap = None
         self._done = threading.Event()
+        #: perf_counter() when RunStarted and the latest EpochEnd were pulled (benchmark)
+        self.t_started: float | None = None
+        self.t_last_epoch: float | None = None
 
     # -- requests from the UI thread ------------------------------------------------------
     @property
@@ -177,7 +180,11 @@ class TrainRunner:
                     else:
                         pending.append(ev)
                 else:
-                    if ev.kind == "finished":
+                    if ev.kind == "epoch":
+                        self.t_last_epoch = time.perf_counter()
+                    elif ev.kind == "run_started":
+                        self.t_started = time.perf_counter()
+                    elif ev.kind == "finished":
                         self.result = ev
                     pending.append(ev)
                 if ev.kind in ("run_started", "finished") or \

@@ -57,8 +57,8 @@ class EvaluateScreen(BaseScreen):
     BINDINGS = [
         Binding("left", "move(-1)", "threshold −0.01", priority=True),
         Binding("right", "move(1)", "threshold +0.01", priority=True),
-        Binding("shift+left", "move(-0.1)", "−0.001", priority=True),
-        Binding("shift+right", "move(0.1)", "+0.001", priority=True),
+        Binding("shift+left", "move(-0.1)", "threshold −0.001", priority=True),
+        Binding("shift+right", "move(0.1)", "threshold +0.001", priority=True),
         Binding("r", "reset", "reset (Youden's J)"),
         Binding("l", "reload", "reload"),
     ]
@@ -170,8 +170,9 @@ class EvaluateScreen(BaseScreen):
         info.update(
             f"[b]checkpoint[/] {self.loaded_for}   [b]threshold[/] [reverse] {t:.4f} [/]"
             f"  [dim]saved {self.saved_threshold:.4f} · Youden's J (val) "
-            f"{self.youden:.4f}[/]\n[dim]abnormal iff P(abnormal) ≥ threshold · ←/→ ±0.01 · "
-            "shift+←/→ ±0.001 · r reset[/]", layout=first)
+            f"{self.youden:.4f}[/]\n[dim]abnormal iff P(abnormal) ≥ threshold · matrices: rows "
+            "true, columns predicted · ←/→ ±0.01 · shift+←/→ ±0.001 · r reset[/]",
+            layout=first)
         metrics = {}
         for split, title in SPLITS:
             m = self.metrics_at(split)

@@ -113,8 +113,8 @@ class InspectScreen(BaseScreen):
             with VerticalScroll(id="insp-detail", can_focus=False):
                 yield Static("", id="insp-head")
                 with Horizontal(id="insp-plots"):
-                    yield CurvePlot("loss", "epoch", id="insp-loss")
-                    yield CurvePlot("val AUC", "epoch", id="insp-auc")
+                    yield CurvePlot("loss", "epoch", int_x=True, id="insp-loss")
+                    yield CurvePlot("val AUC", "epoch", int_x=True, id="insp-auc")
                 yield Static("", id="insp-tables")
 
     def on_mount(self) -> None:

@@ -151,8 +151,8 @@ class TrainScreen(BaseScreen):
                                       id="bar-step")
                     yield Label("", id="eta-step", classes="bar-info")
                 with Horizontal(id="train-plots"):
-                    yield CurvePlot("loss", "epoch", id="plot-loss")
-                    yield CurvePlot("val AUC · lr", "epoch", id="plot-auc")
+                    yield CurvePlot("loss", "epoch", int_x=True, id="plot-loss")
+                    yield CurvePlot("val AUC · lr", "epoch", int_x=True, id="plot-auc")
                 yield RichLog(id="train-log", max_lines=5000, wrap=False, markup=False)
 
     def on_mount(self) -> None:

@@ -9,7 +9,7 @@ from textual.widgets import Static
 
 
 class ConfusionMatrix(Static):
-    """Rows = actual class, columns = predicted class (abnormal iff score ≥ threshold).
+    """Rows = true class, columns = predicted class (abnormal iff score ≥ threshold).
 
     ``counts`` holds the last ``{tn, fp, fn, tp}`` shown (what tests read)."""
 
@@ -33,8 +33,9 @@ class ConfusionMatrix(Static):
 
     def _table(self) -> Table:
         table = Table(title=self.title, title_style="bold", padding=(0, 1),
-                      title_justify="left", box=box.ROUNDED, show_lines=True)
-        table.add_column("true╲pred", style="bold")
+                      title_justify="left", box=box.ROUNDED, show_lines=True,
+                      show_edge=False)
+        table.add_column("", style="bold")
         table.add_column("normal", justify="right", min_width=8)
         table.add_column("abnormal", justify="right", min_width=8)
         c = self.counts

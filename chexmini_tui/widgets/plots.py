@@ -29,8 +29,10 @@ class CurvePlot(PlotextPlot):
     """
 
     def __init__(self, title: str = "", xlabel: str = "", ylabel: str = "",
-                 *, id: str | None = None, classes: str | None = None) -> None:
+                 *, int_x: bool = False, id: str | None = None,
+                 classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
+        self.int_x = int_x  # whole-number x ticks (epochs)
         self.title = title
         self.xlabel = xlabel
         self.ylabel = ylabel
@@ -68,6 +70,12 @@ class CurvePlot(PlotextPlot):
             else:
                 plt.plot(x, y, label=s.label or None, color=s.color, marker=s.marker,
                          yside=s.yside)
+        if self.int_x and has_data:
+            xs = [float(v) for s in self.series for v in s.x]
+            lo, hi = int(min(xs)), int(max(xs))
+            n = max(2, min(6, hi - lo + 1, max(self.size.width // 10, 2)))
+            ticks = sorted({int(round(lo + (hi - lo) * i / (n - 1))) for i in range(n)})
+            plt.xticks(ticks, [str(t) for t in ticks])
         if self.xlim:
             plt.xlim(*self.xlim)
         if self.ylim:
