@@ -691,3 +691,75 @@ def test_main_entry_point(tmp_path, capsys):
     assert exc.value.code == 0
     assert "--attach" in capsys.readouterr().out
     assert main(["--attach", str(tmp_path / "none")]) == 2
+
+
+# -- the real NIH subset (skipped on a fresh clone without ../shared/data) ---------------
+def test_real_subset_train_and_predict(tmp_path, shared_data, ckpt):
+    subset = shared_data / "nih14_subset"
+    pngs = sorted((subset / "png").glob("*.png"))[:1] + sorted((subset / "png256").glob("*.png"))[:1]
+    model, mean, std, thr = load_checkpoint(ckpt)
+    out = tmp_path / "runs" / "nih"
+
+    async def go():
+        app = make_app(tmp_path, checkpoint=str(ckpt), start="predict")
+        async with app.run_test(size=SIZE) as pilot:
+            scr = app.screen
+            for png in pngs:                    # 64×64 and 256×256 real X-rays
+                await pilot.press("o")
+                scr.query_one("#pred-path").value = str(png)
+                await pilot.press("enter")
+                await pilot.pause()
+                want = predict_label(model, preprocess_image(png, 64, mean, std), thr)
+                assert scr.error is None
+                assert (scr.last["prob"], scr.last["label"]) == (pytest.approx(want[0]), want[1])
+                await pilot.press("escape")
+            await pilot.press("1")
+            train_scr = app.screen
+            fill_form(train_scr, data=str(subset), epochs=1, hidden_dims="16", batch_size=128,
+                      out=str(out))
+            await pilot.press("s")
+            await wait_for(pilot, lambda: train_scr.status in ("finished", "error"), 120)
+            assert train_scr.status == "finished", train_scr.status_detail
+            assert train_scr.state.source.endswith("images64.npz")
+
+    run(go())
+    load_checkpoint(out)
+
+
+def test_damaged_checkpoints_are_inline_errors(tmp_path, ckpt):
+    import shutil
+
+    odd = tmp_path / "runs" / "odd"          # valid JSON, but not what the engine writes
+    shutil.copytree(ckpt, odd)
+    (odd / "metrics.json").write_text(json.dumps({"threshold": 0.5, "validation": [1],
+                                                  "splits": "x", "config": None}))
+    bad = tmp_path / "runs" / "bad"          # garbage weights
+    shutil.copytree(ckpt, bad)
+    (bad / "model.npz").write_bytes(b"garbage")
+    (bad / "val_scores.npy").write_bytes(b"garbage")
+
+    async def go():
+        app = make_app(tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            scr = app.screen
+            for path in (odd, bad):
+                scr.query_one("#insp-list").index = [e.path for e in scr.entries].index(
+                    str(path))
+                await pilot.pause()
+                await pilot.press("m")            # compare against the damaged one too
+                await pilot.press("enter")
+                await pilot.pause()
+                for key, widget in (("3", "#ev-info"), ("5", "#pred-result")):
+                    await pilot.press(key)
+                    await pilot.pause()
+                    assert app.is_running
+                await pilot.press("4")
+                await pilot.pause()
+            await pilot.press("3")
+            await pilot.pause()
+            assert "val_scores.npy" in text_of(app.screen.query_one("#ev-info"))
+            await pilot.press("5")
+            await pilot.pause()
+            assert "model.npz" in text_of(app.screen.query_one("#pred-result"))
+
+    run(go())

@@ -121,6 +121,9 @@ class EvaluateScreen(BaseScreen):
         except ChexminiError as exc:
             self.data = {}
             self.error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - shown inline, never a traceback
+            self.data = {}
+            self.error = f"{path}: cannot evaluate ({type(exc).__name__}: {exc})"
         self.update_view(first=True)
 
     def action_reload(self) -> None:

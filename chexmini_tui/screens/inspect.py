@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich import box
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -77,7 +78,7 @@ def load_info(path: str) -> Info:
         return info
     try:
         info.summary = checkpoint_summary(path)
-    except ChexminiError as exc:
+    except (ChexminiError, OSError) as exc:
         files = sorted(q.name for q in Path(path).iterdir() if q.is_file())
         hint = ("a run without artifacts yet (in progress or interrupted) — press a to "
                 "attach and follow it" if st == "run" else "no checkpoint here")
@@ -197,6 +198,15 @@ class InspectScreen(BaseScreen):
 
     # -- drawing -------------------------------------------------------------------------------
     def render_detail(self) -> None:
+        try:
+            self._render_detail()
+        except Exception as exc:  # noqa: BLE001 - a malformed file must not crash the app
+            self.query_one("#insp-head", Static).update(Text(
+                f"✗ {self.selected.path if self.selected else ''}: cannot show this checkpoint "
+                f"({type(exc).__name__}: {exc})", style="red"))
+            self.query_one("#insp-tables", Static).update("")
+
+    def _render_detail(self) -> None:
         head = self.query_one("#insp-head", Static)
         tables = self.query_one("#insp-tables", Static)
         loss = self.query_one("#insp-loss", CurvePlot)
@@ -212,7 +222,7 @@ class InspectScreen(BaseScreen):
             auc.set_data([])
             return
         s = info.summary
-        cfg = s.get("config", {})
+        cfg = _dict(s.get("config"))
         arch = "→".join(map(str, [cfg.get("image_size", 64) ** 2, *cfg.get("hidden_dims", []),
                                   1]))
         line = Text.assemble(("▶ active  " if info.path == str(self.app.checkpoint) else "",
@@ -249,39 +259,46 @@ class InspectScreen(BaseScreen):
 
     def _tables(self, info: Info) -> Group:
         s = info.summary
-        cfg = s.get("config", {})
+        cfg = _dict(s.get("config"))
         metrics = Table(title="headline metrics", title_justify="left", title_style="bold",
-                        padding=(0, 1))
-        metrics.add_column("metric")
-        metrics.add_column("validation", justify="right")
-        metrics.add_column("test", justify="right")
+                        padding=(0, 1), box=box.SIMPLE_HEAD, show_edge=False)
+        metrics.add_column("metric", no_wrap=True)
+        metrics.add_column("val", justify="right", no_wrap=True)
+        metrics.add_column("test", justify="right", no_wrap=True)
         for key in METRICS:
-            metrics.add_row(NAMES[key], *(_num(s.get(sp, {}).get(key))
+            metrics.add_row(NAMES[key], *(_num(_split(s, sp).get(key))
                                           for sp in ("validation", "test")))
         for key in ("tn", "fp", "fn", "tp"):
-            metrics.add_row(key.upper(), *(str(s.get(sp, {}).get("confusion_matrix", {})
+            metrics.add_row(key.upper(), *(str(_dict(_split(s, sp).get("confusion_matrix"))
                                                .get(key, "—")) for sp in ("validation", "test")))
         splits = Table(title="splits", title_justify="left", title_style="bold",
-                       padding=(0, 1))
-        for col in ("split", "n", "pos", "neg", "pos rate"):
-            splits.add_column(col, justify="left" if col == "split" else "right")
-        for name, sp in s.get("splits", {}).items():
+                       padding=(0, 1), box=box.SIMPLE_HEAD, show_edge=False)
+        for col in ("split", "n", "pos", "rate"):
+            splits.add_column(col, justify="left" if col == "split" else "right", no_wrap=True)
+        for name, sp in _dict(s.get("splits")).items():
+            sp = _dict(sp)
             n, pos = sp.get("n", 0), sp.get("pos", 0)
-            splits.add_row(name, str(n), str(pos), str(sp.get("neg", n - pos)),
-                           f"{pos / n:.3f}" if n else "—")
+            splits.add_row(name, str(n), str(pos), f"{pos / n:.3f}" if n else "—")
         config = Table(title="config", title_justify="left", title_style="bold",
-                       padding=(0, 1), show_header=False)
-        config.add_column("key")
-        config.add_column("value")
+                       padding=(0, 1), show_header=False, box=box.SIMPLE, show_edge=False)
+        config.add_column("key", no_wrap=True, style="dim", min_width=15)
+        config.add_column("value", no_wrap=True)
         for key in CONFIG_SHOWN:
             if key in cfg:
                 config.add_row(key, _val(cfg[key]))
-        data = s.get("data", {})
+        data = _dict(s.get("data"))
         if data.get("source"):
             config.add_row("data", str(data["source"]))
+        return Group(self._side_by_side(metrics, Group(splits, config), 64),
+                     self._files(s.get("files", [])))
+
+    def _side_by_side(self, left, right, need: int):
+        """Two blocks in a row when the pane is wide enough, else one under the other."""
+        if self.query_one("#insp-detail").size.width < need:
+            return Group(left, right)
         grid = Table.grid(padding=(0, 2))
-        grid.add_row(metrics, Group(splits, config))
-        return Group(grid, self._files(s.get("files", [])))
+        grid.add_row(left, right)
+        return grid
 
     def _files(self, files: list[str]) -> Text:
         t = Text("files: ", style="bold")
@@ -296,42 +313,42 @@ class InspectScreen(BaseScreen):
     def _compare_tables(self, a: Info, b: Info) -> Group:
         sa, sb = a.summary, b.summary
         table = Table(title="A (marked) vs B (highlighted)", title_justify="left",
-                      title_style="bold", padding=(0, 1))
-        table.add_column("metric")
-        for col in ("A val", "B val", "A test", "B test", "Δ test (B−A)"):
-            table.add_column(col, justify="right")
+                      title_style="bold", padding=(0, 1), box=box.SIMPLE_HEAD, show_edge=False)
+        table.add_column("metric", no_wrap=True)
+        for col in ("A val", "B val", "A test", "B test", "Δ test"):
+            table.add_column(col, justify="right", no_wrap=True)
         for key in METRICS:
-            av, bv = sa["validation"].get(key), sb["validation"].get(key)
-            at, bt = sa["test"].get(key), sb["test"].get(key)
-            delta = "—" if at is None or bt is None else f"{bt - at:+.4f}"
+            av, bv = _split(sa, "validation").get(key), _split(sb, "validation").get(key)
+            at, bt = _split(sa, "test").get(key), _split(sb, "test").get(key)
+            delta = f"{bt - at:+.4f}" if _is_num(at) and _is_num(bt) else "—"
             table.add_row(NAMES[key], _num(av), _num(bv), _num(at), _num(bt), delta)
         table.add_row("best epoch", str(sa.get("best_epoch")), str(sb.get("best_epoch")),
                       "", "", "")
         table.add_row("threshold", _num(sa.get("threshold")), _num(sb.get("threshold")),
                       "", "", "")
         cfg = Table(title="config differences", title_justify="left", title_style="bold",
-                    padding=(0, 1))
+                    padding=(0, 1), box=box.SIMPLE_HEAD, show_edge=False)
         cfg.add_column("key")
         cfg.add_column("A")
         cfg.add_column("B")
-        ca, cb = sa.get("config", {}), sb.get("config", {})
+        ca, cb = _dict(sa.get("config")), _dict(sb.get("config"))
         diffs = [k for k in sorted(set(ca) | set(cb)) if ca.get(k) != cb.get(k)]
         for k in diffs:
             cfg.add_row(k, _val(ca.get(k)), _val(cb.get(k)))
         if not diffs:
             cfg.add_row("(none)", "", "")
         sp = Table(title="splits (n / pos)", title_justify="left", title_style="bold",
-                   padding=(0, 1))
+                   padding=(0, 1), box=box.SIMPLE_HEAD, show_edge=False)
         sp.add_column("split")
         sp.add_column("A")
         sp.add_column("B")
         for name in ("train", "val", "test"):
-            x, y = sa.get("splits", {}).get(name, {}), sb.get("splits", {}).get(name, {})
+            x = _dict(_dict(sa.get("splits")).get(name))
+            y = _dict(_dict(sb.get("splits")).get(name))
             sp.add_row(name, f"{x.get('n', '—')} / {x.get('pos', '—')}",
                        f"{y.get('n', '—')} / {y.get('pos', '—')}")
-        grid = Table.grid(padding=(0, 2))
-        grid.add_row(table, Group(sp, cfg))
-        return Group(Text(f"A = {a.path}\nB = {b.path}", style="dim"), grid)
+        return Group(Text(f"A = {a.path}\nB = {b.path}", style="dim"),
+                     self._side_by_side(table, Group(sp, cfg), 100))
 
     def _help_text(self) -> Text:
         return Text(
@@ -339,6 +356,19 @@ class InspectScreen(BaseScreen):
             f"shipped checkpoint) and {self.app.runs_dir}/*; train one on the Train screen "
             "(1), or start with --checkpoint DIR. Gradient checks on a fresh model (2) and "
             "everything else keep working.", style="dim")
+
+
+def _dict(v) -> dict:
+    return v if isinstance(v, dict) else {}
+
+
+def _split(summary: dict, name: str) -> dict:
+    """``summary[name]`` if it is a dict (metrics.json written by hand may lack it)."""
+    return _dict(summary.get(name))
+
+
+def _is_num(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _num(v) -> str:

@@ -100,6 +100,9 @@ class PredictScreen(BaseScreen):
         except ChexminiError as exc:
             self.model, self.threshold = None, None
             self.load_error = str(exc)
+        except Exception as exc:  # noqa: BLE001
+            self.model, self.threshold = None, None
+            self.load_error = f"{path}: cannot load ({type(exc).__name__}: {exc})"
         self.render_result()
 
     # -- actions -------------------------------------------------------------------------------
@@ -155,9 +158,11 @@ class PredictScreen(BaseScreen):
             x = preprocess_image(path, self.side, self.mean, self.std)
             prob, label = predict_label(self.model, x, self.threshold)
             sal = saliency(self.model, x)
-        except ChexminiError as exc:
-            self.error = str(exc)
-            self._add_row(str(path), None, None, str(exc))
+        except Exception as exc:  # ChexminiError, or anything unexpected: inline, never a crash
+            msg = str(exc) if isinstance(exc, ChexminiError) else \
+                f"{path}: {type(exc).__name__}: {exc}"
+            self.error = msg
+            self._add_row(str(path), None, None, msg)
             self.render_result()
             return
         self.error = None

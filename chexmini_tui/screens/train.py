@@ -274,6 +274,7 @@ class TrainScreen(BaseScreen):
             log = self.query_one("#train-log", RichLog)
             if message.state == "error":
                 log.write(f"error: {message.detail}")
+                self.remove_class("-hide-form")   # so the form can be fixed
             elif message.state == "aborted":
                 log.write(f"aborted: {message.detail}")
             self.app.set_train_note("")
