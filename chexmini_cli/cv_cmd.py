@@ -9,21 +9,25 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from chexmini_cli.options import add_config_flags, config_from_args
+from chexmini_cli.options import (
+    add_config_flags,
+    add_data_flags,
+    config_from_args,
+    load_data_from_args,
+)
 from core.atomic import write_json
 from core.config import TrainConfig
 from core.cv import concat_splits, cross_validate, results_to_dicts, summarise
-from core.data import load_data
 
 MODELS = ("mlp", "linear", "constant")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     c = sub.add_parser("cv", help="k-fold patient-grouped cross-validation")
-    c.add_argument("--data", required=True)
+    add_data_flags(c)
     c.add_argument("--folds", type=int, default=5)
     c.add_argument("--cv-seed", type=int, default=0, help="seed of the fold assignment")
-    c.add_argument("--val-fraction", type=float, default=0.15,
+    c.add_argument("--fold-val-fraction", type=float, default=0.15,
                    help="share of each fold's training patients used for validation")
     c.add_argument("--models", default=",".join(MODELS),
                    help="comma-separated subset of mlp,linear,constant")
@@ -42,7 +46,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     mlp = config_from_args(args, TrainConfig())
     linear = TrainConfig.from_dict({**mlp.to_dict(), "hidden_dims": [], "dropout": 0.0})
     catalogue = {"mlp": mlp, "linear": linear, "constant": None}
-    data = load_data(args.data, image_size=mlp.image_size)
+    data = load_data_from_args(args, console, mlp.image_size, quiet=args.json)
     full = concat_splits(data)
 
     def progress(r) -> None:
@@ -52,7 +56,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
                           f"{r.val_auc:.4f}, best epoch {r.best_epoch})", highlight=False)
 
     results = cross_validate(full, {n: catalogue[n] for n in names}, args.folds,
-                             args.cv_seed, args.val_fraction, progress)
+                             args.cv_seed, args.fold_val_fraction, progress)
     summary = summarise(results)
     payload = {"data": data.source, "folds": args.folds, "cv_seed": args.cv_seed,
                "mlp_config": mlp.to_dict(), "summary": summary,

@@ -31,6 +31,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from chexmini_cli.options import add_data_flags, load_data_from_args
+
 EXIT_INTERRUPTED = 130
 
 
@@ -54,20 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "cache and show its splits"),
                         ("info", "per-split counts, positive rate and patients")):
         p = dsub.add_parser(name, help=help_)
-        p.add_argument("--data", required=True,
-                       help="nih:ROOT | chestmnist[:FILE.npz] | folder:ROOT | npz:FILE | "
-                            "synthetic[:N] | a path (auto-detected); see README")
-        p.add_argument("--workers", type=int, default=None,
-                       help="decoding processes (default: all cores)")
-        p.add_argument("--image-size", type=int, default=64)
-        p.add_argument("--split-seed", type=int, default=0)
-        p.add_argument("--val-fraction", type=float, default=None,
-                       help="validation share (default 0.15; NIH: 0.10 of train_val)")
-        p.add_argument("--test-fraction", type=float, default=None,
-                       help="test share where the source has no test split (default 0.15)")
-        p.add_argument("--n-train", type=int, help="subsample train to N (seeded, stratified)")
-        p.add_argument("--n-val", type=int, help="subsample validation to N")
-        p.add_argument("--n-test", type=int, help="subsample test to N")
+        add_data_flags(p, image_size=True)
         p.add_argument("--json", action="store_true", help="print JSON instead of tables")
 
 
@@ -96,14 +85,7 @@ def cache_progress(console: Console, disable: bool = False) -> Iterator:
 
 
 def _load(args, console: Console):
-    from core.data import load_data
-
-    quiet = args.json or not console.is_terminal
-    with cache_progress(console, disable=quiet) as cb:
-        return load_data(args.data, seed=args.split_seed, val_fraction=args.val_fraction,
-                         test_fraction=args.test_fraction, image_size=args.image_size,
-                         n_train=args.n_train, n_val=args.n_val, n_test=args.n_test,
-                         workers=args.workers, progress=cb)
+    return load_data_from_args(args, console, args.image_size, quiet=args.json)
 
 
 def _summary(data) -> dict:

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from chexmini_cli import cv_cmd, data_cmd
-from chexmini_cli.options import add_config_flags
+from chexmini_cli.options import add_config_flags, add_data_flags, load_data_from_args
 from core import __version__
 from core.errors import ChexminiError
 
@@ -30,13 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     t = sub.add_parser("train", help="train a model (writes a run directory)")
-    t.add_argument("--data", help="data source: synthetic[:N] | FILE.npz | folder with "
-                                  "images64.npz (see README)")
+    add_data_flags(t, data_required=False)
     t.add_argument("--out", help="run directory (default: runs/<timestamp>)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
-    t.add_argument("--split-seed", type=int, default=0, help="seed of the patient split")
-    t.add_argument("--val-fraction", type=float, default=0.15)
-    t.add_argument("--test-fraction", type=float, default=0.15)
     t.add_argument("--overwrite", action="store_true",
                    help="start again in an --out folder that already holds a run")
     t.add_argument("--quiet", action="store_true", help="one line per epoch, no bars")
@@ -44,11 +40,8 @@ def _parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="re-score a checkpoint on a data set")
     e.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT)
-    e.add_argument("--data", required=True)
+    add_data_flags(e)
     e.add_argument("--split", choices=("train", "val", "test", "all"), default="test")
-    e.add_argument("--split-seed", type=int, default=0)
-    e.add_argument("--val-fraction", type=float, default=0.15)
-    e.add_argument("--test-fraction", type=float, default=0.15)
     e.add_argument("--threshold", type=float, help="override the checkpoint's threshold")
     e.add_argument("--json", action="store_true")
 
@@ -94,7 +87,6 @@ def _metric_table(title: str, reports: dict[str, dict]) -> Table:
 
 def cmd_evaluate(args, console: Console) -> int:
     from core.batches import BatchMaker
-    from core.data import load_data
     from core.inference import load_checkpoint
     from core.metrics import split_report
     from core.nn.model import sigmoid
@@ -102,8 +94,7 @@ def cmd_evaluate(args, console: Console) -> int:
 
     model, mean, std, thr = load_checkpoint(args.checkpoint)
     side = int(round(np.sqrt(model.widths[0])))
-    data = load_data(args.data, seed=args.split_seed, val_fraction=args.val_fraction,
-                     test_fraction=args.test_fraction, image_size=side)
+    data = load_data_from_args(args, console, side, quiet=args.json)
     threshold = thr if args.threshold is None else args.threshold
     names = ("train", "val", "test") if args.split == "all" else (args.split,)
     maker = BatchMaker(mean, std)

@@ -80,3 +80,38 @@ def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) 
         if value is not None:
             setattr(cfg, f.name, value)
     return cfg
+
+
+DATA_HELP = ("nih:ROOT | chestmnist[:FILE.npz] | folder:ROOT | npz:FILE | synthetic[:N] | a "
+             "path (auto-detected); options as SOURCE?n_train=…&n_test=…; see README")
+
+
+def add_data_flags(parser: argparse.ArgumentParser, *, data_required: bool = True,
+                   image_size: bool = False) -> None:
+    """``--data`` and the split / subsampling / decoding flags shared by every command."""
+    group = parser.add_argument_group("data")
+    group.add_argument("--data", required=data_required, help=DATA_HELP)
+    group.add_argument("--split-seed", type=int, default=0, help="seed of the patient split")
+    group.add_argument("--val-fraction", type=float, default=None,
+                       help="validation share (default 0.15; NIH: 0.10 of train_val)")
+    group.add_argument("--test-fraction", type=float, default=None,
+                       help="test share where the source has no test split (default 0.15)")
+    group.add_argument("--n-train", type=int, help="subsample train to N (seeded, stratified)")
+    group.add_argument("--n-val", type=int, help="subsample validation to N")
+    group.add_argument("--n-test", type=int, help="subsample test to N")
+    group.add_argument("--workers", type=int, default=None,
+                       help="decoding processes for the preprocessing cache (default: all cores)")
+    if image_size:
+        group.add_argument("--image-size", type=int, default=64)
+
+
+def load_data_from_args(args: argparse.Namespace, console, image_size: int, quiet: bool = False):
+    """:func:`core.data.load_data` with the parsed data flags and a cache progress bar."""
+    from chexmini_cli.data_cmd import cache_progress
+    from core.data import load_data
+
+    with cache_progress(console, disable=quiet or not console.is_terminal) as progress:
+        return load_data(args.data, seed=args.split_seed, val_fraction=args.val_fraction,
+                         test_fraction=args.test_fraction, image_size=image_size,
+                         n_train=args.n_train, n_val=args.n_val, n_test=args.n_test,
+                         workers=args.workers, progress=progress)

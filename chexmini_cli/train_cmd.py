@@ -25,7 +25,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from chexmini_cli.options import config_from_args
+from chexmini_cli.options import config_from_args, load_data_from_args
 from core.checkpoint import RESUME_FILE, load_resume_state
 from core.config import TrainConfig
 from core.data import load_data
@@ -64,7 +64,7 @@ def default_run_dir() -> Path:
     return Path("runs") / time.strftime("%Y%m%d-%H%M%S")
 
 
-def prepare(args: argparse.Namespace) -> tuple[TrainConfig, object, Path, bool]:
+def prepare(args: argparse.Namespace, console: Console) -> tuple[TrainConfig, object, Path, bool]:
     """Config, data, run dir and resume flag from the parsed arguments."""
     if args.resume:
         run_dir = Path(args.resume)
@@ -77,13 +77,12 @@ def prepare(args: argparse.Namespace) -> tuple[TrainConfig, object, Path, bool]:
         raise ChexminiError("--data is required (e.g. --data synthetic or "
                             "--data ../shared/data/nih14_subset)")
     config = config_from_args(args)
-    data = load_data(args.data, seed=args.split_seed, val_fraction=args.val_fraction,
-                     test_fraction=args.test_fraction, image_size=config.image_size)
+    data = load_data_from_args(args, console, config.image_size, quiet=args.quiet)
     return config, data, Path(args.out) if args.out else default_run_dir(), False
 
 
 def run_train(args: argparse.Namespace, console: Console) -> int:
-    config, data, run_dir, resume = prepare(args)
+    config, data, run_dir, resume = prepare(args, console)
     quiet = args.quiet or not console.is_terminal
     gen = train(config, data, run_dir, resume=resume, overwrite=args.overwrite)
     progress = Progress(

@@ -13,7 +13,7 @@ import numpy as np
 MIN_STD = 1e-6
 
 
-def feature_stats(images: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+def feature_stats(images: np.ndarray, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     """``(mean, std)`` float32 ``(D,)`` of ``images / 255`` over axis 0 (uint8 ``(N, …)``)."""
     n = len(images)
     if n == 0:
