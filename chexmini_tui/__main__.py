@@ -33,8 +33,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    # textual-image queries the terminal on import: do it before Textual starts.
-    from chexmini_tui.widgets import image_view  # noqa: F401
+    # Importing the app imports textual-image, which queries the terminal (graphics
+    # protocol, cell size) at import time — it must happen here, before Textual starts.
     from chexmini_tui.app import ChexminiApp
 
     if args.attach and not os.path.isdir(args.attach):

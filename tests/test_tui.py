@@ -559,7 +559,7 @@ def test_gradcheck_checkpoint_matches_core(tmp_path, ckpt):
                            30, "gradcheck")
             assert scr.error is None
             assert [r.name for r in scr.report.rows] == [r.name for r in expected.rows]
-            for got, want in zip(scr.report.rows, expected.rows):
+            for got, want in zip(scr.report.rows, expected.rows, strict=True):
                 assert got.max_rel_error == pytest.approx(want.max_rel_error, rel=1e-6,
                                                           abs=1e-12)
                 assert got.passed == want.passed
@@ -696,7 +696,8 @@ def test_main_entry_point(tmp_path, capsys):
 # -- the real NIH subset (skipped on a fresh clone without ../shared/data) ---------------
 def test_real_subset_train_and_predict(tmp_path, shared_data, ckpt):
     subset = shared_data / "nih14_subset"
-    pngs = sorted((subset / "png").glob("*.png"))[:1] + sorted((subset / "png256").glob("*.png"))[:1]
+    pngs = (sorted((subset / "png").glob("*.png"))[:1]
+            + sorted((subset / "png256").glob("*.png"))[:1])
     model, mean, std, thr = load_checkpoint(ckpt)
     out = tmp_path / "runs" / "nih"
 
@@ -749,7 +750,7 @@ def test_damaged_checkpoints_are_inline_errors(tmp_path, ckpt):
                 await pilot.press("m")            # compare against the damaged one too
                 await pilot.press("enter")
                 await pilot.pause()
-                for key, widget in (("3", "#ev-info"), ("5", "#pred-result")):
+                for key in ("3", "5"):
                     await pilot.press(key)
                     await pilot.pause()
                     assert app.is_running

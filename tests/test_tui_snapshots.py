@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_tui import make_checkpoint, write_fixed_events, write_png
 
 from chexmini_tui.app import ChexminiApp
-from test_tui import make_checkpoint, write_fixed_events, write_png
 
 SIZE = (100, 32)
 
