@@ -56,7 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--image-size", type=int, default=64)
     g.add_argument("--batch", type=int, default=8)
     g.add_argument("--samples", type=int, default=20, help="entries sampled per tensor")
-    g.add_argument("--eps", type=float, default=1e-5)
+    g.add_argument("--eps", type=float, default=1e-4)
+    g.add_argument("--order", type=int, choices=(2, 4), default=4,
+                   help="finite-difference stencil order (default 4)")
     g.add_argument("--tol", type=float, default=1e-6)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--json", action="store_true")
@@ -156,11 +158,12 @@ def cmd_gradcheck(args, console: Console) -> int:
     x = rng.standard_normal((args.batch, model.widths[0]))
     y = (np.arange(args.batch) % 2).astype(float)
     report = gradcheck(model, x, y, eps=args.eps, n_samples=args.samples, tol=args.tol,
-                       seed=args.seed)
+                       seed=args.seed, order=args.order)
     if args.json:
         print(json.dumps({"model": what, **report.to_dict()}, indent=2))
     else:
-        table = Table(title=f"gradient check: {what}, float64, h={args.eps:g}, tol={args.tol:g}")
+        table = Table(title=f"gradient check: {what}, float64, order-{args.order} centred "
+                            f"differences, h={args.eps:g}, tol={args.tol:g}")
         for col in ("tensor", "shape", "checked", "kinks", "max rel error", "result"):
             table.add_column(col, justify="left" if col in ("tensor", "shape") else "right")
         for r in report.rows:

@@ -321,3 +321,24 @@ def test_cosine_schedule_matches_the_published_history(reference_results):
     lr = json.loads((reference_results / "history.json").read_text())["lr"]
     ours = [cosine_lr(e, 200, 1e-3, 1e-5) for e in range(200)]
     np.testing.assert_allclose(ours, lr, rtol=1e-12)
+
+
+def test_gradcheck_passes_on_the_shipped_trained_checkpoint():
+    """Trained weights give small gradients (dead units, flat loss): the 4th-order
+    difference and the round-off floor keep the check meaningful there too."""
+    from pathlib import Path
+
+    from core.inference import load_checkpoint
+
+    model = load_checkpoint(Path(__file__).resolve().parents[1] / "artifacts")[0]
+    x = np.random.default_rng(2).standard_normal((8, 4096))
+    report = gradcheck(model, x, (np.arange(8) % 2).astype(float), n_samples=10)
+    assert report.passed and report.max_rel_error < 1e-6
+
+
+def test_second_order_stencil_is_available_and_passes_on_a_fresh_model():
+    m = MLP((12, 10, 6, 1), seed=0)
+    report = gradcheck(m, *small_batch(), order=2, eps=1e-5, n_samples=20)
+    assert report.passed
+    with pytest.raises(ValueError):
+        gradcheck(m, *small_batch(), order=3)
