@@ -80,7 +80,7 @@ class GradcheckScreen(BaseScreen):
             with Vertical(id="gc-params"):
                 with Horizontal(classes="form-row"):
                     yield Label("epsilon h", classes="form-label")
-                    yield Input("1e-05", id="gc-eps")
+                    yield Input("1e-4", id="gc-eps")
                 with Horizontal(classes="form-row"):
                     yield Label("samples/tensor", classes="form-label")
                     yield Input("20", id="gc-samples")
@@ -133,7 +133,7 @@ class GradcheckScreen(BaseScreen):
         except ValueError:
             raise ChexminiError(f"epsilon: expected a number, got {eps_t!r}") from None
         if not (0 < eps < 1):
-            raise ChexminiError("epsilon must be in (0, 1); 1e-5 is a good choice in float64")
+            raise ChexminiError("epsilon must be in (0, 1); 1e-4 is a good choice (4th-order differences in float64)")
         try:
             n = int(n_t)
         except ValueError:
