@@ -35,6 +35,11 @@ CSV_NAMES = ("Data_Entry_2017_v2020.csv", "Data_Entry_2017.csv")
 TRAIN_VAL_LIST = "train_val_list.txt"
 TEST_LIST = "test_list.txt"
 NORMAL = "No Finding"
+#: The 14 ChestX-ray14 findings (CheXNet order); a label outside these is refused.
+FINDINGS = ("Atelectasis", "Cardiomegaly", "Effusion", "Infiltration", "Mass", "Nodule",
+            "Pneumonia", "Pneumothorax", "Consolidation", "Edema", "Emphysema", "Fibrosis",
+            "Pleural_Thickening", "Hernia")
+KNOWN_LABELS = frozenset((NORMAL, *FINDINGS))
 DEFAULT_VAL_FRACTION = 0.10
 
 
@@ -81,7 +86,14 @@ def read_data_entry(path: Path) -> dict[str, tuple[int, int]]:
                 if len(row) <= max(i_name, i_lab):
                     raise ChexminiError(f"line {line_no} has too few columns", path)
                 name = row[i_name].strip()
-                label = 0 if row[i_lab].strip() == NORMAL else 1
+                finding = row[i_lab].strip()
+                unknown = [t for t in finding.split("|") if t.strip() not in KNOWN_LABELS]
+                if unknown or (NORMAL in finding and finding != NORMAL):
+                    raise ChexminiError(
+                        f"line {line_no} ({name or 'no image name'}): unknown label "
+                        f"{finding!r} (expected 'No Finding' or findings like "
+                        "'Effusion|Mass')", path)
+                label = 0 if finding == NORMAL else 1
                 pid = -1
                 if i_pat is not None and len(row) > i_pat and row[i_pat].strip().isdigit():
                     pid = int(row[i_pat])
