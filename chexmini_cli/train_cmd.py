@@ -25,13 +25,12 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from chexmini_cli.data_cmd import cache_progress
 from chexmini_cli.options import config_from_args, load_data_from_args
-from core.checkpoint import RESUME_FILE, load_resume_state
+from core.checkpoint import RESUME_FILE
 from core.config import TrainConfig
-from core.data import load_data
-from core.data.sources import split_args
 from core.errors import ChexminiError
-from core.train import train
+from core.train import load_for_resume, train
 
 EXIT_SIGNAL_BASE = 128
 
@@ -68,11 +67,9 @@ def prepare(args: argparse.Namespace, console: Console) -> tuple[TrainConfig, ob
     """Config, data, run dir and resume flag from the parsed arguments."""
     if args.resume:
         run_dir = Path(args.resume)
-        _, meta = load_resume_state(run_dir / RESUME_FILE)
-        config = config_from_args(args, TrainConfig.from_dict(meta["config"]))
-        data = load_data(meta["source"], image_size=config.image_size,
-                         **split_args(meta.get("data_info", {})))
-        return config, data, run_dir, True
+        with cache_progress(console, disable=args.quiet or not console.is_terminal) as cb:
+            saved, data = load_for_resume(run_dir, progress=cb)
+        return config_from_args(args, saved), data, run_dir, True
     if not args.data:
         raise ChexminiError("--data is required (e.g. --data synthetic or "
                             "--data ../shared/data/nih14_subset)")

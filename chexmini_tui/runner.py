@@ -12,7 +12,8 @@ Stopping, explicitly:
 - ``stop()``  → :meth:`TrainControl.stop`: the engine finishes at the next step — best
   checkpoint restored, test split scored, artifacts written, ``Finished`` yielded.
 - ``abort()`` (or cancelling the worker) → ``generator.close()``: the engine stops at once
-  and writes ``RUN_DIR/resume.npz``; ``chexmini train --resume RUN_DIR`` continues it.
+  and writes ``RUN_DIR/resume.npz``; ``chexmini train --resume RUN_DIR`` or the Train
+  screen's resume key (``resume=True`` here) continues it.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from core.config import TrainConfig
 from core.data import load_data
 from core.errors import ChexminiError
 from core.events import StepDone
-from core.train import TrainControl, train
+from core.train import TrainControl, load_for_resume, train
 
 #: Seconds between two batched event messages (≤ 10 UI updates a second).
 STEP_INTERVAL = 0.1
@@ -40,9 +41,10 @@ YIELD_FOR = 0.001
 
 
 class TrainRunner:
-    def __init__(self, config: TrainConfig, source: str, out_dir: str | Path,
-                 target: MessagePump, *, data=None) -> None:
-        self.config = config
+    def __init__(self, config: TrainConfig | None, source: str, out_dir: str | Path,
+                 target: MessagePump, *, data=None, resume: bool = False) -> None:
+        self.config = config        # None when resuming: read from RUN_DIR/resume.npz
+        self.resuming = resume
         self.source = source
         self.out_dir = Path(out_dir)
         self.target = target
@@ -140,10 +142,14 @@ class TrainRunner:
             last_post = time.perf_counter()
 
         try:
-            if self.data is None:
+            if self.resuming:
+                self._status("loading", f"loading the interrupted run in {self.out_dir}")
+                self.config, self.data = load_for_resume(self.out_dir)
+            elif self.data is None:
                 self._status("loading", f"loading data: {self.source}")
                 self.data = load_data(self.source, image_size=self.config.image_size)
-            gen = train(self.config, self.data, self.out_dir, control=self.control)
+            gen = train(self.config, self.data, self.out_dir, control=self.control,
+                        resume=self.resuming)
             self._status("running")
             while True:
                 if worker.is_cancelled or self._abort:

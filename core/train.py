@@ -170,6 +170,19 @@ class _Run:
         self.model.dropout_rng.bit_generator.state = meta["rng"]["dropout"]
 
 
+def load_for_resume(run_dir: str | Path, progress=None) -> tuple[TrainConfig, DataSplits]:
+    """The config and the exact data of the interrupted run in ``run_dir`` (from its
+    ``resume.npz``), ready for ``train(config, data, run_dir, resume=True)``."""
+    from core.data import load_data
+    from core.data.sources import split_args
+
+    _, meta = load_resume_state(Path(run_dir) / RESUME_FILE)
+    config = TrainConfig.from_dict(meta["config"])
+    data = load_data(meta["source"], image_size=config.image_size, progress=progress,
+                     **split_args(meta.get("data_info", {})))
+    return config, data
+
+
 def _check_resumable(meta: dict, config: TrainConfig, fingerprint: str, path: Path) -> None:
     if meta.get("data_fingerprint") != fingerprint:
         raise ChexminiError("resume refused: the data differ from the data this run was "

@@ -22,10 +22,11 @@ from rich.console import Console
 
 from chexmini_tui.app import ChexminiApp
 from chexmini_tui.state import RunState
-from core.checkpoint import build_metrics, save_artifacts
+from core.checkpoint import build_metrics, load_resume_state, save_artifacts
 from core.config import TrainConfig
 from core.data import load_data
 from core.data.synthetic import make_images
+from core.errors import ChexminiError
 from core.events import (
     CheckpointSaved,
     EpochEnd,
@@ -383,10 +384,18 @@ def test_pause_stops_steps_save_now_and_stop_writes_artifacts(tmp_path):
             assert shown == steps
             await pilot.pause(0.8)
             assert runner.global_step == steps and scr.state.global_step == steps
-            # save now while paused: written right after resuming
+            # save now while paused: written right after resuming (the epoch-end copy is
+            # removed first, so the file that appears is the one "save now" wrote)
+            (out / "resume.npz").unlink(missing_ok=True)
             await pilot.press("w")
             await pilot.press("p")
-            await wait_for(pilot, lambda: (out / "resume.npz").is_file(), 20, "resume.npz")
+            def saved_after_pause() -> bool:   # a resume.npz written at a later step
+                try:
+                    return load_resume_state(out / "resume.npz")[1]["global_step"] > steps
+                except ChexminiError:
+                    return False
+
+            await wait_for(pilot, saved_after_pause, 20, "resume.npz from save-now")
             assert runner.global_step > steps
             # plots are redrawn at most ~4×/s however fast epochs come
             builds0, t0 = scr.query_one("#plot-loss").builds, time.monotonic()
@@ -453,6 +462,47 @@ def test_abort_keeps_the_run_resumable(tmp_path):
 
     run(go())
     assert (out / "resume.npz").is_file() and not (out / "metrics.json").exists()
+
+
+def test_resume_key_continues_an_interrupted_run_bit_identically(tmp_path):
+    """Interrupt a run (generator closed mid-epoch), press r on the Train screen: the app
+    resumes the newest interrupted run under runs/ and ends with the same weights as a
+    run that was never interrupted."""
+    data = load_data("synthetic:200")
+    cfg = dict(hidden_dims=[32], epochs=3, batch_size=32, augment=True)
+    full = tmp_path / "full"
+    list(train(TrainConfig(**cfg), data, full))
+    part = tmp_path / "runs" / "part"
+    gen = train(TrainConfig(**cfg), data, part)
+    for ev in gen:
+        if ev.kind == "step" and ev.epoch == 2 and ev.step == 2:
+            break
+    gen.close()
+
+    async def go():
+        app = make_app(tmp_path, start="train")
+        async with app.run_test(size=SIZE) as pilot:
+            scr = app.screen
+            await pilot.press("r")
+            await wait_for(pilot, lambda: scr.runner is not None and scr.runner.result
+                           is not None, 60, "resumed run")
+            assert scr.runner.resuming and scr.state.epochs_done == 3
+
+    run(go())
+    assert (part / "model.npz").read_bytes() == (full / "model.npz").read_bytes()
+    assert (part / "history.json").read_bytes() == (full / "history.json").read_bytes()
+
+
+def test_resume_key_with_nothing_to_resume_is_an_inline_error(tmp_path):
+    async def go():
+        app = make_app(tmp_path, start="train")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("r")
+            await pilot.pause()
+            text = str(app.screen.query_one("#form-error").render())
+            assert "nothing to resume" in text and app.screen.runner is None
+
+    run(go())
 
 
 # -- attach -------------------------------------------------------------------------------

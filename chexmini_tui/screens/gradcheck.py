@@ -133,7 +133,8 @@ class GradcheckScreen(BaseScreen):
         except ValueError:
             raise ChexminiError(f"epsilon: expected a number, got {eps_t!r}") from None
         if not (0 < eps < 1):
-            raise ChexminiError("epsilon must be in (0, 1); 1e-4 is a good choice (4th-order differences in float64)")
+            raise ChexminiError("epsilon must be in (0, 1); 1e-4 is a good choice "
+                                "(4th-order differences in float64)")
         try:
             n = int(n_t)
         except ValueError:

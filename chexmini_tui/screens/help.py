@@ -17,11 +17,14 @@ NOTES = """\
   [b]p[/b] pause   the worker simply stops pulling the training generator (no CPU used).
   [b]w[/b] save    control.save_now(): RUN/resume.npz is written at the next step
           (while paused: right after you resume).
+  [b]r[/b] resume  continue an interrupted run (RUN/resume.npz): the form's out dir, or
+          the newest interrupted run under runs/ — ends bit-identical to an
+          uninterrupted run; its earlier epochs are replayed from events.jsonl.
 [b]Quitting while training[/b] (q / ctrl+q) asks first:
   [b]s[/b] stop cleanly, then quit — control.stop(); the app exits once the artifacts
           are written (this is the default).
   [b]a[/b] abort now — generator.close(): the engine saves RUN/resume.npz and stops at
-          once; continue later with  chexmini train --resume RUN.
+          once; continue later with  r  (Train) or  chexmini train --resume RUN.
   [b]esc[/b] keep training.
 [b]Attach (SSH)[/b]
   Start a long run with the CLI (e.g. inside tmux/nohup):

@@ -24,6 +24,7 @@ from chexmini_tui.runner import TrainRunner
 from chexmini_tui.screens.base import BaseScreen
 from chexmini_tui.state import RunState, fmt_duration
 from chexmini_tui.widgets.plots import CurvePlot, Series
+from core.checkpoint import RESUME_FILE
 from core.config import TrainConfig
 from core.errors import ChexminiError
 from core.events import read_events
@@ -104,6 +105,7 @@ class TrainScreen(BaseScreen):
         Binding("p", "pause", "pause/resume"),
         Binding("x", "stop", "stop (clean finish)"),
         Binding("w", "save", "save now"),
+        Binding("r", "resume_run", "resume run"),
         Binding("f", "toggle_form", "form"),
         Binding("d", "detach", "detach"),
         Binding("escape", "blur", "leave field", show=False),
@@ -176,7 +178,7 @@ class TrainScreen(BaseScreen):
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         attached = self.follow is not None
-        if action == "start":
+        if action in ("start", "resume_run"):
             return not (self.running or attached)
         if action in ("pause", "stop", "save"):
             return self.running
@@ -229,6 +231,50 @@ class TrainScreen(BaseScreen):
         self.status, self.status_detail = "loading", f"loading data: {source}"
         self.add_class("-hide-form")
         self.app.set_train_note(f"training → {out_dir}")
+        self._show_status()
+        self.refresh_bindings()
+        self._train_worker(self.runner)
+        return self.runner
+
+    def interrupted_run(self) -> Path | None:
+        """The run to resume: the form's out dir if it holds ``resume.npz``, else the newest
+        interrupted run under the runs folder."""
+        out = self.form_values().get("out", "").strip()
+        if out:
+            return Path(out) if (Path(out) / RESUME_FILE).is_file() else None
+        runs = sorted(Path(self.app.runs_dir).glob(f"*/{RESUME_FILE}"),
+                      key=lambda p: p.stat().st_mtime)
+        return runs[-1].parent if runs else None
+
+    def action_resume_run(self) -> None:
+        """Continue an interrupted run (bit-identical to never having stopped)."""
+        if self.running or self.follow is not None:
+            return
+        error = self.query_one("#form-error", Static)
+        run_dir = self.interrupted_run()
+        if run_dir is None:
+            where = self.form_values().get("out", "").strip() or f"{self.app.runs_dir}/*"
+            error.update(f"[red]✗ nothing to resume: no {RESUME_FILE} in {where}[/]")
+            self.app.bell()
+            return
+        error.update("")
+        self.resume_run(run_dir)
+
+    def resume_run(self, run_dir: str | Path) -> TrainRunner:
+        """Resume ``run_dir``; its earlier epochs are replayed from ``events.jsonl``."""
+        run_dir = Path(run_dir)
+        self._reset_view()
+        log = run_dir / "events.jsonl"
+        if log.is_file():
+            try:
+                self.state.apply_all(read_events(log)[0])
+            except OSError:
+                pass
+        self.runner = TrainRunner(None, "", run_dir, self, resume=True)
+        self.app.train_runner = self.runner
+        self.status, self.status_detail = "loading", f"resuming {run_dir}"
+        self.add_class("-hide-form")
+        self.app.set_train_note(f"training → {run_dir} (resumed)")
         self._show_status()
         self.refresh_bindings()
         self._train_worker(self.runner)
