@@ -54,6 +54,11 @@ class StepDone(Event):
 
 @dataclass
 class EpochEnd(Event):
+    """``train_loss``: mean training BCE over the epoch (dropout and augmentation on);
+    ``reg_loss``: the regularisation term λ/2 Σ‖W‖² (+ μ Σ‖W‖₁), as in the published
+    ``history.json`` — the regularised objective is ``train_loss + reg_loss``;
+    ``val_*``: evaluation mode, accuracy at 0.5."""
+
     kind: ClassVar[str] = "epoch"
     epoch: int
     epochs: int
