@@ -226,15 +226,20 @@ class TrainScreen(BaseScreen):
                   data=None) -> TrainRunner:
         """Start a live run (also used by tests and the benchmark, with pre-loaded data)."""
         self._reset_view()
-        self.runner = TrainRunner(config, source, out_dir, self, data=data)
-        self.app.train_runner = self.runner
-        self.status, self.status_detail = "loading", f"loading data: {source}"
+        runner = TrainRunner(config, source, out_dir, self, data=data)
+        return self._launch(runner, f"loading data: {source}", f"training → {out_dir}")
+
+    def _launch(self, runner: TrainRunner, detail: str, note: str) -> TrainRunner:
+        """Show ``runner`` as the live run and start its worker thread."""
+        self.runner = runner
+        self.app.train_runner = runner
+        self.status, self.status_detail = "loading", detail
         self.add_class("-hide-form")
-        self.app.set_train_note(f"training → {out_dir}")
+        self.app.set_train_note(note)
         self._show_status()
         self.refresh_bindings()
-        self._train_worker(self.runner)
-        return self.runner
+        self._train_worker(runner)
+        return runner
 
     def interrupted_run(self) -> Path | None:
         """The run to resume: the form's out dir if it holds ``resume.npz``, else the newest
@@ -270,15 +275,8 @@ class TrainScreen(BaseScreen):
                 self.state.apply_all(read_events(log)[0])
             except OSError:
                 pass
-        self.runner = TrainRunner(None, "", run_dir, self, resume=True)
-        self.app.train_runner = self.runner
-        self.status, self.status_detail = "loading", f"resuming {run_dir}"
-        self.add_class("-hide-form")
-        self.app.set_train_note(f"training → {run_dir} (resumed)")
-        self._show_status()
-        self.refresh_bindings()
-        self._train_worker(self.runner)
-        return self.runner
+        runner = TrainRunner(None, "", run_dir, self, resume=True)
+        return self._launch(runner, f"resuming {run_dir}", f"training → {run_dir} (resumed)")
 
     @work(thread=True, exclusive=True, group="train", exit_on_error=False)
     def _train_worker(self, runner: TrainRunner) -> None:
