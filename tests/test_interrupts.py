@@ -18,7 +18,7 @@ from core.checkpoint import RESUME_FILE
 from core.errors import ChexminiError
 from tests.helpers import run_to_end, synthetic, tiny_config
 
-ARGS = ["--data", "synthetic:500", "--epochs", "12", "--hidden-dims", "128,32",
+ARGS = ["--data", "synthetic:500", "--epochs", "30", "--hidden-dims", "128,32",
         "--batch-size", "32", "--quiet"]
 COMPARED = ("model.npz", "metrics.json", "history.json", "val_scores.npy", "test_scores.npy",
             "val_labels.npy", "test_labels.npy")
