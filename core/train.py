@@ -280,8 +280,8 @@ def train(
                           None if out is None else str(out), run.epoch, run.step, resume,
                           steps_per_epoch))
     stopped_early = False
-    quiet_fp = np.errstate(over="ignore", invalid="ignore")  # divergence is reported below
-    quiet_fp.__enter__()
+    # Overflow in a diverging run is reported as TrainingDiverged below, not as warnings.
+    quiet_fp = {"over": "ignore", "invalid": "ignore"}
     try:
         while run.epoch < config.epochs and not stopped_early:
             e = run.epoch
@@ -294,8 +294,9 @@ def train(
             while run.step < steps_per_epoch:
                 t0 = time.perf_counter()
                 idx = run.perm[run.step * bs : (run.step + 1) * bs]
-                loss = step(train_split.images[idx], labels_f[idx], run.aug_rng,
-                            None if sample_w is None else sample_w[idx])
+                with np.errstate(**quiet_fp):
+                    loss = step(train_split.images[idx], labels_f[idx], run.aug_rng,
+                                None if sample_w is None else sample_w[idx])
                 if not np.isfinite(loss):
                     raise TrainingDiverged(
                         f"training diverged: loss is {loss} at epoch {e + 1}, step "
@@ -325,7 +326,8 @@ def train(
                     f"training diverged: parameters became NaN/inf in epoch {e + 1}; the last "
                     f"good state is kept — try a lower learning rate (now {config.lr:g})",
                     None if out is None else out)
-            val_logits = score_split(run.model, data.val, maker)
+            with np.errstate(**quiet_fp):
+                val_logits = score_split(run.model, data.val, maker)
             val_loss, _ = bce_with_logits(val_logits, data.val.labels, config.label_smoothing)
             val_prob = sigmoid(val_logits)
             val_auc = roc_auc(val_prob, data.val.labels)
@@ -378,6 +380,5 @@ def train(
             save_state()
         raise
     finally:
-        quiet_fp.__exit__(None, None, None)
         if log is not None:
             log.close()
