@@ -74,8 +74,15 @@ def prepare(args: argparse.Namespace, console: Console) -> tuple[TrainConfig, ob
         raise ChexminiError("--data is required (e.g. --data synthetic or "
                             "--data ../shared/data/nih14_subset)")
     config = config_from_args(args)
+    run_dir = Path(args.out) if args.out else default_run_dir()
+    held = [f for f in ("metrics.json", RESUME_FILE) if (run_dir / f).exists()]
+    if held and not args.overwrite:
+        hint = (f"continue it with: chexmini train --resume {run_dir}"
+                if RESUME_FILE in held else "pass --overwrite to train again there")
+        raise ChexminiError(f"already holds a run ({', '.join(held)}); {hint}, or choose "
+                            "another --out", run_dir)
     data = load_data_from_args(args, console, config.image_size, quiet=args.quiet)
-    return config, data, Path(args.out) if args.out else default_run_dir(), False
+    return config, data, run_dir, False
 
 
 def run_train(args: argparse.Namespace, console: Console) -> int:

@@ -118,3 +118,9 @@ def test_engine_never_imports_textual_or_rich():
             "print(bad); sys.exit(1 if bad else 0)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_training_into_a_used_folder_names_the_way_out(run_dir, capsys):
+    assert main(["train", "--data", "synthetic:200", "--out", str(run_dir), "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "already holds a run (metrics.json)" in err and "--overwrite" in err
