@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from dataclasses import MISSING, fields
 
-from core.config import TrainConfig
+from core.config import TrainConfig, parse_hidden_dims
+from core.errors import ChexminiError
 
 HELP = {
     "image_size": "image side in pixels (data must match)",
@@ -37,17 +38,11 @@ SKIP = {"dataset_revision"}
 
 
 def _dims(text: str) -> list[int]:
-    text = text.strip()
-    if not text:
-        return []
+    """argparse type for ``--hidden-dims`` (see :func:`core.config.parse_hidden_dims`)."""
     try:
-        dims = [int(t) for t in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers, got {text!r}") from None
-    if any(d < 1 for d in dims):
-        raise argparse.ArgumentTypeError("hidden widths must be positive")
-    return dims
+        return parse_hidden_dims(text)
+    except ChexminiError as exc:
+        raise argparse.ArgumentTypeError(exc.problem) from None
 
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:

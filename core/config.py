@@ -86,5 +86,19 @@ class TrainConfig:
         return cls(**kw)
 
 
+def parse_hidden_dims(text: str) -> list[int]:
+    """``"1024,256,64"`` → ``[1024, 256, 64]``; ``""`` → ``[]`` (no hidden layer: a linear
+    model). Spaces are ignored; anything else is a :class:`ChexminiError`."""
+    parts = [t for t in str(text).replace(" ", "").split(",") if t]
+    try:
+        dims = [int(t) for t in parts]
+    except ValueError:
+        raise ChexminiError("hidden dims: expected comma-separated whole numbers, e.g. "
+                            f"1024,256,64, got {text!r}") from None
+    if any(d < 1 for d in dims):
+        raise ChexminiError(f"hidden dims must be positive, got {text!r}")
+    return dims
+
+
 # Fields that may differ when a run is resumed (they do not change the maths).
 RESUME_MUTABLE = {"checkpoint_every"}

@@ -342,3 +342,14 @@ def test_second_order_stencil_is_available_and_passes_on_a_fresh_model():
     assert report.passed
     with pytest.raises(ValueError):
         gradcheck(m, *small_batch(), order=3)
+
+
+def test_parse_hidden_dims_is_shared_by_every_front_end():
+    from core.config import parse_hidden_dims
+    from core.errors import ChexminiError
+
+    assert parse_hidden_dims("1024, 256,64") == [1024, 256, 64]
+    assert parse_hidden_dims("") == []
+    for bad in ("a,b", "64,0", "1.5"):
+        with pytest.raises(ChexminiError, match="hidden dims"):
+            parse_hidden_dims(bad)

@@ -26,6 +26,7 @@ from textual.worker import get_current_worker
 
 from chexmini_tui.messages import GradcheckDone, GradcheckProgress
 from chexmini_tui.screens.base import BaseScreen
+from core.config import parse_hidden_dims
 from core.errors import ChexminiError
 from core.gradcheck import gradcheck
 from core.inference import load_checkpoint
@@ -41,16 +42,6 @@ def probe_batch(n_in: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     alternating labels — exactly what the CLI uses, so results agree."""
     rng = np.random.default_rng(seed)
     return rng.standard_normal((BATCH, n_in)), (np.arange(BATCH) % 2).astype(float)
-
-
-def parse_dims(text: str) -> list[int]:
-    try:
-        dims = [int(t) for t in text.replace(" ", "").split(",") if t]
-    except ValueError:
-        raise ChexminiError(f"hidden dims: expected e.g. 1024,256,64, got {text!r}") from None
-    if any(d < 1 for d in dims):
-        raise ChexminiError("hidden dims must be positive")
-    return dims
 
 
 class GradcheckScreen(BaseScreen):
@@ -141,7 +132,7 @@ class GradcheckScreen(BaseScreen):
             raise ChexminiError(f"samples: expected a whole number, got {n_t!r}") from None
         if n < 1:
             raise ChexminiError("samples must be at least 1")
-        return eps, n, parse_dims(self.query_one("#gc-dims", Input).value)
+        return eps, n, parse_hidden_dims(self.query_one("#gc-dims", Input).value)
 
     # -- running -----------------------------------------------------------------------------
     def action_run(self) -> None:

@@ -25,7 +25,7 @@ from chexmini_tui.screens.base import BaseScreen
 from chexmini_tui.state import RunState, fmt_duration
 from chexmini_tui.widgets.plots import CurvePlot, Series
 from core.checkpoint import RESUME_FILE
-from core.config import TrainConfig
+from core.config import TrainConfig, parse_hidden_dims
 from core.errors import ChexminiError
 from core.events import read_events
 
@@ -74,18 +74,16 @@ def parse_form(values: dict[str, str], augment: bool) -> tuple[TrainConfig, str,
             continue
         if not text:
             raise ChexminiError(f"{label}: a value is required")
+        if kind == "dims":
+            value = parse_hidden_dims(text)
+            if not value:
+                raise ChexminiError(f"{label}: a value is required")
+            setattr(cfg, name, value)
+            continue
         try:
-            if kind == "int":
-                value = int(text)
-            elif kind == "float":
-                value = float(text)
-            else:
-                value = [int(t) for t in text.replace(" ", "").split(",") if t]
-                if not value:
-                    raise ValueError
+            value = int(text) if kind == "int" else float(text)
         except ValueError:
-            want = {"int": "a whole number", "float": "a number",
-                    "dims": "comma-separated whole numbers, e.g. 1024,256,64"}[kind]
+            want = "a whole number" if kind == "int" else "a number"
             raise ChexminiError(f"{label}: expected {want}, got {text!r}") from None
         setattr(cfg, name, value)
     cfg.augment = bool(augment)
