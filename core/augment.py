@@ -4,6 +4,11 @@ For each image of ``x: (B, H, W)`` independently:
 - horizontal flip with probability ``flip_prob``;
 - brightness: ``x ← x + b``, ``b ~ U(−brightness, +brightness)``;
 - Gaussian noise: ``x ← x + ε``, ``ε ~ N(0, noise_std²)`` per pixel.
+
+:func:`augment_batch` is the plain, reference definition. Training uses the fused
+equivalent :meth:`core.batches.BatchMaker.augmented` (same draws, folded into the
+standardisation, noise from a pre-drawn bank); ``tests/test_augment.py`` checks that the
+two agree.
 """
 
 from __future__ import annotations

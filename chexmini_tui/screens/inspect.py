@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Label, ListItem, ListView, Static
 
 from chexmini_tui.screens.base import BaseScreen
-from chexmini_tui.widgets.metrics_table import METRICS, NAMES
+from chexmini_tui.widgets.metrics_table import METRICS, NAMES, fmt
 from chexmini_tui.widgets.plots import CurvePlot, Series
 from core.checkpoint import ARTIFACT_FILES, read_json
 from core.errors import ChexminiError
@@ -266,7 +266,7 @@ class InspectScreen(BaseScreen):
         metrics.add_column("val", justify="right", no_wrap=True)
         metrics.add_column("test", justify="right", no_wrap=True)
         for key in METRICS:
-            metrics.add_row(NAMES[key], *(_num(_split(s, sp).get(key))
+            metrics.add_row(NAMES[key], *(fmt(_split(s, sp).get(key))
                                           for sp in ("validation", "test")))
         for key in ("tn", "fp", "fn", "tp"):
             metrics.add_row(key.upper(), *(str(_dict(_split(s, sp).get("confusion_matrix"))
@@ -320,11 +320,11 @@ class InspectScreen(BaseScreen):
         for key in METRICS:
             av, bv = _split(sa, "validation").get(key), _split(sb, "validation").get(key)
             at, bt = _split(sa, "test").get(key), _split(sb, "test").get(key)
-            delta = f"{bt - at:+.4f}" if _is_num(at) and _is_num(bt) else "—"
-            table.add_row(NAMES[key], _num(av), _num(bv), _num(at), _num(bt), delta)
+            delta = f"{bt - at:+.4f}" if _isfmt(at) and _isfmt(bt) else "—"
+            table.add_row(NAMES[key], fmt(av), fmt(bv), fmt(at), fmt(bt), delta)
         table.add_row("best epoch", str(sa.get("best_epoch")), str(sb.get("best_epoch")),
                       "", "", "")
-        table.add_row("threshold", _num(sa.get("threshold")), _num(sb.get("threshold")),
+        table.add_row("threshold", fmt(sa.get("threshold")), fmt(sb.get("threshold")),
                       "", "", "")
         cfg = Table(title="config differences", title_justify="left", title_style="bold",
                     padding=(0, 1), box=box.SIMPLE_HEAD, show_edge=False)
@@ -367,16 +367,8 @@ def _split(summary: dict, name: str) -> dict:
     return _dict(summary.get(name))
 
 
-def _is_num(v) -> bool:
+def _isfmt(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _num(v) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, float):
-        return f"{v:.4f}"
-    return str(v)
 
 
 def _val(v) -> str:
