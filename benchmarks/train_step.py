@@ -47,10 +47,12 @@ def _maybe_reexec(args) -> str:
     return "not set"
 
 
+import core  # noqa: E402,F401,I001  (before NumPy: sets OPENBLAS_THREAD_TIMEOUT)
 import numpy as np  # noqa: E402  (after the re-exec decision, before BLAS starts)
 
 from core.augment import AugmentConfig  # noqa: E402
 from core.batches import BatchMaker  # noqa: E402
+from core.blas_env import THREAD_TIMEOUT  # noqa: E402
 from core.nn.model import MLP  # noqa: E402
 from core.optim import Adam  # noqa: E402
 from core.standardize import feature_stats  # noqa: E402
@@ -217,6 +219,9 @@ def main() -> None:
     flops = 6 * sum(WIDTHS[i] * WIDTHS[i + 1] for i in range(len(WIDTHS) - 1)) * BATCH
     print(f"machine: {os.cpu_count()} cores; numpy {np.__version__}; BLAS: {blas_info()}")
     print(f"OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE: {env_note}")
+    timeout = os.environ.get("OPENBLAS_THREAD_TIMEOUT")
+    print(f"OPENBLAS_THREAD_TIMEOUT={timeout} (chexmini sets {THREAD_TIMEOUT} unless already set: "
+          "OpenBLAS workers sleep between GEMMs, see core/blas_env.py)")
     print(f"model {'→'.join(map(str, WIDTHS))}, batch {BATCH}, float32, "
           f"{flops / 1e9:.2f} GFLOP per step (6 × weights × batch)\n")
 

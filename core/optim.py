@@ -18,30 +18,54 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-#: Elementwise updates run over chunks of every parameter tensor, spread over a few threads
-#: (NumPy releases the GIL inside ufunc loops), so the many passes of an Adam step touch
-#: cache-resident data instead of streaming 18 MB tensors through memory each time.
-#: 2**18 elements (1 MB per array) measured best on a 2-core EPYC: smaller chunks pay more
-#: Python call overhead, larger ones fall out of cache (benchmarks/train_step.py).
-CHUNK = 1 << 18
+#: Elementwise updates run chunk by chunk: each thread owns one contiguous share of the
+#: parameters and walks it in pieces of ``CHUNK`` elements with its own chunk-sized scratch,
+#: so the many passes of an Adam step touch cache-resident data instead of streaming 18 MB
+#: tensors (and an 18 MB scratch) through memory each time. NumPy releases the GIL inside
+#: ufunc loops, so the shares run in parallel. The calling thread does share 0 itself (one
+#: hand-off per step, not one per chunk). 2**17 elements measured best on a 2-core EPYC
+#: (1 MB L2, 32 MB L3): smaller pieces pay more Python call overhead
+#: (benchmarks/train_step.py).
+CHUNK = 1 << 17
 _POOL: ThreadPoolExecutor | None = None
+
+
+def _n_threads() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def _pool() -> ThreadPoolExecutor:
     global _POOL
     if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)),
+        _POOL = ThreadPoolExecutor(max_workers=max(1, _n_threads() - 1),
                                    thread_name_prefix="chexmini-optim")
     return _POOL
 
 
-def _chunks(arrays: dict[str, np.ndarray], names: list[str]) -> list[tuple]:
-    """``(name, slice)`` pieces of at most ``CHUNK`` elements covering every tensor."""
-    out = []
-    for name in names:
-        size = arrays[name].size
-        out += [(name, slice(s, min(s + CHUNK, size))) for s in range(0, size, CHUNK)]
-    return out
+def _shares(sizes: dict[str, int], n_shares: int, chunk: int) -> list[list[tuple]]:
+    """Split every tensor into ``(name, slice)`` pieces of at most ``chunk`` elements and
+    deal them, in order, into ``n_shares`` contiguous shares of about equal size."""
+    pieces = [(name, slice(s, min(s + chunk, size)))
+              for name, size in sizes.items() for s in range(0, size, chunk)]
+    total = sum(sizes.values())
+    shares: list[list[tuple]] = [[] for _ in range(n_shares)]
+    done = 0
+    for piece in pieces:
+        k = min(n_shares - 1, done * n_shares // max(total, 1))
+        shares[k].append(piece)
+        done += piece[1].stop - piece[1].start
+    return [s for s in shares if s]
+
+
+def run_shares(work, shares: list) -> None:
+    """``work(share)`` for every share: share 0 on the calling thread, the rest on the pool."""
+    futures = [_pool().submit(work, share) for share in shares[1:]]
+    try:
+        if shares:
+            work(shares[0])
+    finally:
+        for f in futures:
+            f.result()
 
 
 def is_weight(name: str) -> bool:
@@ -92,17 +116,21 @@ class Optimizer:
         self.t = 0
 
     def _regularised_grad(self, name: str, g: np.ndarray, p: np.ndarray,
-                          tmp: np.ndarray) -> np.ndarray:
-        """``g ← g + λW + μ sign(W)`` for weights (in place; ``tmp`` is scratch)."""
-        if is_weight(name):
-            if self.weight_decay:
-                np.multiply(p, self.weight_decay, out=tmp)
-                g += tmp
-            if self.l1:
-                np.sign(p, out=tmp)
-                tmp *= self.l1
-                g += tmp
-        return g
+                          out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
+        """``g + λW + μ sign(W)`` for weights, written to ``out`` (``tmp`` is scratch);
+        ``g`` itself for biases or without regularisation. ``g`` is never modified."""
+        if not is_weight(name) or not (self.weight_decay or self.l1):
+            return g
+        if self.weight_decay:
+            np.multiply(p, self.weight_decay, out=out)
+            out += g
+        else:
+            np.copyto(out, g)
+        if self.l1:
+            np.sign(p, out=tmp)
+            tmp *= self.l1
+            out += tmp
+        return out
 
     def step(self) -> None:
         raise NotImplementedError
@@ -126,7 +154,8 @@ class SGD(Optimizer):
         self.t += 1
         for name, p in self.params.items():
             v = self.velocity[name]
-            g = self._regularised_grad(name, self.grads[name], p, np.empty_like(p))
+            g = self._regularised_grad(name, self.grads[name], p,
+                                       np.empty_like(p), np.empty_like(p))
             v *= self.momentum
             v += g
             p -= self.lr * v
@@ -155,9 +184,10 @@ class Adam(Optimizer):
         θ ← θ − a · m̃ / (√ṽ + ε'),   a = lr (1 − β₁) √(1 − β₂ᵗ) / ((1 − β₁ᵗ) √(1 − β₂)),
                                      ε' = ε √(1 − β₂ᵗ) / √(1 − β₂)
 
-    (:meth:`moments` returns the textbook ``m``, ``v``). The update runs chunk by chunk
-    (cache-sized, over a few threads) with preallocated scratch, so a step allocates
-    nothing and streams each tensor through memory once.
+    (:meth:`moments` returns the textbook ``m``, ``v``). The update runs chunk by chunk,
+    each thread over its own contiguous share of the parameters with its own chunk-sized
+    scratch, so a step allocates nothing, streams each tensor through memory once and
+    leaves the gradients as the loss gradients (the decay term lives in the scratch).
     """
 
     def __init__(
@@ -174,28 +204,34 @@ class Adam(Optimizer):
         self.eps = float(eps)
         self.m = {k: np.zeros_like(v) for k, v in params.items()}
         self.v = {k: np.zeros_like(v) for k, v in params.items()}
-        self._tmp = {k: np.empty_like(v) for k, v in params.items()}
-        names = list(params)
         self._flat = {k: {"p": params[k].reshape(-1), "g": grads[k].reshape(-1),
-                          "m": self.m[k].reshape(-1), "v": self.v[k].reshape(-1),
-                          "tmp": self._tmp[k].reshape(-1)} for k in names}
-        self._pieces = _chunks(params, names)
+                          "m": self.m[k].reshape(-1), "v": self.v[k].reshape(-1)}
+                      for k in params}
+        self._shares = _shares({k: p.size for k, p in params.items()}, _n_threads(), CHUNK)
+        dtypes = {p.dtype for p in params.values()}
+        dtype = dtypes.pop() if len(dtypes) == 1 else np.float64
+        # Per share: scratch for the regularised gradient g' and for the update itself.
+        self._scratch = [tuple(np.empty(CHUNK, dtype) for _ in range(3)) for _ in self._shares]
 
-    def _update(self, piece: tuple, a: float, eps: float) -> None:
-        name, sl = piece
-        f = self._flat[name]
-        p, g, m, v, tmp = f["p"][sl], f["g"][sl], f["m"][sl], f["v"][sl], f["tmp"][sl]
-        self._regularised_grad(name, g, p, tmp)  # g ← g + λW (weights only)
-        m *= self.beta1                          # m̃ ← β₁ m̃ + g
-        m += g
-        np.multiply(g, g, out=tmp)               # ṽ ← β₂ ṽ + g²
-        v *= self.beta2
-        v += tmp
-        np.sqrt(v, out=tmp)                      # θ ← θ − a · m̃ / (√ṽ + ε')
-        tmp += eps
-        np.divide(m, tmp, out=tmp)
-        tmp *= a
-        p -= tmp
+    def _update_share(self, k: int, a: float, eps: float) -> None:
+        gbuf, ubuf, tbuf = self._scratch[k]
+        b1, b2 = self.beta1, self.beta2
+        for name, sl in self._shares[k]:
+            f = self._flat[name]
+            p, m, v = f["p"][sl], f["m"][sl], f["v"][sl]
+            n = sl.stop - sl.start
+            u = ubuf[:n]
+            g = self._regularised_grad(name, f["g"][sl], p, gbuf[:n], tbuf[:n])  # g' = g + λW
+            m *= b1                          # m̃ ← β₁ m̃ + g'
+            m += g
+            np.multiply(g, g, out=u)         # ṽ ← β₂ ṽ + g'²
+            v *= b2
+            v += u
+            np.sqrt(v, out=u)                # θ ← θ − a · m̃ / (√ṽ + ε')
+            u += eps
+            np.divide(m, u, out=u)
+            u *= a
+            p -= u
 
     def moments(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """The textbook first and second moments ``(m, v)`` of parameter ``name``."""
@@ -209,7 +245,7 @@ class Adam(Optimizer):
         sqrt_1mb2 = math.sqrt(1.0 - b2)
         a = self.lr * (1.0 - b1) * sqrt_bc2 / (bc1 * sqrt_1mb2)
         eps = self.eps * sqrt_bc2 / sqrt_1mb2
-        list(_pool().map(lambda piece: self._update(piece, a, eps), self._pieces))
+        run_shares(lambda k: self._update_share(k, a, eps), list(range(len(self._shares))))
 
     def state_dict(self) -> dict[str, np.ndarray]:
         state = super().state_dict()
