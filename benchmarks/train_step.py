@@ -240,12 +240,21 @@ def main() -> None:
 
     ours_sps, torch_sps, ratios = [], [], []
     for r in range(args.rounds):
-        t_ours = ours.run(args.steps)
-        ours_sps.append(args.steps * BATCH / t_ours)
+        # Alternate who goes first, and let the other library's threads go idle (OpenMP and
+        # OpenBLAS workers spin for a while after a run) with a pause and 3 untimed steps.
+        order = [("ours", ours), ("torch", theirs)] if r % 2 == 0 else [("torch", theirs),
+                                                                         ("ours", ours)]
+        times = {}
+        for name, engine in order:
+            if engine is None:
+                continue
+            time.sleep(0.25)
+            engine.run(3)
+            times[name] = engine.run(args.steps)
+        ours_sps.append(args.steps * BATCH / times["ours"])
         if theirs is not None:
-            t_torch = theirs.run(args.steps)
-            torch_sps.append(args.steps * BATCH / t_torch)
-            ratios.append(t_torch / t_ours)
+            torch_sps.append(args.steps * BATCH / times["torch"])
+            ratios.append(times["torch"] / times["ours"])
         print(f"round {r + 1}: ours {ours_sps[-1]:,.0f} samples/s"
               + (f", torch {torch_sps[-1]:,.0f} samples/s, ratio {ratios[-1]:.3f}"
                  if theirs is not None else ""), flush=True)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.augment import AugmentConfig
+from core.parallel import row_shares, run_shares
 
 
 class BatchMaker:
@@ -53,9 +54,12 @@ class BatchMaker:
         b = len(images_u8)
         flat = np.asarray(images_u8).reshape(b, -1)
         out = self._buf("x", flat.shape)
-        np.multiply(flat, self.scale, out=out)
-        out -= self.shift
+        run_shares(lambda sl: self._standardise_rows(flat, out, sl), row_shares(b))
         return out
+
+    def _standardise_rows(self, flat: np.ndarray, out: np.ndarray, sl: slice) -> None:
+        np.multiply(flat[sl], self.scale, out=out[sl])      # z = p · a − c
+        out[sl] -= self.shift
 
     def _noise_bank(self, batch: int, noise_std: float) -> np.ndarray:
         """``(rows + batch, D)`` fields of ``ε / σ`` with ``ε ~ N(0, noise_std²)``."""
@@ -69,25 +73,40 @@ class BatchMaker:
 
     def augmented(self, images_u8: np.ndarray, rng: np.random.Generator,
                   cfg: AugmentConfig) -> np.ndarray:
-        """Flip, standardise, add brightness and noise → ``(B, D)`` (a reused buffer)."""
+        """Flip, standardise, add brightness and noise → ``(B, D)`` (a reused buffer).
+
+        The random draws come first, in a fixed order (flips, brightness, noise offset);
+        the array work is then split by rows across threads, so the result does not
+        depend on the thread count."""
         imgs = np.asarray(images_u8)
         b = len(imgs)
-        u8 = self._buf("u8", imgs.shape, np.uint8)
-        np.copyto(u8, imgs)  # never modify the caller's images
-        if cfg.flip_prob > 0:
-            flip = np.flatnonzero(rng.random(b) < cfg.flip_prob)
-            if flip.size:
-                u8[flip] = u8[flip, :, ::-1]
-        out = self.standardise(u8)
-        if cfg.brightness > 0:
-            shift = rng.uniform(-cfg.brightness, cfg.brightness, size=(b, 1)).astype(self.dtype)
-            tmp = self._buf("tmp", out.shape)
-            np.multiply(shift, self.inv_std, out=tmp)     # b / σ
-            out += tmp
+        flip = rng.random(b) < cfg.flip_prob if cfg.flip_prob > 0 else None
+        shift = (rng.uniform(-cfg.brightness, cfg.brightness, size=(b, 1)).astype(self.dtype)
+                 if cfg.brightness > 0 else None)
+        noise = None
         if cfg.noise_std > 0:
             bank = self._noise_bank(b, cfg.noise_std)
             start = int(rng.integers(0, bank.shape[0] - b + 1))
-            out += bank[start : start + b]                  # ε / σ
+            noise = bank[start : start + b]                     # ε / σ
+        u8 = self._buf("u8", imgs.shape, np.uint8)
+        flat = u8.reshape(b, -1)
+        out = self._buf("x", flat.shape)
+        tmp = self._buf("tmp", out.shape)
+
+        def rows(sl: slice) -> None:
+            np.copyto(u8[sl], imgs[sl])  # never modify the caller's images
+            if flip is not None:
+                idx = sl.start + np.flatnonzero(flip[sl])
+                if idx.size:
+                    u8[idx] = u8[idx, :, ::-1]
+            self._standardise_rows(flat, out, sl)
+            if shift is not None:
+                np.multiply(shift[sl], self.inv_std, out=tmp[sl])   # b / σ
+                out[sl] += tmp[sl]
+            if noise is not None:
+                out[sl] += noise[sl]
+
+        run_shares(rows, row_shares(b))
         return out
 
 

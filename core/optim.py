@@ -13,33 +13,18 @@ which is the gradient of the regularised loss ``L + λ/2 ‖W‖² + μ ‖W‖�
 from __future__ import annotations
 
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+from core.parallel import n_threads, run_shares
 
 #: Elementwise updates run chunk by chunk: each thread owns one contiguous share of the
 #: parameters and walks it in pieces of ``CHUNK`` elements with its own chunk-sized scratch,
 #: so the many passes of an Adam step touch cache-resident data instead of streaming 18 MB
-#: tensors (and an 18 MB scratch) through memory each time. NumPy releases the GIL inside
-#: ufunc loops, so the shares run in parallel. The calling thread does share 0 itself (one
-#: hand-off per step, not one per chunk). 2**17 elements measured best on a 2-core EPYC
-#: (1 MB L2, 32 MB L3): smaller pieces pay more Python call overhead
-#: (benchmarks/train_step.py).
+#: tensors (and an 18 MB scratch) through memory each time (:mod:`core.parallel`).
+#: 2**17 elements measured best on a 2-core EPYC (1 MB L2, 32 MB L3): smaller pieces pay
+#: more Python call overhead (benchmarks/train_step.py).
 CHUNK = 1 << 17
-_POOL: ThreadPoolExecutor | None = None
-
-
-def _n_threads() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=max(1, _n_threads() - 1),
-                                   thread_name_prefix="chexmini-optim")
-    return _POOL
 
 
 def _shares(sizes: dict[str, int], n_shares: int, chunk: int) -> list[list[tuple]]:
@@ -55,17 +40,6 @@ def _shares(sizes: dict[str, int], n_shares: int, chunk: int) -> list[list[tuple
         shares[k].append(piece)
         done += piece[1].stop - piece[1].start
     return [s for s in shares if s]
-
-
-def run_shares(work, shares: list) -> None:
-    """``work(share)`` for every share: share 0 on the calling thread, the rest on the pool."""
-    futures = [_pool().submit(work, share) for share in shares[1:]]
-    try:
-        if shares:
-            work(shares[0])
-    finally:
-        for f in futures:
-            f.result()
 
 
 def is_weight(name: str) -> bool:
@@ -207,7 +181,7 @@ class Adam(Optimizer):
         self._flat = {k: {"p": params[k].reshape(-1), "g": grads[k].reshape(-1),
                           "m": self.m[k].reshape(-1), "v": self.v[k].reshape(-1)}
                       for k in params}
-        self._shares = _shares({k: p.size for k, p in params.items()}, _n_threads(), CHUNK)
+        self._shares = _shares({k: p.size for k, p in params.items()}, n_threads(), CHUNK)
         dtypes = {p.dtype for p in params.values()}
         dtype = dtypes.pop() if len(dtypes) == 1 else np.float64
         # Per share: scratch for the regularised gradient g' and for the update itself.
