@@ -182,6 +182,47 @@ def gemm_time(reps=20):
     return (time.perf_counter() - t0) / reps
 
 
+def adam_floor(n_params: int, reps: int = 100) -> dict:
+    """What the Adam update could cost at best with NumPy on this machine.
+
+    compute: the real update (:meth:`core.optim.Adam.step`) on one chunk of
+    ``core.optim.CHUNK`` parameters, repeated so the chunk stays in cache — its ufunc
+    passes at in-cache speed, in ns per parameter on one core —
+    times ``n_params`` spread perfectly over all cores. memory: the 28 bytes per parameter
+    it must move (read θ, g, m̃, ṽ; write θ, m̃, ṽ; float32) at the bandwidth all cores
+    get streaming ``a ← b + c`` over 3 × 128 MB. The floor is the larger of the two (it
+    assumes memory traffic and arithmetic overlap perfectly, which chunked NumPy does not).
+    """
+    from core.optim import CHUNK
+    from core.parallel import n_threads, row_shares, run_shares
+
+    n = CHUNK
+    p = {"x.W": np.zeros(n, np.float32)}
+    g = {"x.W": np.random.default_rng(0).standard_normal(n, dtype=np.float32)}
+    opt = Adam(p, g, lr=1e-3, weight_decay=1e-4)
+    opt.step()
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        opt.step()
+    ns_per_param = (time.perf_counter() - t0) / reps / n * 1e9
+    cores = n_threads()
+    compute_ms = ns_per_param * n_params / cores / 1e6
+
+    size = 32 << 20
+    a, b, c = (np.ones(size, np.float32) for _ in range(3))
+    shares = row_shares(size, min_rows=1)
+    times = []
+    for _ in range(7):
+        t0 = time.perf_counter()
+        run_shares(lambda sl: np.add(b[sl], c[sl], out=a[sl]), shares)
+        times.append(time.perf_counter() - t0)
+    gb_per_s = 3 * a.nbytes / min(times) / 1e9
+    memory_ms = 28 * n_params / gb_per_s / 1e6
+    return {"ns_per_param_core": ns_per_param, "cores": cores, "compute_ms": compute_ms,
+            "bandwidth_gb_s": gb_per_s, "memory_ms": memory_ms,
+            "floor_ms": max(compute_ms, memory_ms)}
+
+
 def inference_figures(ours: Ours):
     from PIL import Image
 
@@ -293,6 +334,19 @@ def main() -> None:
     non_gemm = 1 - split["forward GEMMs (Linear)"] - split["backward GEMMs (Linear)"]
     print(f"  non-GEMM share of the step: {non_gemm:.1%}")
 
+    n_params = ours.model.n_parameters()
+    floor = adam_floor(n_params)
+    step_ms = total / timer.steps * 1e3
+    adam_ms = timer.seconds["optimiser"] / timer.steps * 1e3
+    best = (step_ms * non_gemm - adam_ms + floor["floor_ms"]) / (step_ms - adam_ms
+                                                                  + floor["floor_ms"])
+    print(f"\nAdam floor for {n_params / 1e6:.2f} M parameters with NumPy here: in-cache "
+          f"{floor['ns_per_param_core']:.2f} ns/parameter/core over {floor['cores']} cores = "
+          f"{floor['compute_ms']:.1f} ms; memory 28 B/parameter at "
+          f"{floor['bandwidth_gb_s']:.0f} GB/s = {floor['memory_ms']:.1f} ms; "
+          f"measured {adam_ms:.1f} ms.\nWith Adam at its floor and the rest as measured, "
+          f"the non-GEMM share would be {best:.1%}.")
+
     one, batch = inference_figures(ours)
     print(f"\ninference: one 1024×1024 PNG → P(abnormal) in {one * 1e3:.1f} ms (decode + "
           f"resize + forward); 10,000 64×64 images scored in {batch:.2f} s "
@@ -305,7 +359,9 @@ def main() -> None:
             "torch_samples_per_s": statistics.median(torch_sps) if torch_sps else None,
             "ratio_ours_over_torch": statistics.median(ratios) if ratios else None,
             "ratios": ratios, "gemm_fraction": gemm / step_s, "split": split,
-            "non_gemm_share": non_gemm, "blas": blas_info(), "openblas_env": env_note,
+            "non_gemm_share": non_gemm, "adam_floor": floor,
+            "non_gemm_share_with_adam_at_floor": best,
+            "blas": blas_info(), "openblas_env": env_note,
             "predict_one_png_s": one, "score_10k_s": batch}, indent=2))
 
 
