@@ -181,16 +181,17 @@ class Adam(Optimizer):
         self._flat = {k: {"p": params[k].reshape(-1), "g": grads[k].reshape(-1),
                           "m": self.m[k].reshape(-1), "v": self.v[k].reshape(-1)}
                       for k in params}
-        self._shares = _shares({k: p.size for k, p in params.items()}, n_threads(), CHUNK)
-        dtypes = {p.dtype for p in params.values()}
-        dtype = dtypes.pop() if len(dtypes) == 1 else np.float64
-        # Per share: scratch for the regularised gradient g' and for the update itself.
-        self._scratch = [tuple(np.empty(CHUNK, dtype) for _ in range(3)) for _ in self._shares]
+        dtype = np.result_type(*params.values())
+        # One job per thread: its share of the pieces, and chunk-sized scratch for the
+        # regularised gradient g', the update, and the L1 term.
+        self._jobs = [(share, tuple(np.empty(CHUNK, dtype) for _ in range(3)))
+                      for share in _shares({k: p.size for k, p in params.items()},
+                                           n_threads(), CHUNK)]
 
-    def _update_share(self, k: int, a: float, eps: float) -> None:
-        gbuf, ubuf, tbuf = self._scratch[k]
+    def _update_share(self, share: list[tuple], scratch: tuple, a: float, eps: float) -> None:
+        gbuf, ubuf, tbuf = scratch
         b1, b2 = self.beta1, self.beta2
-        for name, sl in self._shares[k]:
+        for name, sl in share:
             f = self._flat[name]
             p, m, v = f["p"][sl], f["m"][sl], f["v"][sl]
             n = sl.stop - sl.start
@@ -219,7 +220,7 @@ class Adam(Optimizer):
         sqrt_1mb2 = math.sqrt(1.0 - b2)
         a = self.lr * (1.0 - b1) * sqrt_bc2 / (bc1 * sqrt_1mb2)
         eps = self.eps * sqrt_bc2 / sqrt_1mb2
-        run_shares(lambda k: self._update_share(k, a, eps), list(range(len(self._shares))))
+        run_shares(lambda job: self._update_share(*job, a, eps), self._jobs)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         state = super().state_dict()
