@@ -2,6 +2,8 @@
 
 Forms (``scheme:path``, or a bare path whose kind is detected):
 
+- ``nih-sample`` — the embedded real sample (1,619 NIH ChestX-ray14 images at 64×64,
+  shipped inside the package: :mod:`core.data.nih_sample`); the default everywhere.
 - ``synthetic`` / ``synthetic:N`` — the procedural synthetic set (N images, default 600).
 - ``npz:FILE`` or a path to an ``.npz`` with ``images``/``names``/``labels`` — the
   NIH subset format (e.g. ``../shared/data/nih14_subset/images64.npz``), or a folder that
@@ -46,17 +48,19 @@ import numpy as np
 from core.data.assemble import Indexed, assemble, stratified_subsample, subsample
 from core.data.cache import ProgressFn
 from core.data.dataset import DataSplits
+from core.data.nih_sample import SAMPLE_NPZ, SOURCE_NAME
 from core.data.subset import load_subset
 from core.data.synthetic import load_synthetic
 from core.errors import ChexminiError
 
 SCHEMES = ("synthetic", "npz", "nih", "chestmnist", "folder")
+DEFAULT_SOURCE = SOURCE_NAME
 INT_OPTIONS = ("n_train", "n_val", "n_test")
 FLOAT_OPTIONS = ("val_fraction", "test_fraction")
 DEFAULT_VAL_FRACTION = 0.15
 DEFAULT_TEST_FRACTION = 0.15
-EXPECTED = ("expected synthetic[:N], nih:ROOT, chestmnist[:FILE.npz], folder:ROOT, npz:FILE, "
-            "an .npz file, or a folder holding images64.npz, Data_Entry_2017*.csv or "
+EXPECTED = ("expected nih-sample, synthetic[:N], nih:ROOT, chestmnist[:FILE.npz], folder:ROOT, "
+            "npz:FILE, an .npz file, or a folder holding images64.npz, Data_Entry_2017*.csv or "
             "normal/ and abnormal/")
 
 
@@ -165,6 +169,9 @@ def _load(source: str, seed: int, val_fraction: float | None, test_fraction: flo
     if not 0 < vf < 1 or not 0 <= test_fraction < 1:
         raise ChexminiError(f"val_fraction and test_fraction must be fractions below 1, got "
                             f"{vf} and {test_fraction}")
+    if source == SOURCE_NAME:
+        return _subsample_memory(_load_sample(vf, test_fraction, seed, image_size),
+                                 sizes, seed), vf
     if scheme == "synthetic":
         try:
             n = int(rest) if rest else 600
@@ -214,6 +221,16 @@ def _load(source: str, seed: int, val_fraction: float | None, test_fraction: flo
                               progress=progress)
     subsample(indexed, sizes, seed)
     return assemble(indexed), vf
+
+
+def _load_sample(vf: float, tf: float, seed: int, image_size: int) -> DataSplits:
+    """The embedded real sample, split by patient; its source is named, not a path."""
+    if image_size != 64:
+        raise ChexminiError(f"the embedded sample holds 64×64 images, but image_size is "
+                            f"{image_size}", SOURCE_NAME)
+    data = load_subset(SAMPLE_NPZ, vf, tf, seed)
+    data.source = SOURCE_NAME
+    return data
 
 
 def _subsample_memory(data: DataSplits, sizes: dict, seed: int) -> DataSplits:
