@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 from rich.console import Console
@@ -30,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     t = sub.add_parser("train", help="train a model (writes a run directory)")
-    add_data_flags(t, data_required=False)
+    add_data_flags(t)
     t.add_argument("--out", help="run directory (default: runs/<timestamp>)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
     t.add_argument("--overwrite", action="store_true",
@@ -47,7 +48,11 @@ def _parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("predict", help="P(abnormal) for image files")
     pr.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT)
-    pr.add_argument("--image", nargs="+", required=True, metavar="FILE")
+    which = pr.add_mutually_exclusive_group(required=True)
+    which.add_argument("--image", nargs="+", metavar="FILE", help="image files to score")
+    which.add_argument("--samples", action="store_true",
+                       help="score the dozen real NIH X-rays shipped with chexmini "
+                            "(test-split images, six normal and six abnormal)")
     pr.add_argument("--json", action="store_true")
 
     g = sub.add_parser("gradcheck", help="finite-difference check of the backward pass")
@@ -114,11 +119,26 @@ def cmd_evaluate(args, console: Console) -> int:
     return 0
 
 
+def _predict_paths(args) -> list:
+    """``--image`` files, or the bundled sample X-rays for ``--samples``."""
+    if not args.samples:
+        return args.image
+    from core.data.nih_sample import sample_pngs
+
+    return sample_pngs()
+
+
+def _sample_row(path: str) -> list[str]:
+    """A bundled sample's ``[NIH file name, true label]`` (its folder is its label)."""
+    p = Path(path)
+    return [p.name, p.parent.name]
+
+
 def cmd_predict(args, console: Console) -> int:
     from core.inference import load_checkpoint, predict_files
 
     model, mean, std, thr = load_checkpoint(args.checkpoint)
-    preds = predict_files(model, mean, std, thr, args.image)
+    preds = predict_files(model, mean, std, thr, _predict_paths(args))
     if args.json:
         print(json.dumps({"checkpoint": str(args.checkpoint), "threshold": thr,
                           "predictions": [p.to_dict() for p in preds]}, indent=2))
@@ -127,9 +147,12 @@ def cmd_predict(args, console: Console) -> int:
         table.add_column("file")
         table.add_column("P(abnormal)", justify="right")
         table.add_column("label")
+        if args.samples:
+            table.add_column("true label (NIH)")
         for p in preds:
             if p.error is None:
-                table.add_row(p.path, f"{p.prob:.4f}", p.label)
+                shown = _sample_row(p.path) if args.samples else [p.path]
+                table.add_row(shown[0], f"{p.prob:.4f}", p.label, *shown[1:])
         if any(p.error is None for p in preds):
             console.print(table)
     errors = [p.error for p in preds if p.error is not None]

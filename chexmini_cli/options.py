@@ -6,6 +6,7 @@ import argparse
 from dataclasses import MISSING, fields
 
 from core.config import TrainConfig, parse_hidden_dims
+from core.data.sources import DEFAULT_SOURCE
 from core.errors import ChexminiError
 
 HELP = {
@@ -77,15 +78,18 @@ def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) 
     return cfg
 
 
-DATA_HELP = ("nih:ROOT | chestmnist[:FILE.npz] | folder:ROOT | npz:FILE | synthetic[:N] | a "
+DATA_HELP = (f"{DEFAULT_SOURCE} (the default: real NIH X-rays shipped with chexmini) | "
+             "nih:ROOT | chestmnist[:FILE.npz] | folder:ROOT | npz:FILE | synthetic[:N] | a "
              "path (auto-detected); options as SOURCE?n_train=…&n_test=…; see README")
 
 
-def add_data_flags(parser: argparse.ArgumentParser, *, data_required: bool = True,
-                   image_size: bool = False) -> None:
-    """``--data`` and the split / subsampling / decoding flags shared by every command."""
+def add_data_flags(parser: argparse.ArgumentParser, *, image_size: bool = False) -> None:
+    """``--data`` and the split / subsampling / decoding flags shared by every command.
+
+    ``--data`` defaults to ``None``, read as :data:`DEFAULT_SOURCE` by :func:`data_source`
+    (so a command can tell "not given" from "given")."""
     group = parser.add_argument_group("data")
-    group.add_argument("--data", required=data_required, help=DATA_HELP)
+    group.add_argument("--data", help=DATA_HELP)
     group.add_argument("--split-seed", type=int, default=0, help="seed of the patient split")
     group.add_argument("--val-fraction", type=float, default=None,
                        help="validation share (default 0.15; NIH: 0.10 of train_val)")
@@ -100,13 +104,18 @@ def add_data_flags(parser: argparse.ArgumentParser, *, data_required: bool = Tru
         group.add_argument("--image-size", type=int, default=64)
 
 
+def data_source(args: argparse.Namespace) -> str:
+    """The ``--data`` given, or the embedded real sample."""
+    return args.data or DEFAULT_SOURCE
+
+
 def load_data_from_args(args: argparse.Namespace, console, image_size: int, quiet: bool = False):
     """:func:`core.data.load_data` with the parsed data flags and a cache progress bar."""
     from chexmini_cli.data_cmd import cache_progress
     from core.data import load_data
 
     with cache_progress(console, disable=quiet or not console.is_terminal) as progress:
-        return load_data(args.data, seed=args.split_seed, val_fraction=args.val_fraction,
+        return load_data(data_source(args), seed=args.split_seed, val_fraction=args.val_fraction,
                          test_fraction=args.test_fraction, image_size=image_size,
                          n_train=args.n_train, n_val=args.n_val, n_test=args.n_test,
                          workers=args.workers, progress=progress)

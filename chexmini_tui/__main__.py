@@ -15,14 +15,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", metavar="DIR",
                    help="checkpoint folder to open (default: artifacts/)")
     p.add_argument("--data", metavar="SOURCE",
-                   help="data source for the Train screen: synthetic[:N], an .npz file, or "
-                        "a folder with images64.npz (opens on the Train screen)")
+                   help="data source for the Train screen (default: nih-sample, the real NIH "
+                        "X-rays shipped with chexmini; also synthetic[:N], an .npz file, "
+                        "nih:ROOT, folder:ROOT …); opens on the Train screen")
+    p.add_argument("--train", action="store_true",
+                   help="start training at once with the Train form's settings (default: "
+                        "the published model and hyperparameters on --data)")
     p.add_argument("--attach", metavar="RUN_DIR",
                    help="follow RUN_DIR/events.jsonl of a run in another process "
                         "(read-only Train screen)")
     p.add_argument("--runs", metavar="DIR", default="runs",
                    help="folder of run directories (default: runs/)")
-    p.add_argument("--images", metavar="DIR", help="folder the Predict file tree starts in")
+    p.add_argument("--images", metavar="DIR",
+                   help="folder the Predict file tree starts in (default: the sample NIH "
+                        "X-rays shipped with chexmini)")
     p.add_argument("--image-mode", default=os.environ.get("CHEXMINI_TUI_IMAGE", "auto"),
                    choices=("auto", "halfcell", "unicode", "sixel", "tgp"),
                    help="how images are drawn (default: auto-detect; half-blocks over SSH)")
@@ -42,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     app = ChexminiApp(checkpoint=args.checkpoint, data=args.data, attach=args.attach,
                       runs=args.runs, image_mode=args.image_mode, predict_root=args.images,
-                      start=args.screen)
+                      start=args.screen, autostart=args.train)
     app.run()
     return 0
 

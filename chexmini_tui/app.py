@@ -58,6 +58,7 @@ class ChexminiApp(App):
         image_mode: str = "auto",
         predict_root: str | None = None,
         start: str | None = None,
+        autostart: bool = False,
     ) -> None:
         super().__init__()
         self.artifacts_dir = artifacts
@@ -70,7 +71,9 @@ class ChexminiApp(App):
             self.extra_dirs.append(checkpoint)
         self.image_mode = image_mode
         self.predict_root = predict_root
-        self.start_mode = start or ("train" if (attach or data) else "inspect")
+        self.start_mode = start or ("train" if (attach or data or autostart) else "inspect")
+        #: Start a run with the Train form's settings as soon as the Train screen shows.
+        self.autostart = autostart and not attach
         self.quit_when_done = False
         self.pending_attach: str | None = attach
         self.train_runner = None   # set by the Train screen when it starts a run

@@ -19,6 +19,7 @@ from chexmini_tui.messages import PredictionsReady
 from chexmini_tui.screens.base import BaseScreen
 from chexmini_tui.widgets.image_view import gray_to_pil, image_widget_class, saliency_overlay
 from core.data.images import is_image_file, load_gray
+from core.data.nih_sample import SAMPLE_PNG_DIR
 from core.errors import ChexminiError
 from core.inference import (
     load_checkpoint,
@@ -61,7 +62,7 @@ class PredictScreen(BaseScreen):
         self.results: list[tuple[str, float | None, str | None, str | None]] = []
 
     def compose_body(self) -> ComposeResult:
-        root = self.app.predict_root or "."
+        root = self.app.predict_root or str(SAMPLE_PNG_DIR)
         cls = image_widget_class(self.app.image_mode)
         with Horizontal(id="pred-body"):
             with Vertical(id="pred-left"):

@@ -26,6 +26,7 @@ from chexmini_tui.state import RunState, fmt_duration
 from chexmini_tui.widgets.plots import CurvePlot, Series
 from core.checkpoint import RESUME_FILE
 from core.config import TrainConfig, parse_hidden_dims
+from core.data.sources import DEFAULT_SOURCE
 from core.errors import ChexminiError
 from core.events import read_events
 
@@ -88,10 +89,7 @@ def parse_form(values: dict[str, str], augment: bool) -> tuple[TrainConfig, str,
         setattr(cfg, name, value)
     cfg.augment = bool(augment)
     cfg.validate()
-    data = values.get("data", "").strip()
-    if not data:
-        raise ChexminiError("data: a source is required (synthetic[:N], an .npz file, or a "
-                            "folder with images64.npz)")
+    data = values.get("data", "").strip() or DEFAULT_SOURCE
     return cfg, data, values.get("out", "").strip()
 
 
@@ -157,12 +155,15 @@ class TrainScreen(BaseScreen):
 
     def on_mount(self) -> None:
         data = self.query_one("#f-data", Input)
-        data.value = self.app.data_source or "synthetic"
+        data.value = self.app.data_source or DEFAULT_SOURCE
         self.set_interval(PLOT_INTERVAL, self._tick)
         self.set_interval(POLL_INTERVAL, self._poll)
         self._show_status()
         self._update_bars()
         self.take_pending_attach()
+        if self.app.autostart and self.follow is None:
+            self.app.autostart = False
+            self.call_after_refresh(self.action_start)
 
     def on_screen_resume(self) -> None:
         if self._ui_dirty:
