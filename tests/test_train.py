@@ -10,6 +10,7 @@ import pytest
 from core.checkpoint import ARTIFACT_FILES, RESUME_FILE
 from core.config import TrainConfig
 from core.data import load_data
+from core.data.nih_sample import sample_pngs
 from core.errors import ChexminiError
 from core.events import read_events
 from core.inference import load_checkpoint, predict_label
@@ -106,8 +107,8 @@ def test_validation_auc_improves_over_the_first_epoch(tmp_path):
     assert events[-1].validation["auc"] > 0.7
 
 
-def test_real_subset_short_run(shared_data, tmp_path):
-    data = load_data(shared_data / "nih14_subset")
+def test_real_sample_short_run(tmp_path):
+    data = load_data("nih-sample")
     cfg = TrainConfig(epochs=3, hidden_dims=[64, 32], lr=1e-4)
     events = run_to_end(cfg, data, tmp_path)
     aucs = [e.val_auc for e in events if e.kind == "epoch"]
@@ -115,7 +116,7 @@ def test_real_subset_short_run(shared_data, tmp_path):
     model, mean, std, thr = load_checkpoint(tmp_path)
     from core.inference import preprocess_image
 
-    png = sorted((shared_data / "nih14_subset" / "png").glob("*.png"))[0]
+    png = sample_pngs()[0]
     prob, label = predict_label(model, preprocess_image(png, 64, mean, std), thr)
     assert 0 <= prob <= 1 and label in ("normal", "abnormal")
 

@@ -25,6 +25,7 @@ from chexmini_tui.state import RunState
 from core.checkpoint import build_metrics, load_resume_state, save_artifacts
 from core.config import TrainConfig
 from core.data import load_data
+from core.data.nih_sample import sample_pngs
 from core.data.synthetic import make_images
 from core.errors import ChexminiError
 from core.events import (
@@ -743,11 +744,9 @@ def test_main_entry_point(tmp_path, capsys):
     assert main(["--attach", str(tmp_path / "none")]) == 2
 
 
-# -- the real NIH subset (skipped on a fresh clone without ../shared/data) ---------------
-def test_real_subset_train_and_predict(tmp_path, shared_data, ckpt):
-    subset = shared_data / "nih14_subset"
-    pngs = (sorted((subset / "png").glob("*.png"))[:1]
-            + sorted((subset / "png256").glob("*.png"))[:1])
+# -- the embedded real NIH sample ------------------------------------------------------------
+def test_real_sample_train_and_predict(tmp_path, ckpt):
+    pngs = [sample_pngs()[0], sample_pngs()[-1]]     # real 256×256 X-rays, one of each class
     model, mean, std, thr = load_checkpoint(ckpt)
     out = tmp_path / "runs" / "nih"
 
@@ -766,12 +765,13 @@ def test_real_subset_train_and_predict(tmp_path, shared_data, ckpt):
                 await pilot.press("escape")
             await pilot.press("1")
             train_scr = app.screen
-            fill_form(train_scr, data=str(subset), epochs=1, hidden_dims="16", batch_size=128,
+            assert train_scr.query_one("#f-data").value == "nih-sample"   # the default
+            fill_form(train_scr, epochs=1, hidden_dims="16", batch_size=128,
                       out=str(out))
             await pilot.press("s")
             await wait_for(pilot, lambda: train_scr.status in ("finished", "error"), 120)
             assert train_scr.status == "finished", train_scr.status_detail
-            assert train_scr.state.source.endswith("images64.npz")
+            assert train_scr.state.source == "nih-sample"
 
     run(go())
     load_checkpoint(out)
@@ -814,3 +814,29 @@ def test_damaged_checkpoints_are_inline_errors(tmp_path, ckpt):
             assert "model.npz" in text_of(app.screen.query_one("#pred-result"))
 
     run(go())
+
+
+def test_train_flag_starts_the_published_run_on_the_real_sample(tmp_path, ckpt):
+    """``chexmini-tui --train`` (the README's first command): the app opens on Train and
+    trains the published model and hyperparameters on the embedded NIH sample at once."""
+
+    async def go():
+        app = make_app(tmp_path, checkpoint=str(ckpt), autostart=True)
+        async with app.run_test(size=SIZE) as pilot:
+            scr = app.screen
+            await wait_for(pilot, lambda: scr.state.epochs_done >= 1 or scr.status == "error",
+                           120, "the first epoch")
+            assert scr.status == "running", scr.status_detail
+            assert scr.state.source == "nih-sample"
+            assert scr.state.widths == [4096, 1024, 256, 64, 1]
+            assert scr.state.config == {**TrainConfig().to_dict(),
+                                        "dataset_revision": scr.state.config["dataset_revision"]}
+            assert scr.state.splits["train"]["n"] == 1133
+            await pilot.press("x")                      # stop cleanly: artifacts written
+            await wait_for(pilot, lambda: scr.status in ("finished", "error"), 120)
+            assert scr.status == "finished", scr.status_detail
+            return scr.state.out_dir
+
+    out = run(go())
+    model = load_checkpoint(out)[0]
+    assert model.widths == (4096, 1024, 256, 64, 1)
