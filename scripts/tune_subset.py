@@ -1,6 +1,6 @@
 """Choose the shipped checkpoint's hyperparameters on *validation* data only.
 
-    python scripts/tune_subset.py [--data ../shared/data/nih14_subset] [--folds 5]
+    python scripts/tune_subset.py [--data nih-sample] [--folds 5]
 
 A single 243-image validation split is too noisy to rank candidates (its AUC has a
 standard error of about 0.04), so each candidate is trained on the training part of each
@@ -35,7 +35,7 @@ CANDIDATES = {
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default="../shared/data/nih14_subset")
+    ap.add_argument("--data", default="nih-sample")
     ap.add_argument("--folds", type=int, default=5)
     args = ap.parse_args()
     full = concat_splits(load_data(args.data))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -106,9 +107,14 @@ def test_the_sample_equals_the_shared_subset(shared_data):
 def test_the_sample_loads_from_an_installed_wheel(tmp_path):
     """Build the wheel (no network: no build isolation), unpack it as site-packages would,
     and load the sample from another directory with the source tree out of reach."""
-    wheels = tmp_path / "wheels"
+    src, wheels = tmp_path / "src", tmp_path / "wheels"
+    junk = shutil.ignore_patterns("__pycache__", "*.egg-info", "build")
+    for name in ("core", "chexmini_cli", "chexmini_tui"):       # build outside the checkout
+        shutil.copytree(REPO / name, src / name, ignore=junk)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copyfile(REPO / name, src / name)
     res = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
-                          "--no-build-isolation", "-q", "-w", str(wheels), str(REPO)],
+                          "--no-build-isolation", "-q", "-w", str(wheels), str(src)],
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     (wheel,) = wheels.glob("chexmini-*.whl")
