@@ -24,8 +24,16 @@ EXIT_USAGE = 2
 DEFAULT_CHECKPOINT = "artifacts"
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (``prog: error: …; see prog --help``), exit 2."""
+
+    def error(self, message: str):
+        text = " ".join(message.split())
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {text} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="chexmini", description="A hand-written NumPy MLP for chest X-ray screening.")
     p.add_argument("--version", action="version", version=f"chexmini {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")

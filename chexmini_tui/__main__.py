@@ -7,8 +7,16 @@ import os
 import sys
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A usage error is one line (``chexmini-tui: error: …``), exit 2."""
+
+    def error(self, message: str):
+        text = " ".join(message.split())
+        self.exit(2, f"{self.prog}: error: {text} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="chexmini-tui",
         description="Full-screen terminal app for chexmini: train (live or attached), "
                     "gradient-check, evaluate, inspect and predict.")

@@ -4,6 +4,7 @@ no traceback, nothing half-written."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -125,3 +126,23 @@ def test_train_on_bad_npz(tmp_path, capsys, name, arrays, message):
                      capsys)
     assert message in line and str(path) in line
     assert not (tmp_path / "run").exists()  # nothing half-written
+
+
+def test_usage_errors_are_one_line(capsys):
+    for argv in (["evaluate", "--split", "nope"], ["predict"], ["train", "--epochs", "x"], []):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "error:" in err and "--help" in err
+
+
+def test_control_characters_in_file_names_stay_on_one_line(tmp_path, capsys):
+    import os
+
+    for name in ("a\nb.png", "tab\there.png", os.fsdecode(b"\xff\xfe.png")):
+        art = Path(__file__).resolve().parents[1] / "artifacts"
+        assert main(["predict", "--checkpoint", str(art), "--image",
+                     str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "file not found" in err
