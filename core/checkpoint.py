@@ -151,6 +151,10 @@ def read_model_layout(ckpt_dir: Path, n_features: int | None = None
             raise ChexminiError(f"{k} contains NaN or infinite values", path)
     if layout == PUBLISHED:
         weights = published_to_state(weights, path)
+    n = sum(1 for k in weights if k.endswith(".W"))
+    last = weights.get(f"fc{n}.W")
+    if last is not None and last.ndim == 2 and last.shape[1] != 1:
+        raise ChexminiError(f"the last layer has {last.shape[1]} outputs, expected 1", path)
     try:
         model = MLP.from_state_dict(weights)
     except (KeyError, ValueError) as exc:
