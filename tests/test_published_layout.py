@@ -379,12 +379,12 @@ def test_export_round_trip(own, tmp_path, capsys):
     paths = [p for p in make_pngs(tmp_path / "imgs") if "64x64" in p.name]
     ckpt = load_checkpoint(own)
     mine = np.array([p.prob for p in predict_files(*ckpt, paths)])
-    assert np.abs(ref_predict(pub, paths) - mine).max() < 1e-6
+    assert np.abs(ref_predict(pub, paths) - mine).max() < 1e-5
     # chexmini reloads the export with the area filter and float64 maths
     back = load_checkpoint(pub)
     assert back.layout == "chexvision-mini" and back.resize_filter == "area"
     again = np.array([p.prob for p in predict_files(*back, paths, resize=back.resize_filter)])
-    assert np.abs(again - mine).max() < 1e-6
+    assert np.abs(again - mine).max() < 1e-5
     # and back to chexmini's layout: same float64 model, same predictions
     own2 = tmp_path / "own2"
     assert main(["export", str(pub), str(own2), "--format", "chexmini"]) == 0
@@ -429,7 +429,7 @@ def test_export_of_the_shipped_checkpoint(shared_data, tmp_path, capsys):
     paths = sorted((shared_data / "nih14_subset" / "png").glob("*.png"))
     ckpt = load_checkpoint(shipped)
     mine = np.array([p.prob for p in predict_files(*ckpt, paths)])
-    assert np.abs(ref_predict(pub, paths) - mine).max() < 1e-6
+    assert np.abs(ref_predict(pub, paths) - mine).max() < 1e-5
 
 
 # -- bad published-layout files -------------------------------------------------------------
