@@ -15,7 +15,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from chexmini_cli import cv_cmd, data_cmd
+from chexmini_cli import cv_cmd, data_cmd, export_cmd
 from chexmini_cli.options import add_config_flags, add_data_flags, load_data_from_args
 from core import __version__
 from core.errors import ChexminiError
@@ -78,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
 
     data_cmd.register(sub)
     cv_cmd.register(sub)
+    export_cmd.register(sub)
 
     i = sub.add_parser("inspect", help="summarise a checkpoint folder")
     i.add_argument("checkpoint", nargs="?", default=DEFAULT_CHECKPOINT)
@@ -102,17 +103,20 @@ def _metric_table(title: str, reports: dict[str, dict]) -> Table:
 
 def cmd_evaluate(args, console: Console) -> int:
     from core.batches import BatchMaker
+    from core.data.sources import check_source_resize
     from core.inference import load_checkpoint
     from core.metrics import split_report
     from core.nn.model import sigmoid
     from core.train import score_split
 
-    model, mean, std, thr = load_checkpoint(args.checkpoint)
+    ckpt = load_checkpoint(args.checkpoint)
+    model, mean, std, thr = ckpt
     side = int(round(np.sqrt(model.widths[0])))
+    check_source_resize(args.data, ckpt.resize_filter, side, ckpt.path)
     data = load_data_from_args(args, console, side, quiet=args.json)
     threshold = thr if args.threshold is None else args.threshold
     names = ("train", "val", "test") if args.split == "all" else (args.split,)
-    maker = BatchMaker(mean, std)
+    maker = BatchMaker(mean, std, dtype=mean.dtype)
     reports = {}
     for name in names:
         split = getattr(data, name)
@@ -145,8 +149,9 @@ def _sample_row(path: str) -> list[str]:
 def cmd_predict(args, console: Console) -> int:
     from core.inference import load_checkpoint, predict_files
 
-    model, mean, std, thr = load_checkpoint(args.checkpoint)
-    preds = predict_files(model, mean, std, thr, _predict_paths(args))
+    ckpt = load_checkpoint(args.checkpoint)
+    model, mean, std, thr = ckpt
+    preds = predict_files(model, mean, std, thr, _predict_paths(args), resize=ckpt.resize_filter)
     if args.json:
         print(json.dumps({"checkpoint": str(args.checkpoint), "threshold": thr,
                           "predictions": [p.to_dict() for p in preds]}, indent=2))
@@ -218,6 +223,8 @@ def cmd_inspect(args, console: Console) -> int:
         print(json.dumps({"model": repr(model), **slim}, indent=2))
         return 0
     console.print(f"[bold]{summary['path']}[/]  {model!r}")
+    console.print(f"format {summary['format']}, images resized with the "
+                  f"{summary['resize_filter']} filter")
     console.print(f"best epoch {summary.get('best_epoch')}, threshold "
                   f"{summary['threshold']:.4f}; files: {', '.join(summary['files'])}")
     splits = summary.get("splits", {})
@@ -237,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
             from chexmini_cli.train_cmd import run_train
 
             return run_train(args, console)
-        commands = {"cv": cv_cmd.run, "data": data_cmd.run, "evaluate": cmd_evaluate,
+        commands = {"cv": cv_cmd.run, "data": data_cmd.run, "export": export_cmd.run,
+                    "evaluate": cmd_evaluate,
                     "predict": cmd_predict,
                     "gradcheck": cmd_gradcheck, "inspect": cmd_inspect}
         return commands[args.command](args, console)

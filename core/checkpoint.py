@@ -3,7 +3,10 @@
 An artifact directory holds exactly:
 
 - ``model.npz`` — weights ``fc1.W``, ``fc1.b``, … plus ``_norm_mean``, ``_norm_std`` (D,)
-- ``metrics.json`` — best_epoch, threshold, label_map, config, splits, validation, test
+  (the published CheXVision-mini layout ``0.W``, ``0.b``, ``3.W``, … is read too; see
+  :mod:`core.published`)
+- ``metrics.json`` — best_epoch, threshold, label_map, config (with ``resize_filter``),
+  splits, validation, test
 - ``history.json`` — per-epoch train_loss, reg_loss, val_loss, val_acc, val_auc, lr
 - ``val_scores.npy``, ``val_labels.npy``, ``test_scores.npy``, ``test_labels.npy``
 - ``loss_curve.png``
@@ -28,6 +31,7 @@ from core.errors import ChexminiError
 from core.metrics import split_report
 from core.nn.model import MLP
 from core.plots import write_loss_curve
+from core.published import CHEXMINI, PUBLISHED, detect_layout, published_to_state
 
 ARTIFACT_FILES = ("model.npz", "metrics.json", "history.json", "val_scores.npy",
                   "val_labels.npy", "test_scores.npy", "test_labels.npy", "loss_curve.png")
@@ -48,12 +52,13 @@ def build_metrics(
     test_labels: np.ndarray,
     data_info: dict | None = None,
 ) -> dict[str, Any]:
-    """The ``metrics.json`` dict, published keys first."""
+    """The ``metrics.json`` dict, published keys first; the config records the image
+    pipeline's resize filter (``"resize_filter": "area"`` unless the config says otherwise)."""
     return {
         "best_epoch": int(best_epoch),
         "threshold": float(threshold),
         "label_map": dict(LABEL_MAP),
-        "config": config,
+        "config": {**config, "resize_filter": config.get("resize_filter", "area")},
         "splits": {k: {"n": v["n"], "pos": v["pos"], "neg": v["neg"]} for k, v in splits.items()},
         "validation": split_report(val_scores, val_labels, threshold),
         "test": split_report(test_scores, test_labels, threshold),
@@ -122,15 +127,20 @@ def read_metrics(ckpt_dir: Path) -> dict:
 
 def read_model(ckpt_dir: Path, n_features: int | None = None) -> tuple[MLP, np.ndarray, np.ndarray]:
     """``model.npz`` → ``(model, mean, std)``, validated (shapes, keys, finite values)."""
+    return read_model_layout(ckpt_dir, n_features)[:3]
+
+
+def read_model_layout(ckpt_dir: Path, n_features: int | None = None
+                      ) -> tuple[MLP, np.ndarray, np.ndarray, str]:
+    """``model.npz`` in either layout (:mod:`core.published`) → ``(model, mean, std, layout)``.
+
+    Weights keep their stored dtype; ``mean``/``std`` are float64 for a float64 model
+    (the published checkpoints), float32 otherwise (as chexmini trains them)."""
     path = ckpt_dir / "model.npz"
-    if not path.is_file():
-        raise ChexminiError("file not found" if not path.exists() else "not a file", path)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise ChexminiError(f"not a readable npz file ({exc})", path) from None
-    for key in ("_norm_mean", "_norm_std", "fc1.W", "fc1.b"):
+    arrays = _read_npz(path)
+    layout = detect_layout(arrays, path)
+    required = ("_norm_mean", "_norm_std") + (("fc1.W", "fc1.b") if layout == CHEXMINI else ())
+    for key in required:
         if key not in arrays:
             raise ChexminiError(f"missing key {key!r}", path)
     weights = {k: v for k, v in arrays.items() if not k.startswith("_")}
@@ -139,18 +149,43 @@ def read_model(ckpt_dir: Path, n_features: int | None = None) -> tuple[MLP, np.n
             raise ChexminiError(f"{k} has dtype {v.dtype}, expected floating point", path)
         if not np.isfinite(v).all():
             raise ChexminiError(f"{k} contains NaN or infinite values", path)
+    if layout == PUBLISHED:
+        weights = published_to_state(weights, path)
+    n = sum(1 for k in weights if k.endswith(".W"))
+    last = weights.get(f"fc{n}.W")
+    if last is not None and last.ndim == 2 and last.shape[1] != 1:
+        raise ChexminiError(f"the last layer has {last.shape[1]} outputs, expected 1", path)
     try:
         model = MLP.from_state_dict(weights)
     except (KeyError, ValueError) as exc:
         raise ChexminiError(f"inconsistent weights: {str(exc).strip(chr(39))}", path) from None
     if model.widths[-1] != 1:
         raise ChexminiError(f"the last layer has {model.widths[-1]} outputs, expected 1", path)
-    d = model.widths[0]
+    mean, std = _check_norm(arrays, model.widths[0], n_features, path)
+    norm_dtype = np.float64 if model.dtype == np.float64 else np.float32
+    return model, mean.astype(norm_dtype), std.astype(norm_dtype), layout
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    if not path.is_file():
+        raise ChexminiError("file not found" if not path.exists() else "not a file", path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise ChexminiError(f"not a readable npz file ({exc})", path) from None
+
+
+def _check_norm(arrays: dict[str, np.ndarray], d: int, n_features: int | None,
+                path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """``_norm_mean``/``_norm_std`` as ``(d,)`` arrays: finite, std > 0, d a square."""
     mean, std = arrays["_norm_mean"].reshape(-1), arrays["_norm_std"].reshape(-1)
     for key, arr in (("_norm_mean", mean), ("_norm_std", std)):
         if arr.shape != (d,):
             raise ChexminiError(f"{key} has {arr.size} values but the model takes {d} inputs",
                                 path)
+        if arr.dtype.kind not in "fiu":
+            raise ChexminiError(f"{key} has dtype {arr.dtype}, expected floating point", path)
         if not np.isfinite(arr).all():
             raise ChexminiError(f"{key} contains NaN or infinite values", path)
     if (std <= 0).any():
@@ -160,7 +195,7 @@ def read_model(ckpt_dir: Path, n_features: int | None = None) -> tuple[MLP, np.n
         raise ChexminiError(f"the model takes {d} inputs, not a square image", path)
     if n_features is not None and d != n_features:
         raise ChexminiError(f"the model takes {d} inputs, the data has {n_features}", path)
-    return model, mean.astype(np.float32), std.astype(np.float32)
+    return mean, std
 
 
 def checkpoint_dir(path: str | os.PathLike[str]) -> Path:

@@ -1,17 +1,21 @@
 """Inference with a saved checkpoint — the published API.
 
-    model, mean, std, threshold = load_checkpoint("artifacts")
-    x = preprocess_image("chest.png", 64, mean, std)
-    prob, label = predict_label(model, x, threshold)     # label: "normal" | "abnormal"
+    ckpt = load_checkpoint("artifacts")          # unpacks as (model, mean, std, threshold)
+    x = ckpt.preprocess("chest.png")             # the checkpoint's own pipeline
+    prob, label = predict_label(ckpt.model, x, ckpt.threshold)   # "normal" | "abnormal"
 
-``preprocess_image`` runs the training pipeline: decode → grayscale → area resize →
-``(p/255 − μ)/σ``. :func:`saliency` gives ``|∂ logit / ∂ x|`` per pixel from the
-hand-written backward pass.
+A checkpoint folder may be in chexmini's layout or the published CheXVision-mini layout
+(:mod:`core.published`). ``preprocess_image`` runs the pipeline: decode → grayscale →
+resize (``resize="area"``, chexmini's training pipeline, or ``"bicubic"``, the published
+one; ``ckpt.resize_filter`` says which a checkpoint needs) → ``(p/255 − μ)/σ``, in float64
+when μ, σ are float64 (published checkpoints). :func:`saliency` gives
+``|∂ logit / ∂ x|`` per pixel from the hand-written backward pass.
 """
 
 from __future__ import annotations
 
 import os
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,20 +23,57 @@ from pathlib import Path
 import numpy as np
 
 from core.batches import standardise_all
-from core.checkpoint import checkpoint_dir, read_metrics, read_model
-from core.data.images import load_gray
+from core.checkpoint import checkpoint_dir, read_metrics, read_model_layout
+from core.data.images import RESIZE_FILTERS, load_gray
 from core.errors import ChexminiError
 from core.nn.model import MLP
+from core.published import LAYOUT_NAMES, PUBLISHED, check_config, detect_layout, resize_filter
 
 LABELS = ("normal", "abnormal")
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> tuple[MLP, np.ndarray, np.ndarray, float]:
-    """``(model, mean, std, threshold)`` from a checkpoint folder (validated)."""
+@dataclass(frozen=True, eq=False)
+class Checkpoint:
+    """A loaded checkpoint. Unpacks (and indexes) as ``(model, mean, std, threshold)``;
+    ``layout`` is ``"chexmini"`` or ``"chexvision-mini"``, ``resize_filter`` the image
+    pipeline's filter (``"area"`` or ``"bicubic"``)."""
+
+    model: MLP
+    mean: np.ndarray
+    std: np.ndarray
+    threshold: float
+    layout: str
+    resize_filter: str
+    path: str
+
+    def __iter__(self):
+        return iter((self.model, self.mean, self.std, self.threshold))
+
+    def __getitem__(self, index):
+        return tuple(self)[index]
+
+    def __len__(self) -> int:
+        return 4
+
+    @property
+    def image_size(self) -> int:
+        return int(round(np.sqrt(self.model.widths[0])))
+
+    def preprocess(self, path: str | os.PathLike[str]) -> np.ndarray:
+        """One image file → this checkpoint's model input ``(D,)``."""
+        return preprocess_image(path, self.image_size, self.mean, self.std, self.resize_filter)
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
+    """A checkpoint folder in either layout, validated (weights, statistics, threshold,
+    and for the published layout the ``config`` against the weights)."""
     ckpt = checkpoint_dir(path)
-    model, mean, std = read_model(ckpt)
-    threshold = float(read_metrics(ckpt)["threshold"])
-    return model, mean, std, threshold
+    model, mean, std, layout = read_model_layout(ckpt)
+    metrics = read_metrics(ckpt)
+    if layout == PUBLISHED:
+        check_config(metrics, model.widths, ckpt / "metrics.json")
+    resize = resize_filter(metrics, layout, ckpt / "metrics.json")
+    return Checkpoint(model, mean, std, float(metrics["threshold"]), layout, resize, str(ckpt))
 
 
 def preprocess_image(
@@ -40,15 +81,23 @@ def preprocess_image(
     image_size: int = 64,
     mean: np.ndarray | None = None,
     std: np.ndarray | None = None,
+    resize: str = "area",
 ) -> np.ndarray:
-    """One image file → standardised float32 ``(D,)`` with ``D = image_size²``."""
-    gray = load_gray(path, image_size)
+    """One image file → standardised ``(D,)`` with ``D = image_size²``: float64
+    ``(p/255 − μ)/σ`` when μ and σ are float64, else float32 (the training pipeline)."""
+    if resize not in RESIZE_FILTERS:
+        raise ChexminiError(f"unknown resize filter {resize!r} (expected one of "
+                            f"{', '.join(RESIZE_FILTERS)})")
+    gray = load_gray(path, image_size, resize)
     d = image_size * image_size
     if mean is None or std is None:
         mean, std = np.zeros(d, np.float32), np.ones(d, np.float32)
     if np.size(mean) != d or np.size(std) != d:
         raise ChexminiError(f"normalisation statistics have {np.size(mean)} values, "
                             f"expected {d} for {image_size}×{image_size} images", path)
+    if np.asarray(mean).dtype == np.float64 and np.asarray(std).dtype == np.float64:
+        x = gray.reshape(-1).astype(np.float64) / 255.0
+        return (x - np.reshape(mean, -1)) / np.reshape(std, -1)
     return standardise_all(gray[None], mean, std)[0]
 
 
@@ -90,9 +139,10 @@ class Prediction:
 
 def predict_files(
     model: MLP, mean: np.ndarray, std: np.ndarray, threshold: float,
-    paths: Iterable[str | os.PathLike[str]], batch_size: int = 512,
+    paths: Iterable[str | os.PathLike[str]], batch_size: int = 512, resize: str = "area",
 ) -> list[Prediction]:
-    """Predict many files; a file that cannot be read gets ``error`` instead of a crash."""
+    """Predict many files (resized with ``resize``); a file that cannot be read gets
+    ``error`` instead of a crash."""
     side = int(round(np.sqrt(model.widths[0])))
     out: list[Prediction | None] = []
     batch_x: list[np.ndarray] = []
@@ -108,7 +158,7 @@ def predict_files(
 
     for path in paths:
         try:
-            x = preprocess_image(path, side, mean, std)
+            x = preprocess_image(path, side, mean, std, resize)
         except ChexminiError as exc:
             out.append(Prediction(str(path), None, None, str(exc)))
             continue
@@ -122,8 +172,22 @@ def predict_files(
 
 
 def checkpoint_summary(path: str | os.PathLike[str]) -> dict:
-    """What a checkpoint folder holds (for inspection screens and the CLI)."""
+    """What a checkpoint folder holds (for inspection screens and the CLI), with
+    ``format`` (``"chexmini"``, ``"chexvision-mini (published layout)"``, or None when
+    ``model.npz`` cannot be read) and ``resize_filter``."""
     ckpt = checkpoint_dir(path)
     metrics = read_metrics(ckpt)
     files = sorted(p.name for p in Path(ckpt).iterdir() if p.is_file())
-    return {"path": str(ckpt), "files": files, **metrics}
+    layout = _layout_of(ckpt / "model.npz")
+    resize = None if layout is None else resize_filter(metrics, layout, ckpt / "metrics.json")
+    return {"path": str(ckpt), "files": files, **metrics,
+            "format": None if layout is None else LAYOUT_NAMES[layout], "resize_filter": resize}
+
+
+def _layout_of(path: Path) -> str | None:
+    """The layout of a ``model.npz`` from its key names alone; None if unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return detect_layout(z.files, path)
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, ChexminiError):
+        return None

@@ -229,6 +229,9 @@ class InspectScreen(BaseScreen):
                               "bold green"), (info.path, "bold"), f"   MLP {arch}   best epoch ",
                              (str(s.get("best_epoch")), "bold"), "   threshold ",
                              (f"{s.get('threshold', float('nan')):.4f}", "bold"))
+        if s.get("format"):
+            line.append(f"\nformat {s['format']} · {s.get('resize_filter')} resize",
+                        style="dim")
         if compare:
             line.append(f"\ncomparing with {self.marked.path} (marked; m to unmark)",
                         style="yellow")

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-import numpy as np
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -54,6 +53,7 @@ class PredictScreen(BaseScreen):
     def __init__(self) -> None:
         super().__init__()
         self.model = None
+        self.resize = "area"
         self.loaded_for: str | None = None
         self.threshold: float | None = None
         self.load_error: str | None = None
@@ -95,8 +95,9 @@ class PredictScreen(BaseScreen):
         path = str(self.app.checkpoint)
         self.loaded_for = path
         try:
-            self.model, self.mean, self.std, self.threshold = load_checkpoint(path)
-            self.side = int(round(np.sqrt(self.model.widths[0])))
+            ckpt = load_checkpoint(path)
+            self.model, self.mean, self.std, self.threshold = ckpt
+            self.side, self.resize = ckpt.image_size, ckpt.resize_filter
             self.load_error = None
         except ChexminiError as exc:
             self.model, self.threshold = None, None
@@ -155,8 +156,8 @@ class PredictScreen(BaseScreen):
             self.render_result()
             return
         try:
-            gray = load_gray(path, self.side)
-            x = preprocess_image(path, self.side, self.mean, self.std)
+            gray = load_gray(path, self.side, self.resize)
+            x = preprocess_image(path, self.side, self.mean, self.std, self.resize)
             prob, label = predict_label(self.model, x, self.threshold)
             sal = saliency(self.model, x)
         except Exception as exc:  # ChexminiError, or anything unexpected: inline, never a crash
@@ -197,7 +198,8 @@ class PredictScreen(BaseScreen):
     @work(thread=True, exclusive=True, group="predict", exit_on_error=False)
     def _folder_worker(self, files: list[Path]) -> None:
         try:
-            preds = predict_files(self.model, self.mean, self.std, self.threshold, files)
+            preds = predict_files(self.model, self.mean, self.std, self.threshold, files,
+                                  resize=self.resize)
             self.post_message(PredictionsReady(preds))
         except ChexminiError as exc:
             self.post_message(PredictionsReady([], str(exc)))

@@ -5,7 +5,9 @@ Any PNG/JPEG (or other Pillow format): 8- or 16-bit, L/LA/RGB/RGBA/P/CMYK → gr
 16-bit (``I;16``) and 32-bit integer (``I``) images are scaled by their bit depth
 (÷257 for 16-bit), not clipped; then an area-filter (BOX) resize of the whole frame to
 ``size × size`` (``Image.reduce`` when the factor is an exact integer, which is the same
-filter, faster). Every failure is a :class:`ChexminiError` naming the file.
+filter, faster). ``resize="bicubic"`` uses Pillow's bicubic filter instead (the default
+of ``Image.resize``, which the published CheXVision-mini code applied). Every failure is a
+:class:`ChexminiError` naming the file.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from PIL import Image, UnidentifiedImageError
 from core.errors import ChexminiError
 
 MIN_SIDE = 16
+RESIZE_FILTERS = ("area", "bicubic")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")
 
 
@@ -59,8 +62,29 @@ def resize_area(gray: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(img, dtype=np.uint8)
 
 
-def load_gray(path: str | os.PathLike[str], size: int | None = 64) -> np.ndarray:
-    """Read an image file → uint8 ``(size, size)`` (or native size when ``size`` is None)."""
+def resize_bicubic(gray: np.ndarray, size: int) -> np.ndarray:
+    """Pillow bicubic resize (``Image.resize``'s default filter) of uint8 ``(h, w)``."""
+    if gray.shape == (size, size):
+        return gray
+    img = Image.fromarray(gray, mode="L").resize((size, size), Image.Resampling.BICUBIC)
+    return np.asarray(img, dtype=np.uint8)
+
+
+def resize_gray(gray: np.ndarray, size: int, resize: str = "area") -> np.ndarray:
+    """Resize uint8 ``(h, w)`` to ``(size, size)`` with the named filter (area|bicubic)."""
+    if resize == "area":
+        return resize_area(gray, size)
+    if resize == "bicubic":
+        return resize_bicubic(gray, size)
+    raise ValueError(f"unknown resize filter {resize!r} (expected one of {RESIZE_FILTERS})")
+
+
+def load_gray(path: str | os.PathLike[str], size: int | None = 64,
+              resize: str = "area") -> np.ndarray:
+    """Read an image file → uint8 ``(size, size)`` (or native size when ``size`` is None),
+    resized with the ``resize`` filter (``"area"``, the training pipeline, or ``"bicubic"``)."""
+    if resize not in RESIZE_FILTERS:
+        raise ValueError(f"unknown resize filter {resize!r} (expected one of {RESIZE_FILTERS})")
     path = Path(path)
     if not path.exists():
         raise ChexminiError("file not found", path)
@@ -92,7 +116,7 @@ def load_gray(path: str | os.PathLike[str], size: int | None = 64) -> np.ndarray
         if "truncated" in msg.lower():
             msg = "truncated or corrupt image data"
         raise ChexminiError(f"cannot decode image: {msg}", path) from None
-    return gray if size is None else resize_area(gray, size)
+    return gray if size is None else resize_gray(gray, size, resize)
 
 
 def is_image_file(path: str | os.PathLike[str]) -> bool:

@@ -246,3 +246,32 @@ def _subsample_memory(data: DataSplits, sizes: dict, seed: int) -> DataSplits:
         rng = np.random.default_rng([int(seed), 20240611, k])
         setattr(data, name, split.subset(stratified_subsample(split.labels, n, rng)))
     return data
+
+
+#: Sources whose images arrive at the model's size as stored, with no resize.
+UNRESIZED_SCHEMES = ("npz", "synthetic")
+
+
+def source_scheme(source: str) -> str | None:
+    """The scheme ``load_data`` would use for ``source`` (None if it cannot tell)."""
+    base = parse_source_options(source)[0]
+    scheme, sep, _ = base.partition(":")
+    if scheme in SCHEMES and (sep or scheme in ("synthetic", "chestmnist")):
+        return scheme
+    path = Path(base).expanduser()
+    return detect_scheme(path) if path.exists() else None
+
+
+def check_source_resize(source: str, resize: str, image_size: int, checkpoint: str) -> None:
+    """Refuse a source whose images go through the area-resizing cache when the checkpoint
+    was trained on images resized with another filter (``resize``, e.g. bicubic)."""
+    if resize == "area":
+        return
+    scheme = source_scheme(source)
+    if scheme is None or scheme in UNRESIZED_SCHEMES:
+        return
+    raise ChexminiError(
+        f"this checkpoint expects {resize}-resized images, but {scheme} data are resized "
+        f"with the area filter of the preprocessing cache; evaluate it on an npz of "
+        f"{image_size}×{image_size} images (npz:FILE) or score image files with predict",
+        checkpoint)

@@ -1,0 +1,41 @@
+"""``chexmini export``: write a checkpoint in the published CheXVision-mini layout (or back)."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+
+from core.published import CHEXMINI, PUBLISHED
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    e = sub.add_parser("export", help="write a checkpoint in another layout "
+                                      "(the published CheXVision-mini one by default)")
+    e.add_argument("checkpoint", metavar="CHECKPOINT")
+    e.add_argument("out", metavar="OUT", help="output folder")
+    e.add_argument("--format", choices=(PUBLISHED, CHEXMINI), default=PUBLISHED,
+                   help=f"layout to write (default {PUBLISHED})")
+    e.add_argument("--overwrite", action="store_true",
+                   help="replace a checkpoint already in OUT")
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    from core.export import export_checkpoint
+
+    res = export_checkpoint(args.checkpoint, args.out, args.format, overwrite=args.overwrite)
+    console.print(f"exported {args.checkpoint} → {res.out} ({args.format} layout): "
+                  f"{', '.join(res.files)}", highlight=False, soft_wrap=True)
+    console.print(_note(res.layout, res.resize_filter, res.image_size), highlight=False,
+                  soft_wrap=True)
+    return 0
+
+
+def _note(layout: str, resize: str, size: int) -> str:
+    """One line on the image pipeline the exported checkpoint needs."""
+    if layout == PUBLISHED and resize == "area":
+        return (f"note: the published code resizes images larger than {size}×{size} "
+                f"bicubically, but this checkpoint was trained on area-resized images "
+                f"(recorded as resize_filter \"area\" in metrics.json; chexmini honours it)")
+    return (f"note: this checkpoint needs {resize}-resized images (recorded as "
+            f"resize_filter \"{resize}\" in metrics.json)")
