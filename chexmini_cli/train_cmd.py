@@ -73,7 +73,7 @@ def prepare(args: argparse.Namespace, console: Console) -> tuple[TrainConfig, ob
     if not args.data:
         raise ChexminiError("--data is required (e.g. --data synthetic or "
                             "--data ../shared/data/nih14_subset)")
-    config = config_from_args(args)
+    config = config_from_args(args).validate()  # before any data is loaded
     run_dir = Path(args.out) if args.out else default_run_dir()
     held = [f for f in ("metrics.json", RESUME_FILE) if (run_dir / f).exists()]
     if held and not args.overwrite:
