@@ -143,7 +143,8 @@ def _nested_ok(cls: type[Event], d: dict[str, Any]) -> bool:
         epochs = d["config"].get("epochs", 0)
         return (isinstance(epochs, int) and not isinstance(epochs, bool)
                 and all(isinstance(w, int) and not isinstance(w, bool) for w in d["widths"])
-                and all(isinstance(v, dict) and _numbers_dict(v) for v in d["splits"].values()))
+                and all(isinstance(v, dict) and isinstance(v.get("n"), int)
+                        and not isinstance(v["n"], bool) for v in d["splits"].values()))
     if cls is Finished:
         return _numbers_dict(d["validation"]) and _numbers_dict(d["test"])
     return True

@@ -37,6 +37,8 @@ def _os_problem(exc: OSError) -> str:
         return "permission denied"
     if exc.errno == errno.ELOOP:
         return "is a symbolic link; refused (not followed inside a run folder)"
+    if exc.errno == errno.ENXIO:
+        return "is not a regular file (a FIFO or device with no reader)"
     if exc.errno == errno.ENOSPC:
         return "no space left on the device"
     return exc.strerror or str(exc)

@@ -104,7 +104,7 @@ def read_npz(path: str | os.PathLike[str], keys: Iterable[str] | None = None,
                 check_member(info, path)
                 with zf.open(info) as fh:
                     shape, dtype, nbytes = read_header(fh, key, path)
-                    check_size(key, nbytes, info.file_size, left, path)
+                    check_size(key, nbytes, info.file_size - fh.tell(), left, path)
                     out[key] = _read_body(fh, shape, dtype, nbytes, key, path)
                 left -= nbytes
     except ChexminiError:
