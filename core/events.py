@@ -158,7 +158,9 @@ def event_from_dict(d: Any) -> Event:
     if not isinstance(d, dict):
         raise ValueError(f"expected a JSON object, got {type(d).__name__}")
     kind = d.get("event")
-    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if not isinstance(kind, str):
+        raise ValueError(f"no event kind (got {kind!r:.40})")
+    cls = EVENT_TYPES.get(kind)
     if cls is None:
         raise UnknownEvent(f"unknown event type {kind!r:.40}")
     hints = get_type_hints(cls)
