@@ -176,6 +176,7 @@ def cmd_predict(args, console: Console) -> int:
 
 def cmd_gradcheck(args, console: Console) -> int:
     from chexmini_cli.options import _dims
+    from core.config import check_model_size
     from core.gradcheck import gradcheck
     from core.inference import load_checkpoint
     from core.nn import MLP
@@ -188,6 +189,7 @@ def cmd_gradcheck(args, console: Console) -> int:
             dims = _dims(args.hidden_dims)
         except argparse.ArgumentTypeError as exc:
             raise ChexminiError(f"--hidden-dims: {exc}") from None
+        check_model_size((args.image_size**2, *dims, 1))
         model = MLP((args.image_size**2, *dims, 1), dropout=0.3, seed=args.seed)
         what = "fresh model"
     rng = np.random.default_rng(args.seed)
@@ -251,6 +253,10 @@ def main(argv: list[str] | None = None) -> int:
         return commands[args.command](args, console)
     except ChexminiError as exc:
         print(f"chexmini: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except MemoryError:
+        print("chexmini: error: out of memory (the data or model is too large for this "
+              "machine)", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("chexmini: interrupted", file=sys.stderr)

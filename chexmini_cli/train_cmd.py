@@ -70,7 +70,7 @@ def prepare(args: argparse.Namespace, console: Console) -> tuple[TrainConfig, ob
         with cache_progress(console, disable=args.quiet or not console.is_terminal) as cb:
             saved, data = load_for_resume(run_dir, progress=cb)
         return config_from_args(args, saved), data, run_dir, True
-    config = config_from_args(args)
+    config = config_from_args(args).validate()  # before any data is loaded
     run_dir = Path(args.out) if args.out else default_run_dir()
     held = [f for f in ("metrics.json", RESUME_FILE) if (run_dir / f).exists()]
     if held and not args.overwrite:

@@ -57,6 +57,7 @@ class RunState:
     last_save: str = ""
     finished: Finished | None = None
     n_events: int = 0
+    bad_lines: int = 0        # events.jsonl lines skipped as not valid events
     log: list[str] = field(default_factory=list)
 
     # -- folding ---------------------------------------------------------------------

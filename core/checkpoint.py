@@ -19,19 +19,20 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from core import __version__
+from core import __version__, safe_io
 from core.atomic import write_json, write_npy, write_npz
 from core.errors import ChexminiError
 from core.metrics import split_report
+from core.metrics_schema import validate_metrics
 from core.nn.model import MLP
 from core.plots import write_loss_curve
 from core.published import CHEXMINI, PUBLISHED, detect_layout, published_to_state
+from core.safe_npz import read_npz
 
 ARTIFACT_FILES = ("model.npz", "metrics.json", "history.json", "val_scores.npy",
                   "val_labels.npy", "test_scores.npy", "test_labels.npy", "loss_curve.png")
@@ -103,26 +104,14 @@ def save_artifacts(
 
 # -- reading -----------------------------------------------------------------------------
 def read_json(path: Path) -> Any:
-    if not path.is_file():
-        raise ChexminiError("file not found" if not path.exists() else "not a file", path)
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ChexminiError("not a text file", path) from None
-    except json.JSONDecodeError as exc:
-        raise ChexminiError(f"not valid JSON (line {exc.lineno}: {exc.msg})", path) from None
+    """A JSON file: regular files only, size bounded, nesting bounded (one-line errors)."""
+    return safe_io.read_json(path)
 
 
 def read_metrics(ckpt_dir: Path) -> dict:
-    """``metrics.json``, checked for a usable threshold."""
+    """``metrics.json``, its schema checked (:mod:`core.metrics_schema`)."""
     path = ckpt_dir / "metrics.json"
-    metrics = read_json(path)
-    if not isinstance(metrics, dict):
-        raise ChexminiError("expected a JSON object", path)
-    thr = metrics.get("threshold")
-    if isinstance(thr, bool) or not isinstance(thr, (int, float)) or not np.isfinite(thr):
-        raise ChexminiError("has no finite numeric 'threshold'", path)
-    return metrics
+    return validate_metrics(read_json(path), path)
 
 
 def read_model(ckpt_dir: Path, n_features: int | None = None) -> tuple[MLP, np.ndarray, np.ndarray]:
@@ -167,13 +156,10 @@ def read_model_layout(ckpt_dir: Path, n_features: int | None = None
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every array of ``path``, sizes checked before reading (:mod:`core.safe_npz`)."""
     if not path.is_file():
         raise ChexminiError("file not found" if not path.exists() else "not a file", path)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise ChexminiError(f"not a readable npz file ({exc})", path) from None
+    return read_npz(path)
 
 
 def _check_norm(arrays: dict[str, np.ndarray], d: int, n_features: int | None,
@@ -220,12 +206,17 @@ def save_resume_state(path: Path, arrays: dict[str, np.ndarray], meta: dict) -> 
 
 
 def load_resume_state(path: Path) -> tuple[dict[str, np.ndarray], dict]:
-    if not path.is_file():
+    """The raw arrays and ``_meta`` dict of ``resume.npz`` (size-checked, not validated:
+    :func:`core.resume_state.load_resume` validates them)."""
+    if not path.is_file() and not path.is_symlink():
         raise ChexminiError("no resume checkpoint here (nothing to resume)", path)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-        meta = json.loads(arrays.pop("_meta").tobytes().decode("utf-8"))
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
-        raise ChexminiError(f"unreadable resume checkpoint ({exc})", path) from None
+    arrays = read_npz(path)
+    blob = arrays.pop("_meta", None)
+    if blob is None:
+        raise ChexminiError("unreadable resume checkpoint (missing key '_meta')", path)
+    if blob.dtype != np.uint8 or blob.ndim != 1:
+        raise ChexminiError("unreadable resume checkpoint ('_meta' is not a byte string)", path)
+    meta = safe_io.parse_json(blob.tobytes(), path)
+    if not isinstance(meta, dict):
+        raise ChexminiError("unreadable resume checkpoint ('_meta' is not a JSON object)", path)
     return arrays, meta

@@ -7,10 +7,15 @@ constants, augmentation strengths, class weighting, checkpoint cadence).
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from core.errors import ChexminiError
+
+#: Refuse configs whose model would have more parameters than this (the published model
+#: has 4.5 M; training keeps about six float32 copies: weights, gradients, best, Adam m, v).
+MAX_PARAMETERS = 100_000_000
 
 
 @dataclass
@@ -48,6 +53,8 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Raise :class:`ChexminiError` for any out-of-range value; return self."""
+        self._check_types()
+        check_model_size(self.widths)
         checks = [
             (self.image_size >= 4, "image_size must be at least 4"),
             (all(int(h) >= 1 for h in self.hidden_dims), "hidden_dims must be positive"),
@@ -71,6 +78,24 @@ class TrainConfig:
                 raise ChexminiError(f"invalid training config: {msg}")
         return self
 
+    def _check_types(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            default = getattr(TrainConfig, f.name, None)
+            if f.name == "hidden_dims":
+                ok = isinstance(v, list) and all(_is_int(h) for h in v)
+            elif isinstance(default, bool):
+                ok = isinstance(v, bool)
+            elif isinstance(default, int):
+                ok = _is_int(v)
+            elif isinstance(default, float):
+                ok = _is_int(v) or (isinstance(v, float) and math.isfinite(v))
+            else:
+                ok = isinstance(v, str)
+            if not ok:
+                raise ChexminiError(f"invalid training config: {f.name} has the wrong type "
+                                    f"or value ({v!r:.40})")
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["hidden_dims"] = [int(h) for h in self.hidden_dims]
@@ -82,8 +107,27 @@ class TrainConfig:
         names = {f.name for f in fields(cls)}
         kw = {k: v for k, v in d.items() if k in names}
         if "hidden_dims" in kw:
-            kw["hidden_dims"] = [int(h) for h in kw["hidden_dims"]]
+            dims = kw["hidden_dims"]
+            if not isinstance(dims, list) or not all(_is_int(h) for h in dims):
+                raise ChexminiError("invalid training config: hidden_dims must be a list of "
+                                    "whole numbers")
+            kw["hidden_dims"] = [int(h) for h in dims]
         return cls(**kw)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def check_model_size(widths: tuple[int, ...] | list[int]) -> int:
+    """The parameter count of an MLP with these layer widths; a ChexminiError when it
+    is absurd (more than :data:`MAX_PARAMETERS`), before anything is allocated."""
+    n = sum(int(a) * int(b) + int(b) for a, b in zip(widths[:-1], widths[1:], strict=True))
+    if n > MAX_PARAMETERS:
+        raise ChexminiError(f"invalid training config: the model would have {n:,} parameters "
+                            f"(widths {'→'.join(map(str, widths))}); the limit is "
+                            f"{MAX_PARAMETERS:,}")
+    return n
 
 
 def parse_hidden_dims(text: str) -> list[int]:

@@ -7,11 +7,15 @@ Every event is a small dataclass that round-trips through JSON (``to_dict`` /
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple, get_args, get_type_hints
+
+from core import safe_io
+from core.errors import ChexminiError
 
 
 @dataclass
@@ -104,44 +108,135 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls for cls in (RunStarted, StepDone, EpochEnd, CheckpointSaved, Finished)
 }
 
+#: Bytes read from an events.jsonl per call (the rest is read by the next call); a line
+#: longer than this is skipped as bad.
+MAX_READ = 8 << 20
 
-def event_from_dict(d: dict[str, Any]) -> Event:
-    """Inverse of ``Event.to_dict`` (unknown keys are ignored, for forward compatibility)."""
-    cls = EVENT_TYPES.get(d.get("event", ""))
+
+class UnknownEvent(ValueError):
+    """An event kind this version does not know (skipped, for forward compatibility)."""
+
+
+def _field_ok(value: Any, hint: Any) -> bool:
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if hint is dict or hint is list:
+        return isinstance(value, hint)
+    args = get_args(hint)  # ``str | None``
+    return bool(args) and any(value is None if a is type(None) else _field_ok(value, a)
+                              for a in args)
+
+
+def _numbers_dict(d: dict) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in d.values())
+
+
+def _nested_ok(cls: type[Event], d: dict[str, Any]) -> bool:
+    """What front ends read inside the dict/list fields has the right types."""
+    if cls is RunStarted:
+        epochs = d["config"].get("epochs", 0)
+        return (isinstance(epochs, int) and not isinstance(epochs, bool)
+                and all(isinstance(w, int) and not isinstance(w, bool) for w in d["widths"])
+                and all(isinstance(v, dict) and isinstance(v.get("n"), int)
+                        and not isinstance(v["n"], bool) for v in d["splits"].values()))
+    if cls is Finished:
+        return _numbers_dict(d["validation"]) and _numbers_dict(d["test"])
+    return True
+
+
+def event_from_dict(d: Any) -> Event:
+    """Inverse of ``Event.to_dict`` (unknown keys are ignored, for forward compatibility).
+
+    Every field is checked against its annotated type; a ``ValueError`` says what is
+    wrong (:class:`UnknownEvent` for an unknown kind)."""
+    if not isinstance(d, dict):
+        raise ValueError(f"expected a JSON object, got {type(d).__name__}")
+    kind = d.get("event")
+    if not isinstance(kind, str):
+        raise ValueError(f"no event kind (got {kind!r:.40})")
+    cls = EVENT_TYPES.get(kind)
     if cls is None:
-        raise ValueError(f"unknown event type {d.get('event')!r}")
-    names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in d.items() if k in names})
+        raise UnknownEvent(f"unknown event type {kind!r:.40}")
+    hints = get_type_hints(cls)
+    for f in fields(cls):
+        if f.name not in d:
+            raise ValueError(f"{kind}: missing field {f.name!r}")
+        if not _field_ok(d[f.name], hints[f.name]):
+            raise ValueError(f"{kind}: field {f.name!r} has the wrong type")
+    if not _nested_ok(cls, d):
+        raise ValueError(f"{kind}: a nested value has the wrong type")
+    return cls(**{f.name: d[f.name] for f in fields(cls)})
 
 
 class EventLog:
-    """Append-only ``events.jsonl``: one JSON object per line, flushed per line."""
+    """Append-only ``events.jsonl``: one JSON object per line, written per line.
+
+    The file is opened without following symbolic links and must be a regular file; a
+    failed write (e.g. a full disk) is a :class:`ChexminiError` naming the file."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        self._fd: int | None = safe_io.open_append(self.path)
 
     def write(self, event: Event) -> None:
-        self._fh.write(json.dumps(event.to_dict()) + "\n")
-        self._fh.flush()
+        if self._fd is None:
+            raise ChexminiError("event log already closed", self.path)
+        safe_io.write_all(self._fd, (json.dumps(event.to_dict()) + "\n").encode("utf-8"),
+                          self.path)
 
     def close(self) -> None:
-        self._fh.close()
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
-def read_events(path: str | os.PathLike[str], offset: int = 0) -> tuple[list[Event], int]:
-    """Events from byte ``offset`` of an ``events.jsonl``, and the offset after the last
-    complete line (a line still being written is left for the next call)."""
-    events: list[Event] = []
-    with open(path, "rb") as fh:
+class EventsRead(NamedTuple):
+    """What :func:`read_events` found: events, the offset to read from next time, and the
+    number of lines skipped because they are not valid events."""
+
+    events: list[Event]
+    offset: int
+    bad: int
+
+
+def _parse_line(line: bytes) -> Event | None:
+    """The event on ``line``; None for an unknown kind; ValueError when it is bad."""
+    try:
+        return event_from_dict(json.loads(line))
+    except UnknownEvent:
+        return None
+    except (RecursionError, UnicodeDecodeError, TypeError) as exc:
+        raise ValueError(str(exc)) from None
+
+
+def read_events(path: str | os.PathLike[str], offset: int = 0) -> EventsRead:
+    """Events from byte ``offset`` of an ``events.jsonl``, the offset after the last
+    complete line (a line still being written is left for the next call) and how many
+    bad lines were skipped. At most :data:`MAX_READ` bytes are read per call; only a
+    regular file is read (anything else is a :class:`ChexminiError`)."""
+    with safe_io.open_regular(path) as fh:
         fh.seek(offset)
-        data = fh.read()
+        data = fh.read(MAX_READ)
     end = data.rfind(b"\n") + 1
+    events: list[Event] = []
+    bad = 0
+    if end == 0 and len(data) == MAX_READ:  # one absurdly long line: skip this much of it
+        return EventsRead(events, offset + len(data), 1)
     for line in data[:end].splitlines():
-        if line.strip():
-            try:
-                events.append(event_from_dict(json.loads(line)))
-            except (ValueError, TypeError):
-                continue
-    return events, offset + end
+        if not line.strip():
+            continue
+        try:
+            ev = _parse_line(line)
+        except ValueError:
+            bad += 1
+            continue
+        if ev is not None:
+            events.append(ev)
+    return EventsRead(events, offset + end, bad)

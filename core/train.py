@@ -33,7 +33,6 @@ from core.checkpoint import (
     HISTORY_KEYS,
     RESUME_FILE,
     build_metrics,
-    load_resume_state,
     save_artifacts,
     save_resume_state,
 )
@@ -53,6 +52,7 @@ from core.loss import balanced_class_weights, bce_with_logits
 from core.metrics import roc_auc, youden_threshold
 from core.nn.model import MLP, sigmoid
 from core.optim import cosine_lr, make_optimizer, regularisation
+from core.resume_state import check_against_data, load_resume
 from core.standardize import feature_stats, identity_stats
 from core.step import TrainStep
 
@@ -176,8 +176,8 @@ def load_for_resume(run_dir: str | Path, progress=None) -> tuple[TrainConfig, Da
     from core.data import load_data
     from core.data.sources import split_args
 
-    _, meta = load_resume_state(Path(run_dir) / RESUME_FILE)
-    config = TrainConfig.from_dict(meta["config"])
+    state = load_resume(Path(run_dir) / RESUME_FILE)
+    config, meta = state.config, state.meta
     data = load_data(meta["source"], image_size=config.image_size, progress=progress,
                      **split_args(meta.get("data_info", {})))
     return config, data
@@ -230,9 +230,10 @@ def train(
 
     run = _Run(config, data)
     if resume:
-        arrays, meta = load_resume_state(out / RESUME_FILE)
-        _check_resumable(meta, config, fingerprint, out / RESUME_FILE)
-        run.restore(arrays, meta)
+        state = load_resume(out / RESUME_FILE)
+        _check_resumable(state.meta, config, fingerprint, out / RESUME_FILE)
+        check_against_data(state, len(data.train), out / RESUME_FILE)
+        run.restore(state.arrays, state.meta)
     elif out is not None:
         if out.exists() and not out.is_dir():
             raise ChexminiError("output path exists and is not a directory", out)

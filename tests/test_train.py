@@ -43,7 +43,7 @@ def test_events_in_order_with_the_documented_fields(data, tmp_path):
     assert fin.best_epoch == max(epochs, key=lambda e: (e.val_auc, -e.epoch)).epoch
     assert set(fin.test) >= {"auc", "balanced_accuracy", "f1"}
     # the event log holds exactly the events yielded
-    logged, _ = read_events(tmp_path / "events.jsonl")
+    logged = read_events(tmp_path / "events.jsonl").events
     assert [e.to_dict() for e in logged] == [e.to_dict() for e in events]
 
 

@@ -24,6 +24,7 @@ from chexmini_tui.widgets.plots import CurvePlot, Series
 from core.checkpoint import checkpoint_dir, read_metrics
 from core.errors import ChexminiError
 from core.metrics import binary_metrics, pr_curve, roc_auc, roc_curve, youden_threshold
+from core.safe_npz import read_npy
 
 STEP = 0.01
 FINE_STEP = 0.001
@@ -38,13 +39,12 @@ def load_scores(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         arrays = []
         for kind in ("scores", "labels"):
             f = ckpt / f"{split}_{kind}.npy"
-            if not f.is_file():
+            if not f.exists():
                 raise ChexminiError("file not found (needed to evaluate the checkpoint)", f)
-            try:
-                a = np.load(f, allow_pickle=False)
-            except (OSError, ValueError, EOFError) as exc:
-                raise ChexminiError(f"not a readable .npy file ({exc})", f) from None
-            arrays.append(np.asarray(a).reshape(-1))
+            a = read_npy(f)
+            if a.dtype.kind not in "fiub" or not np.isfinite(a).all():
+                raise ChexminiError("expected finite numbers", f)
+            arrays.append(a.reshape(-1))
         if arrays[0].shape != arrays[1].shape:
             raise ChexminiError(f"{split}_scores.npy and {split}_labels.npy differ in length",
                                 ckpt)

@@ -22,7 +22,9 @@ from chexmini_tui.widgets.metrics_table import METRICS, NAMES, fmt
 from chexmini_tui.widgets.plots import CurvePlot, Series
 from core.checkpoint import ARTIFACT_FILES, read_json
 from core.errors import ChexminiError
+from core.events import read_events
 from core.inference import checkpoint_summary
+from core.metrics_schema import validate_history
 
 CONFIG_SHOWN = ("hidden_dims", "dropout", "optimizer", "lr", "lr_min", "lr_schedule",
                 "weight_decay", "label_smoothing", "batch_size", "epochs", "augment", "seed",
@@ -68,6 +70,19 @@ class Info:
     summary: dict | None = None
     history: dict | None = None
     error: str | None = None
+    note: str | None = None      # e.g. "3 bad lines skipped in events.jsonl"
+
+
+def events_note(path: str) -> str | None:
+    """How many ``events.jsonl`` lines of a run are not valid events (None when none)."""
+    log = Path(path) / "events.jsonl"
+    if not log.exists() and not log.is_symlink():
+        return None
+    try:
+        read = read_events(log)
+    except (ChexminiError, OSError) as exc:
+        return f"events.jsonl not read: {exc}"
+    return f"{read.bad} bad lines skipped in events.jsonl" if read.bad else None
 
 
 def load_info(path: str) -> Info:
@@ -76,6 +91,7 @@ def load_info(path: str) -> Info:
     if st == "missing":
         info.error = f"{path}: folder not found"
         return info
+    info.note = events_note(path)
     try:
         info.summary = checkpoint_summary(path)
     except (ChexminiError, OSError) as exc:
@@ -83,11 +99,16 @@ def load_info(path: str) -> Info:
         hint = ("a run without artifacts yet (in progress or interrupted) — press a to "
                 "attach and follow it" if st == "run" else "no checkpoint here")
         info.error = f"{exc}\n{hint}; files: {', '.join(files) or 'none'}"
+        if info.note:
+            info.error += f"\n{info.note}"
         return info
+    history = Path(path) / "history.json"
     try:
-        info.history = read_json(Path(path) / "history.json")
-    except ChexminiError:
+        info.history = validate_history(read_json(history), history)
+    except ChexminiError as exc:
         info.history = None
+        if history.exists():
+            info.note = "; ".join(filter(None, (info.note, str(exc))))
     return info
 
 
@@ -232,6 +253,8 @@ class InspectScreen(BaseScreen):
         if s.get("format"):
             line.append(f"\nformat {s['format']} · {s.get('resize_filter')} resize",
                         style="dim")
+        if info.note:
+            line.append(f"\n{info.note}", style="yellow")
         if compare:
             line.append(f"\ncomparing with {self.marked.path} (marked; m to unmark)",
                         style="yellow")

@@ -271,8 +271,10 @@ class TrainScreen(BaseScreen):
         log = run_dir / "events.jsonl"
         if log.is_file():
             try:
-                self.state.apply_all(read_events(log)[0])
-            except OSError:
+                read = read_events(log)
+                self.state.apply_all(read.events)
+                self.state.bad_lines += read.bad
+            except (OSError, ChexminiError):
                 pass
         runner = TrainRunner(None, "", run_dir, self, resume=True)
         return self._launch(runner, f"resuming {run_dir}", f"training → {run_dir} (resumed)")
@@ -373,11 +375,16 @@ class TrainScreen(BaseScreen):
             self._reset_view()
             self.read_offset = 0
         try:
-            events, self.read_offset = read_events(self.follow, self.read_offset)
+            events, self.read_offset, bad = read_events(self.follow, self.read_offset)
         except OSError as exc:
             self.status_detail = f"cannot read {self.follow}: {exc.strerror or exc}"
             self._show_status()
             return
+        except ChexminiError as exc:
+            self.status_detail = f"cannot follow: {exc}"
+            self._show_status()
+            return
+        self.state.bad_lines += bad
         now = time.monotonic()
         if events:
             self.last_event_time = now
@@ -445,6 +452,8 @@ class TrainScreen(BaseScreen):
             parts.append(f"loss {st.loss:.4f}")
         if st.lr is not None and not st.finished:
             parts.append(f"lr {st.lr:.2e}")
+        if st.bad_lines:
+            parts.append(f"[yellow]{st.bad_lines} bad lines skipped[/]")
         lines = "  ".join(parts)
         detail = self.status_detail
         if self.status == "idle" and self.follow is None and not detail:

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import math
 import multiprocessing
 import os
@@ -43,10 +42,11 @@ from pathlib import Path
 
 import numpy as np
 
-from core import __version__
+from core import __version__, safe_io
 from core.atomic import atomic_open, write_json, write_npz
 from core.data.images import load_gray
 from core.errors import ChexminiError
+from core.safe_npz import read_npz
 
 try:  # advisory lock so two builds of one cache do not interleave (POSIX only)
     import fcntl
@@ -186,20 +186,19 @@ def _relpaths(paths: Sequence[str], root: Path | None) -> list[str]:
 
 def _read_manifest(directory: Path) -> dict | None:
     try:
-        with open(directory / MANIFEST, encoding="utf-8") as fh:
-            m = json.load(fh)
-    except (OSError, ValueError):
+        m = safe_io.read_json(directory / MANIFEST)
+    except ChexminiError:
         return None
     return m if isinstance(m, dict) and m.get("format") == CACHE_FORMAT else None
 
 
 def _read_state(path: Path, n: int) -> tuple[np.ndarray, dict[int, str]] | None:
     try:
-        with np.load(path, allow_pickle=False) as z:
-            status = z["status"].astype(np.uint8)
-            errors = dict(zip(z["err_rows"].tolist(), z["err_msgs"].astype(str).tolist(),
-                              strict=True))
-    except (OSError, ValueError, KeyError):
+        z = read_npz(path, keys=("status", "err_rows", "err_msgs"))
+        status = z["status"].astype(np.uint8)
+        errors = dict(zip(z["err_rows"].tolist(), z["err_msgs"].astype(str).tolist(),
+                          strict=True))
+    except (ChexminiError, ValueError, KeyError):
         return None
     return (status, errors) if len(status) == n else None
 

@@ -33,6 +33,7 @@ from core.data.assemble import Indexed
 from core.data.cache import CODE_VERSION, BuildProgress, ProgressFn, cache_dir_for, data_home
 from core.data.images import resize_area
 from core.errors import ChexminiError
+from core.safe_npz import check_member, check_size, memory_budget, read_header, read_npy
 
 FILES = {28: "chestmnist.npz", 64: "chestmnist_64.npz", 128: "chestmnist_128.npz",
          224: "chestmnist_224.npz"}
@@ -59,16 +60,22 @@ def is_chestmnist_npz(path: Path) -> bool:
 
 
 def _member_layout(fh, path: Path, member: str) -> tuple[tuple[int, ...], np.dtype]:
-    try:
-        version = np.lib.format.read_magic(fh)
-        reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                  else np.lib.format.read_array_header_2_0)
-        shape, fortran, dtype = reader(fh)
-    except (ValueError, OSError, EOFError) as exc:
-        raise ChexminiError(f"{member} is not a readable array ({exc})", path) from None
-    if fortran:
-        raise ChexminiError(f"{member} is Fortran-ordered; not supported", path)
+    shape, dtype, _ = read_header(fh, member, path)
     return shape, dtype
+
+
+def _check_members(zf: zipfile.ZipFile, path: Path) -> None:
+    """Each array's declared size must fit its zip member, the memory budget and a sane
+    compression ratio — checked before anything is read or allocated."""
+    budget = memory_budget()
+    for s in SPLITS:
+        for kind in ("images", "labels"):
+            info = zf.getinfo(f"{s}_{kind}.npy")
+            check_member(info, path)
+            with zf.open(info) as fh:
+                _, _, nbytes = read_header(fh, info.filename[:-4], path)
+                fh_pos = fh.tell()
+            check_size(info.filename[:-4], nbytes, info.file_size - fh_pos, budget, path)
 
 
 def _read_labels(zf: zipfile.ZipFile, path: Path, split: str) -> np.ndarray:
@@ -95,6 +102,7 @@ def _convert(path: Path, image_size: int, out_dir: Path,
         missing = [m[:-4] for m in need if m not in members]
         if missing:
             raise ChexminiError(f"not a ChestMNIST npz: missing {', '.join(missing)}", path)
+        _check_members(zf, path)
         layouts = {}
         for s in SPLITS:
             with zf.open(f"{s}_images.npy") as fh:
@@ -195,7 +203,7 @@ def load_chestmnist(path: str | os.PathLike[str], *, image_size: int = 64,
                 "seconds": round(time.perf_counter() - t0, 2)}
         write_json(manifest, meta)
     counts = meta["counts"]
-    labels = np.load(out_dir / "labels.npy")
+    labels = read_npy(out_dir / "labels.npy")
     total = sum(counts.values())
     if progress is not None:
         progress(BuildProgress(total, total, 0, 0, "done"))

@@ -19,10 +19,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from core import safe_io
 from core.errors import ChexminiError
 
 MIN_SIDE = 16
 RESIZE_FILTERS = ("area", "bicubic")
+#: Images with more pixels than this are refused before decoding (a chest radiograph is
+#: at most ~4300×3500 = 15 MP; an 88 MP 16-bit image needs GBs per decoding worker).
+MAX_PIXELS = 25_000_000
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")
 
 
@@ -91,17 +95,10 @@ def load_gray(path: str | os.PathLike[str], size: int | None = 64,
     if path.is_dir():
         raise ChexminiError("is a directory, not an image file", path)
     try:
-        if path.stat().st_size == 0:
-            raise ChexminiError("empty file (0 bytes), not an image", path)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                img.load()
-                if min(img.size) < MIN_SIDE:
-                    raise ChexminiError(
-                        f"image is only {img.size[0]}×{img.size[1]} pixels; "
-                        f"need at least {MIN_SIDE}×{MIN_SIDE}", path)
-                gray = _to_gray8(img)
+        with safe_io.open_regular(path) as fh:  # a FIFO or device would hang Pillow
+            if os.fstat(fh.fileno()).st_size == 0:
+                raise ChexminiError("empty file (0 bytes), not an image", path)
+            gray = _decode(fh, path)
     except ChexminiError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -117,6 +114,23 @@ def load_gray(path: str | os.PathLike[str], size: int | None = 64,
             msg = "truncated or corrupt image data"
         raise ChexminiError(f"cannot decode image: {msg}", path) from None
     return gray if size is None else resize_gray(gray, size, resize)
+
+
+def _decode(fh, path: Path) -> np.ndarray:
+    """Grayscale pixels of the open image file ``fh``; its pixel count is checked from the
+    header before anything is decoded."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with Image.open(fh) as img:
+            w, h = img.size
+            if w * h > MAX_PIXELS:
+                raise ChexminiError(f"image is {w}×{h} = {w * h / 1e6:.0f} megapixels; "
+                                    f"refused (the limit is {MAX_PIXELS / 1e6:.0f} MP)", path)
+            img.load()
+            if min(img.size) < MIN_SIDE:
+                raise ChexminiError(f"image is only {w}×{h} pixels; need at least "
+                                    f"{MIN_SIDE}×{MIN_SIDE}", path)
+            return _to_gray8(img)
 
 
 def is_image_file(path: str | os.PathLike[str]) -> bool:

@@ -19,12 +19,14 @@ named in the lists but missing on disk or unreadable are skipped and reported.
 from __future__ import annotations
 
 import csv
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from core import safe_io
 from core.data.assemble import Indexed
 from core.data.cache import ProgressFn, build_cache, cache_dir_for
 from core.data.dataset import patient_id
@@ -56,19 +58,23 @@ def find_csv(root: Path) -> Path:
 
 def read_list(path: Path) -> list[str]:
     """Names in an official list file (blank lines and surrounding spaces ignored)."""
+    if not path.exists() and not path.is_symlink():
+        raise ChexminiError(f"missing the official split list {path.name}", path)
     try:
-        with open(path, encoding="utf-8") as fh:
-            return [ln.strip() for ln in fh if ln.strip()]
-    except FileNotFoundError:
-        raise ChexminiError(f"missing the official split list {path.name}", path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ChexminiError(f"cannot read the split list ({exc})", path) from None
+        text = safe_io.read_text(path)
+    except ChexminiError as exc:
+        raise ChexminiError(f"cannot read the split list ({exc.problem})", path) from None
+    return [ln.strip() for ln in text.splitlines() if ln.strip()]
 
 
 def read_data_entry(path: Path) -> dict[str, tuple[int, int]]:
     """``{image name: (label, patient id)}`` from a ``Data_Entry_2017*.csv``."""
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
+        text = safe_io.read_text(path, encoding="utf-8-sig")
+    except ChexminiError as exc:
+        raise ChexminiError(f"cannot read the CSV ({exc.problem})", path) from None
+    try:
+        with io.StringIO(text, newline="") as fh:
             reader = csv.reader(fh)
             header = [h.strip() for h in next(reader, [])]
             try:

@@ -52,6 +52,7 @@ from core.data.nih_sample import SAMPLE_NPZ, SOURCE_NAME
 from core.data.subset import load_subset
 from core.data.synthetic import load_synthetic
 from core.errors import ChexminiError
+from core.safe_npz import memory_budget
 
 SCHEMES = ("synthetic", "npz", "nih", "chestmnist", "folder")
 DEFAULT_SOURCE = SOURCE_NAME
@@ -59,6 +60,8 @@ INT_OPTIONS = ("n_train", "n_val", "n_test")
 FLOAT_OPTIONS = ("val_fraction", "test_fraction")
 DEFAULT_VAL_FRACTION = 0.15
 DEFAULT_TEST_FRACTION = 0.15
+#: Upper bound of ``synthetic:N`` (generated in memory: N × S² bytes).
+MAX_SYNTHETIC = 200_000
 EXPECTED = ("expected nih-sample, synthetic[:N], nih:ROOT, chestmnist[:FILE.npz], folder:ROOT, "
             "npz:FILE, an .npz file, or a folder holding images64.npz, Data_Entry_2017*.csv or "
             "normal/ and abnormal/")
@@ -179,6 +182,11 @@ def _load(source: str, seed: int, val_fraction: float | None, test_fraction: flo
             raise ChexminiError(f"synthetic:N needs a whole number, got {rest!r}") from None
         if n < 20:
             raise ChexminiError(f"synthetic:N needs at least 20 images, got {n}")
+        if n > MAX_SYNTHETIC:
+            raise ChexminiError(f"synthetic:N is at most {MAX_SYNTHETIC:,} images, got {n:,}")
+        if n * image_size * image_size > memory_budget():
+            raise ChexminiError(f"synthetic:{n} at {image_size}×{image_size} pixels would "
+                                "not fit in memory")
         return _subsample_memory(load_synthetic(n, image_size, seed, vf, test_fraction),
                                  sizes, seed), vf
     if scheme == "chestmnist" and not rest:

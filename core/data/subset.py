@@ -8,7 +8,6 @@ Arrays: ``images`` uint8 ``(N, H, W)``, ``names`` (NIH file names ``PPPPPPPP_FFF
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ import numpy as np
 from core.data.dataset import DataSplits, Split, patient_id
 from core.data.split import train_val_test_split
 from core.errors import ChexminiError
+from core.safe_npz import npz_members, read_npz
 
 REQUIRED = ("images", "names", "labels")
 
@@ -23,20 +23,16 @@ REQUIRED = ("images", "names", "labels")
 def load_npz_arrays(path: str | os.PathLike[str]) -> Split:
     """Read and validate the whole npz as one :class:`Split`."""
     path = Path(path)
-    if not path.is_file():
-        raise ChexminiError("file not found" if not path.exists() else "not a file", path)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in REQUIRED if k not in z.files]
-            if missing:
-                raise ChexminiError(f"npz is missing array(s) {', '.join(missing)} "
-                                    f"(has {', '.join(z.files) or 'none'})", path)
-            images, names, labels = z["images"], z["names"], z["labels"]
-            groups = z["groups"] if "groups" in z.files else None
-    except ChexminiError:
-        raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise ChexminiError(f"not a readable npz file ({exc})", path) from None
+    if not path.exists():
+        raise ChexminiError("file not found", path)
+    members = npz_members(path)
+    missing = [k for k in REQUIRED if k not in members]
+    if missing:
+        raise ChexminiError(f"npz is missing array(s) {', '.join(missing)} "
+                            f"(has {', '.join(members) or 'none'})", path)
+    z = read_npz(path, keys=(*REQUIRED, "groups"))
+    images, names, labels = z["images"], z["names"], z["labels"]
+    groups = z.get("groups")
     if images.ndim != 3 or images.shape[1] != images.shape[2]:
         raise ChexminiError(f"images must have shape (N, S, S), got {images.shape}", path)
     if images.dtype != np.uint8:

@@ -1,0 +1,116 @@
+"""The schema of ``metrics.json`` and ``history.json``, checked when they are read.
+
+Readers (``inspect``, ``evaluate``, ``predict``, the app) index into these files; a value
+of the wrong type must be a one-line :class:`ChexminiError` naming the file and the key,
+not a ``KeyError`` / ``TypeError`` somewhere in a front end. Only ``threshold`` is
+required at the top level (hand-written files may lack the rest), but whatever is
+present must have the published shape.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from core.errors import ChexminiError
+
+HEADLINE = ("auc", "accuracy", "balanced_accuracy", "precision", "recall", "specificity",
+            "f1", "positive_rate")
+CONFUSION = ("tn", "fp", "fn", "tp")
+CURVES = {"roc_curve": ("fpr", "tpr"), "pr_curve": ("precision", "recall")}
+SCALARS = (str, int, float, bool, type(None))
+
+
+def is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _fail(path, key: str, problem: str) -> ChexminiError:
+    return ChexminiError(f"key {key!r}: {problem}", path)
+
+
+def _dict(value: Any, path, key: str) -> dict:
+    if not isinstance(value, dict):
+        raise _fail(path, key, f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _count(value: Any, path, key: str) -> int:
+    if not is_int(value) or value < 0:
+        raise _fail(path, key, f"expected a whole number >= 0, got {value!r:.40}")
+    return value
+
+
+def _numbers(value: Any, path, key: str) -> list:
+    if not isinstance(value, list) or not all(is_number(v) for v in value):
+        raise _fail(path, key, "expected a list of numbers")
+    return value
+
+
+def _split_block(block: Any, path, key: str) -> None:
+    block = _dict(block, path, key)
+    for name in (*HEADLINE, "threshold"):
+        if name in block or name in HEADLINE:
+            if not is_number(block.get(name)):
+                raise _fail(path, f"{key}.{name}", "expected a number")
+    cm = _dict(block.get("confusion_matrix"), path, f"{key}.confusion_matrix")
+    for name in CONFUSION:
+        _count(cm.get(name), path, f"{key}.confusion_matrix.{name}")
+    _count(block.get("n_val"), path, f"{key}.n_val")
+    for curve, axes in CURVES.items():
+        if curve in block:
+            c = _dict(block[curve], path, f"{key}.{curve}")
+            xs = [_numbers(c.get(a), path, f"{key}.{curve}.{a}") for a in axes]
+            if len(xs[0]) != len(xs[1]):
+                raise _fail(path, f"{key}.{curve}", "the two axes differ in length")
+
+
+def _config(cfg: Any, path) -> None:
+    cfg = _dict(cfg, path, "config")
+    for k, v in cfg.items():
+        if k == "hidden_dims":
+            if not isinstance(v, list) or not all(is_int(h) and h >= 1 for h in v):
+                raise _fail(path, "config.hidden_dims", "expected a list of positive integers")
+        elif not isinstance(v, SCALARS):
+            raise _fail(path, f"config.{k}", "expected a number, string or boolean")
+    if "image_size" in cfg and not (is_int(cfg["image_size"]) and cfg["image_size"] >= 1):
+        raise _fail(path, "config.image_size", "expected a positive integer")
+
+
+def validate_metrics(metrics: Any, path) -> dict:
+    """``metrics`` if it follows the ``metrics.json`` schema, else a ChexminiError."""
+    if not isinstance(metrics, dict):
+        raise ChexminiError("expected a JSON object", path)
+    thr = metrics.get("threshold")
+    if not is_number(thr) or not math.isfinite(thr):
+        raise ChexminiError("has no finite numeric 'threshold'", path)
+    if "best_epoch" in metrics:
+        _count(metrics["best_epoch"], path, "best_epoch")
+    if "config" in metrics:
+        _config(metrics["config"], path)
+    if "splits" in metrics:
+        for name, sp in _dict(metrics["splits"], path, "splits").items():
+            sp = _dict(sp, path, f"splits.{name}")
+            for k in ("n", "pos", "neg"):
+                if k in sp or k != "neg":
+                    _count(sp.get(k), path, f"splits.{name}.{k}")
+    for key in ("validation", "test"):
+        if key in metrics:
+            _split_block(metrics[key], path, key)
+    for key in ("label_map", "data", "engine"):
+        if key in metrics:
+            _dict(metrics[key], path, key)
+    return metrics
+
+
+def validate_history(history: Any, path) -> dict[str, list]:
+    """``history.json``: an object of equally long lists of numbers."""
+    history = _dict(history, path, "(top level)")
+    lengths = {len(_numbers(v, path, k)) for k, v in history.items()}
+    if len(lengths) > 1:
+        raise ChexminiError("the history lists differ in length", path)
+    return history
