@@ -33,7 +33,8 @@ HELP = {
     "brightness": "brightness jitter (± in [0,1] pixel units)",
     "noise_std": "Gaussian pixel-noise std (in [0,1] pixel units)",
     "class_weight": "none or balanced (weight the loss so both classes count equally)",
-    "checkpoint_every": "write the resumable state every N epochs",
+    "checkpoint_every": "write the resumable state every N epochs (0: when the time "
+                        "since the last save exceeds 9× its cost)",
 }
 SKIP = {"dataset_revision"}
 

@@ -30,6 +30,7 @@ from chexmini_cli.options import config_from_args, load_data_from_args
 from core.checkpoint import RESUME_FILE
 from core.config import TrainConfig
 from core.errors import ChexminiError
+from core.runfolder import check_can_start
 from core.train import load_for_resume, train
 
 EXIT_SIGNAL_BASE = 128
@@ -63,21 +64,42 @@ def default_run_dir() -> Path:
     return Path("runs") / time.strftime("%Y%m%d-%H%M%S")
 
 
+#: Data flags that a resumed run takes from its resume state, never from the command line.
+RESUME_FIXED = {"data": "--data", "n_train": "--n-train", "n_val": "--n-val",
+                "n_test": "--n-test", "val_fraction": "--val-fraction",
+                "test_fraction": "--test-fraction"}
+
+
+def _resume_conflicts(args: argparse.Namespace, run_dir: Path) -> None:
+    """``--resume`` continues the run in ``RUN_DIR`` with its own data: a different
+    ``--out`` or any data flag would be silently ignored, so they are refused."""
+    if args.out and Path(args.out).resolve() != run_dir.resolve():
+        raise ChexminiError(f"--resume continues the run in {run_dir}; --out {args.out} "
+                            "is a different folder (drop --out)", args.out)
+    given = [flag for name, flag in RESUME_FIXED.items() if getattr(args, name, None)
+             is not None]
+    if getattr(args, "split_seed", 0):
+        given.append("--split-seed")
+    if args.overwrite:
+        given.append("--overwrite")
+    if given:
+        raise ChexminiError(f"--resume continues with the run's own data and split; "
+                            f"drop {', '.join(given)}", run_dir)
+
+
 def prepare(args: argparse.Namespace, console: Console) -> tuple[TrainConfig, object, Path, bool]:
-    """Config, data, run dir and resume flag from the parsed arguments."""
+    """Config, data, run dir and resume flag from the parsed arguments. The run folder's
+    policy (:mod:`core.runfolder`) is checked before any data is loaded."""
     if args.resume:
         run_dir = Path(args.resume)
+        _resume_conflicts(args, run_dir)
+        check_can_start(run_dir, resume=True)
         with cache_progress(console, disable=args.quiet or not console.is_terminal) as cb:
             saved, data = load_for_resume(run_dir, progress=cb)
         return config_from_args(args, saved), data, run_dir, True
     config = config_from_args(args).validate()  # before any data is loaded
     run_dir = Path(args.out) if args.out else default_run_dir()
-    held = [f for f in ("metrics.json", RESUME_FILE) if (run_dir / f).exists()]
-    if held and not args.overwrite:
-        hint = (f"continue it with: chexmini train --resume {run_dir}"
-                if RESUME_FILE in held else "pass --overwrite to train again there")
-        raise ChexminiError(f"already holds a run ({', '.join(held)}); {hint}, or choose "
-                            "another --out", run_dir)
+    check_can_start(run_dir, overwrite=args.overwrite)
     data = load_data_from_args(args, console, config.image_size, quiet=args.quiet)
     return config, data, run_dir, False
 
@@ -129,6 +151,8 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
                         f"{v['balanced_accuracy']:.4f}\n"
                         f"  test       AUC {t['auc']:.4f}  balanced acc "
                         f"{t['balanced_accuracy']:.4f}\n  artifacts in {ev.out_dir}")
+                if ev.kind == "finished" or getattr(ev, "what", "") == "artifacts":
+                    stop.signum = None  # the artifacts are written: the run is done
                 if stop.signum is not None:
                     break
         finally:

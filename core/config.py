@@ -45,7 +45,7 @@ class TrainConfig:
     brightness: float = 0.1
     noise_std: float = 0.02
     class_weight: str = "none"
-    checkpoint_every: int = 1
+    checkpoint_every: int = 0  # 0: by cost (see core.train.SaveClock)
 
     @property
     def widths(self) -> tuple[int, ...]:
@@ -71,7 +71,7 @@ class TrainConfig:
             (0 <= self.flip_prob <= 1, "flip_prob must be in [0, 1]"),
             (self.brightness >= 0 and self.noise_std >= 0, "augmentation strengths must be >= 0"),
             (self.class_weight in ("none", "balanced"), "class_weight must be none|balanced"),
-            (self.checkpoint_every >= 1, "checkpoint_every must be at least 1"),
+            (self.checkpoint_every >= 0, "checkpoint_every must be >= 0 (0: by cost)"),
         ]
         for ok, msg in checks:
             if not ok:

@@ -2,7 +2,8 @@
 
 ``for event in train(config, data, out_dir): ...`` — whoever iterates drives training:
 pausing is not pulling; ``close()`` stops at once (the resumable state is written to
-``out_dir/resume.npz`` first, so nothing is lost); :meth:`TrainControl.stop` finishes
+``out_dir/resume.npz`` first, so nothing is lost; ``out_dir`` is locked against other
+writers until the generator ends); :meth:`TrainControl.stop` finishes
 early but properly (best checkpoint restored, test scored once, artifacts written).
 
 One epoch: shuffle (seeded) → for each batch: uint8 images → augment (train only) →
@@ -20,6 +21,7 @@ so a resumed run is bit-identical to an uninterrupted one.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +31,6 @@ import numpy as np
 from core.augment import AugmentConfig
 from core.batches import BatchMaker
 from core.checkpoint import (
-    ARTIFACT_FILES,
     HISTORY_KEYS,
     RESUME_FILE,
     build_metrics,
@@ -53,6 +54,7 @@ from core.metrics import roc_auc, youden_threshold
 from core.nn.model import MLP, sigmoid
 from core.optim import cosine_lr, make_optimizer, regularisation
 from core.resume_state import check_against_data, load_resume
+from core.runfolder import EVENTS_FILE, claim
 from core.standardize import feature_stats, identity_stats
 from core.step import TrainStep
 
@@ -195,6 +197,30 @@ def _check_resumable(meta: dict, config: TrainConfig, fingerprint: str, path: Pa
         raise ChexminiError(f"resume refused: config differs from the saved run ({desc})", path)
 
 
+class SaveClock:
+    """When to write the resumable state at an epoch end. ``every`` > 0: every ``every``
+    epochs. ``every`` == 0 (the default): when the time since the last save exceeds
+    ``RATIO`` × the last save's duration — saving then costs at most ~1/(RATIO + 1) of the
+    wall time whatever the model and epoch sizes (the first epoch end always saves)."""
+
+    RATIO = 9.0
+
+    def __init__(self, every: int = 0, clock=time.perf_counter) -> None:
+        self.every, self._clock = every, clock
+        self.cost: float | None = None     # duration of the last save
+        self.last = clock()                # when the last save ended (or the run started)
+
+    def due(self, epoch: int) -> bool:
+        if self.every > 0:
+            return epoch % self.every == 0
+        return self.cost is None or self._clock() - self.last > self.RATIO * self.cost
+
+    def saved(self, started: float) -> None:
+        """Record a save that began at ``started`` (a value of the same clock)."""
+        self.last = self._clock()
+        self.cost = self.last - started
+
+
 def train(
     config: TrainConfig,
     data: DataSplits,
@@ -208,9 +234,11 @@ def train(
     """Train and yield :mod:`core.events`; see the module docstring.
 
     With ``out_dir`` the run directory gets ``events.jsonl`` (every event), ``resume.npz``
-    (every ``config.checkpoint_every`` epochs, on ``save_now`` and on ``close()``) and,
-    at the end, the artifact set. ``resume=True`` continues from ``out_dir/resume.npz``.
-    A folder that already holds a run is refused unless ``overwrite=True`` (never lose work).
+    (at epoch ends as :class:`SaveClock` decides, on ``save_now`` and on ``close()``) and,
+    at the end, the artifact set (then ``resume.npz`` is removed). ``resume=True``
+    continues from ``out_dir/resume.npz``. The folder is locked for the generator's life
+    and its policy (one writer; a run is never overwritten unless ``overwrite=True``) is
+    :mod:`core.runfolder`'s.
     """
     config.validate()
     if data.image_size != config.image_size:
@@ -228,27 +256,28 @@ def train(
     if resume and out is None:
         raise ChexminiError("resume needs the run directory")
 
+    lock = claim(out, resume=resume, overwrite=overwrite) if out is not None else None
+    try:
+        yield from _train_locked(config, data, out, control, resume, step_events, fingerprint)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train_locked(config: TrainConfig, data: DataSplits, out: Path | None,
+                  control: TrainControl, resume: bool, step_events: bool,
+                  fingerprint: str) -> Iterator[Event]:
+    """The body of :func:`train`, run while ``out`` is locked."""
     run = _Run(config, data)
     if resume:
         state = load_resume(out / RESUME_FILE)
         _check_resumable(state.meta, config, fingerprint, out / RESUME_FILE)
         check_against_data(state, len(data.train), out / RESUME_FILE)
         run.restore(state.arrays, state.meta)
-    elif out is not None:
-        if out.exists() and not out.is_dir():
-            raise ChexminiError("output path exists and is not a directory", out)
-        held = [f for f in ("metrics.json", RESUME_FILE) if (out / f).exists()]
-        if held and not overwrite:
-            raise ChexminiError(f"already holds a run ({', '.join(held)}); resume it, choose "
-                                "another output folder, or overwrite it explicitly", out)
-        out.mkdir(parents=True, exist_ok=True)
-        for f in (*ARTIFACT_FILES, RESUME_FILE, "events.jsonl"):  # overwrite: start clean
-            (out / f).unlink(missing_ok=True)
-    if out is not None:
-        for tmp in out.glob(".*.tmp"):  # left by a process killed mid-write
-            tmp.unlink(missing_ok=True)
-    log = EventLog(out / "events.jsonl") if out is not None else None
+    log = EventLog(out / EVENTS_FILE) if out is not None else None
     control.model, control.norm = run.model, (run.mean, run.std)
+    clock = SaveClock(config.checkpoint_every)
+    finished = False
 
     def emit(event: Event) -> Event:
         if log is not None:
@@ -256,8 +285,10 @@ def train(
         return event
 
     def save_state() -> CheckpointSaved:
+        t0 = time.perf_counter()
         arrays, meta = run.state(fingerprint, data.source)
         save_resume_state(out / RESUME_FILE, arrays, meta)
+        clock.saved(t0)
         return CheckpointSaved(str(out / RESUME_FILE), run.epoch, run.step, "resume")
 
     train_split = data.train
@@ -348,9 +379,8 @@ def train(
             yield emit(EpochEnd(e + 1, config.epochs, train_loss, reg, val_loss, val_auc,
                                 val_acc, lr, bool(is_best), run.best_epoch,
                                 float(run.best_auc), time.perf_counter() - t_epoch))
-            if out is not None and (run.epoch % config.checkpoint_every == 0
-                                    or run.epoch == config.epochs):
-                yield emit(save_state())
+            if out is not None and run.epoch < config.epochs and clock.due(run.epoch):
+                yield emit(save_state())  # the last epoch goes straight to the artifacts
         # ---- finish: best model, Youden threshold on validation, test scored once --------
         if run.best_epoch == 0:
             raise ChexminiError("stopped before the first epoch finished: nothing to save")
@@ -366,9 +396,16 @@ def train(
             test_scores=test_scores, test_labels=test_labels,
             data_info={"source": data.source, **data.info})
         if out is not None:
-            save_artifacts(out, model=run.model, mean=run.mean, std=run.std, metrics=metrics,
-                           history=run.history, val_scores=val_scores, val_labels=val_labels,
-                           test_scores=test_scores, test_labels=test_labels)
+            try:
+                save_artifacts(out, model=run.model, mean=run.mean, std=run.std,
+                               metrics=metrics, history=run.history, val_scores=val_scores,
+                               val_labels=val_labels, test_scores=test_scores,
+                               test_labels=test_labels)
+            except Exception:
+                with contextlib.suppress(ChexminiError):
+                    save_state()  # keep the finished epochs resumable if the disk allows
+                raise
+            finished = True
             (out / RESUME_FILE).unlink(missing_ok=True)
             yield emit(CheckpointSaved(str(out), run.epoch, run.step, "artifacts"))
         yield emit(Finished(
@@ -377,7 +414,7 @@ def train(
             {k: metrics["test"][k] for k in HEADLINE}, stopped_early, run.elapsed))
     except GeneratorExit:
         # The driver closed us (Ctrl-C, quit, …): keep everything resumable.
-        if out is not None and run.global_step > 0:
+        if out is not None and run.global_step > 0 and not finished:
             save_state()
         raise
     finally:

@@ -123,4 +123,4 @@ def test_engine_never_imports_textual_or_rich():
 def test_training_into_a_used_folder_names_the_way_out(run_dir, capsys):
     assert main(["train", "--data", "synthetic:200", "--out", str(run_dir), "--epochs", "1"]) == 2
     err = capsys.readouterr().err
-    assert "already holds a run (metrics.json)" in err and "--overwrite" in err
+    assert "already holds a run (" in err and "metrics.json" in err and "--overwrite" in err

@@ -29,6 +29,7 @@ from core.config import TrainConfig, parse_hidden_dims
 from core.data.sources import DEFAULT_SOURCE
 from core.errors import ChexminiError
 from core.events import read_events
+from core.runfolder import check_can_start, owner_pid
 
 #: Seconds between two polls of a followed events.jsonl, and between two redraws
 #: (counters, bars and log at most 4×/s; plots only when an epoch arrived).
@@ -217,8 +218,14 @@ class TrainScreen(BaseScreen):
             error.update(f"[red]✗ {exc}[/]")
             self.app.bell()
             return
-        error.update("")
         out_dir = Path(out) if out else Path(self.app.runs_dir) / time.strftime("%Y%m%d-%H%M%S")
+        try:  # the engine checks again under its lock; this fails before loading data
+            check_can_start(out_dir)
+        except ChexminiError as exc:
+            error.update(f"[red]✗ {_escape(str(exc))}[/]")
+            self.app.bell()
+            return
+        error.update("")
         self.start_run(config, source, out_dir)
 
     def start_run(self, config: TrainConfig, source: str, out_dir: str | Path,
@@ -242,13 +249,15 @@ class TrainScreen(BaseScreen):
 
     def interrupted_run(self) -> Path | None:
         """The run to resume: the form's out dir if it holds ``resume.npz``, else the newest
-        interrupted run under the runs folder."""
+        interrupted run under the runs folder that no live process is training (if every
+        one is live, the newest — refused by the caller, naming its owner)."""
         out = self.form_values().get("out", "").strip()
         if out:
             return Path(out) if (Path(out) / RESUME_FILE).is_file() else None
-        runs = sorted(Path(self.app.runs_dir).glob(f"*/{RESUME_FILE}"),
-                      key=lambda p: p.stat().st_mtime)
-        return runs[-1].parent if runs else None
+        runs = sorted((p.parent for p in Path(self.app.runs_dir).glob(f"*/{RESUME_FILE}")),
+                      key=lambda d: (d / RESUME_FILE).stat().st_mtime, reverse=True)
+        free = [d for d in runs if owner_pid(d) is None]
+        return (free or runs or [None])[0]
 
     def action_resume_run(self) -> None:
         """Continue an interrupted run (bit-identical to never having stopped)."""
@@ -259,6 +268,12 @@ class TrainScreen(BaseScreen):
         if run_dir is None:
             where = self.form_values().get("out", "").strip() or f"{self.app.runs_dir}/*"
             error.update(f"[red]✗ nothing to resume: no {RESUME_FILE} in {where}[/]")
+            self.app.bell()
+            return
+        try:
+            check_can_start(run_dir, resume=True)
+        except ChexminiError as exc:
+            error.update(f"[red]✗ {_escape(str(exc))}[/]")
             self.app.bell()
             return
         error.update("")
