@@ -92,7 +92,8 @@ def predict_files(
     model: MLP, mean: np.ndarray, std: np.ndarray, threshold: float,
     paths: Iterable[str | os.PathLike[str]], batch_size: int = 512,
 ) -> list[Prediction]:
-    """Predict many files; a file that cannot be read gets ``error`` instead of a crash."""
+    """Predict many files; a file that cannot be read (missing, permission denied, I/O
+    error, undecodable) gets ``error`` instead of a crash, and the others are scored."""
     side = int(round(np.sqrt(model.widths[0])))
     out: list[Prediction | None] = []
     batch_x: list[np.ndarray] = []
@@ -112,6 +113,10 @@ def predict_files(
         except ChexminiError as exc:
             out.append(Prediction(str(path), None, None, str(exc)))
             continue
+        except (OSError, MemoryError) as exc:  # one bad file never loses the others
+            why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            out.append(Prediction(str(path), None, None, str(ChexminiError(why, path))))
+            continue
         out.append(Prediction(str(path), None, None))
         batch_x.append(x)
         batch_pos.append(len(out) - 1)
@@ -125,5 +130,8 @@ def checkpoint_summary(path: str | os.PathLike[str]) -> dict:
     """What a checkpoint folder holds (for inspection screens and the CLI)."""
     ckpt = checkpoint_dir(path)
     metrics = read_metrics(ckpt)
-    files = sorted(p.name for p in Path(ckpt).iterdir() if p.is_file())
+    try:
+        files = sorted(p.name for p in Path(ckpt).iterdir() if p.is_file())
+    except OSError as exc:
+        raise ChexminiError(f"cannot list the folder ({exc.strerror or exc})", ckpt) from None
     return {"path": str(ckpt), "files": files, **metrics}

@@ -5,21 +5,24 @@ Any PNG/JPEG (or other Pillow format): 8- or 16-bit, L/LA/RGB/RGBA/P/CMYK → gr
 16-bit (``I;16``) and 32-bit integer (``I``) images are scaled by their bit depth
 (÷257 for 16-bit), not clipped; then an area-filter (BOX) resize of the whole frame to
 ``size × size`` (``Image.reduce`` when the factor is an exact integer, which is the same
-filter, faster). Every failure is a :class:`ChexminiError` naming the file.
+filter, faster). The EXIF orientation is applied before anything else. Every failure
+is a :class:`ChexminiError` naming the file.
 """
 
 from __future__ import annotations
 
 import os
+import struct
 import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import ChexminiError
 
 MIN_SIDE = 16
+ORIENTATION = 0x0112  # the EXIF orientation tag
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")
 
 
@@ -60,24 +63,15 @@ def resize_area(gray: np.ndarray, size: int) -> np.ndarray:
 
 
 def load_gray(path: str | os.PathLike[str], size: int | None = 64) -> np.ndarray:
-    """Read an image file → uint8 ``(size, size)`` (or native size when ``size`` is None)."""
+    """Read an image file → uint8 ``(size, size)`` (or native size when ``size`` is None).
+
+    The EXIF orientation tag (a phone photo of a film, a rotated JPEG) is applied first,
+    so a rotated file gives the same pixels as the upright one. Every failure — missing,
+    permission denied, I/O error, undecodable, out of memory — is a
+    :class:`ChexminiError` naming the file."""
     path = Path(path)
-    if not path.exists():
-        raise ChexminiError("file not found", path)
-    if path.is_dir():
-        raise ChexminiError("is a directory, not an image file", path)
     try:
-        if path.stat().st_size == 0:
-            raise ChexminiError("empty file (0 bytes), not an image", path)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                img.load()
-                if min(img.size) < MIN_SIDE:
-                    raise ChexminiError(
-                        f"image is only {img.size[0]}×{img.size[1]} pixels; "
-                        f"need at least {MIN_SIDE}×{MIN_SIDE}", path)
-                gray = _to_gray8(img)
+        gray = _decode(path)
     except ChexminiError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -87,12 +81,50 @@ def load_gray(path: str | os.PathLike[str], size: int | None = 64) -> np.ndarray
         raise ChexminiError("not an image file Pillow can read", path) from None
     except PermissionError:
         raise ChexminiError("permission denied", path) from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except MemoryError:
+        raise ChexminiError("not enough memory to decode this image", path) from None
+    except OSError as exc:
+        if exc.errno is not None:  # the system refused: not a decoding problem
+            raise ChexminiError(f"cannot read the file ({exc.strerror or exc})", path) from None
+        msg = str(exc) or type(exc).__name__
+        if "truncated" in msg.lower():
+            msg = "truncated or corrupt image data"
+        raise ChexminiError(f"cannot decode image: {msg}", path) from None
+    except (SyntaxError, ValueError, EOFError) as exc:
         msg = str(exc) or type(exc).__name__
         if "truncated" in msg.lower():
             msg = "truncated or corrupt image data"
         raise ChexminiError(f"cannot decode image: {msg}", path) from None
     return gray if size is None else resize_area(gray, size)
+
+
+def _decode(path: Path) -> np.ndarray:
+    """Checks, decode, EXIF orientation and grayscale conversion at native size."""
+    if not path.exists():
+        raise ChexminiError("file not found", path)
+    if path.is_dir():
+        raise ChexminiError("is a directory, not an image file", path)
+    if path.stat().st_size == 0:
+        raise ChexminiError("empty file (0 bytes), not an image", path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with Image.open(path) as img:
+            img.load()
+            if min(img.size) < MIN_SIDE:
+                raise ChexminiError(
+                    f"image is only {img.size[0]}×{img.size[1]} pixels; "
+                    f"need at least {MIN_SIDE}×{MIN_SIDE}", path)
+            return _to_gray8(_upright(img, path))
+
+
+def _upright(img: Image.Image, path: Path) -> Image.Image:
+    """``img`` turned as its EXIF orientation tag says (unchanged without the tag)."""
+    try:
+        if img.getexif().get(ORIENTATION, 1) in (1, None):
+            return img  # upright already (NIH PNGs): no copy
+        return ImageOps.exif_transpose(img)
+    except (KeyError, IndexError, TypeError, ValueError, struct.error) as exc:
+        raise ChexminiError(f"unreadable EXIF orientation ({exc})", path) from None
 
 
 def is_image_file(path: str | os.PathLike[str]) -> bool:
