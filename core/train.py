@@ -65,12 +65,12 @@ class TrainingDiverged(ChexminiError):
 
 def divergence_hint(config: TrainConfig) -> str:
     """What to change after a divergence: the config value that most likely caused it
-    (a huge weight decay, L1 penalty or learning rate), else a lower learning rate."""
+    (a weight decay, L1 penalty or learning rate above 1), else a lower learning rate."""
     lr = config.lr
-    if config.weight_decay > 10 or config.weight_decay * lr >= 1:
+    if config.weight_decay > 1:
         return (f"weight_decay={config.weight_decay:g} is far too large (typical: 1e-5 to "
                 "1e-2); lower it")
-    if config.l1 > 10 or config.l1 * lr >= 1:
+    if config.l1 > 1:
         return f"l1={config.l1:g} is far too large (typical: 0 to 1e-4); lower it"
     if lr > 1:
         return f"lr={lr:g} is far too large: use a lower learning rate (typical: 1e-4 to 1e-2)"
