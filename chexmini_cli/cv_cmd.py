@@ -12,6 +12,8 @@ from rich.table import Table
 from chexmini_cli.options import (
     add_config_flags,
     add_data_flags,
+    check_flags,
+    check_output_path,
     config_from_args,
     load_data_from_args,
 )
@@ -43,6 +45,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
     unknown = sorted(set(names) - set(MODELS))
     if unknown or not names:
         raise ChexminiError(f"--models: unknown model(s) {unknown}; choose from {MODELS}")
+    check_flags(args, {"folds": {"lo": 2, "integer": True}, "cv_seed": {"lo": 0, "integer": True},
+                       "fold_val_fraction": {"lo": 0, "hi": 1, "lo_open": True,
+                                             "hi_open": True}})
+    if args.out:
+        check_output_path(args.out, "--out")  # before hours of training, not after
     mlp = config_from_args(args, TrainConfig())
     linear = TrainConfig.from_dict({**mlp.to_dict(), "hidden_dims": [], "dropout": 0.0})
     catalogue = {"mlp": mlp, "linear": linear, "constant": None}
@@ -56,16 +63,21 @@ def run(args: argparse.Namespace, console: Console) -> int:
                           f"{r.val_auc:.4f}, best epoch {r.best_epoch})", highlight=False)
 
     results = cross_validate(full, {n: catalogue[n] for n in names}, args.folds,
-                             args.cv_seed, args.fold_val_fraction, progress)
+                             args.cv_seed, args.fold_val_fraction, progress, data.source)
     summary = summarise(results)
     payload = {"data": data.source, "folds": args.folds, "cv_seed": args.cv_seed,
                "mlp_config": mlp.to_dict(), "summary": summary,
                "results": results_to_dicts(results)}
-    if args.out:
-        write_json(args.out, payload)
     if args.json:
         print(json.dumps(payload, indent=2))
-        return 0
+    else:
+        _print_summary(args, data, summary, console)
+    if args.out:  # after printing: a failed write loses nothing on screen
+        write_json(args.out, payload)
+    return 0
+
+
+def _print_summary(args: argparse.Namespace, data, summary: dict, console: Console) -> None:
     table = Table(title=f"{args.folds}-fold patient-grouped CV on {data.source}")
     for col in ("model", "test AUC (mean ± sd)", "balanced accuracy (mean ± sd)"):
         table.add_column(col)
@@ -73,4 +85,3 @@ def run(args: argparse.Namespace, console: Console) -> int:
         table.add_row(name, f"{s['auc_mean']:.4f} ± {s['auc_sd']:.4f}",
                       f"{s['balanced_accuracy_mean']:.4f} ± {s['balanced_accuracy_sd']:.4f}")
     console.print(table)
-    return 0

@@ -31,7 +31,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from chexmini_cli.options import add_data_flags, load_data_from_args
+from chexmini_cli.options import add_data_flags, check_flags, load_data_from_args
 
 EXIT_INTERRUPTED = 130
 
@@ -126,6 +126,8 @@ def _print_splits(data, console: Console) -> None:
 
 def _run_download(args, console: Console) -> int:
     from core.data.download import download_chestmnist
+
+    check_flags(args, {"retries": {"lo": 0, "hi": 100, "integer": True}})
 
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                         TaskProgressColumn(), DownloadColumn(), TransferSpeedColumn(),

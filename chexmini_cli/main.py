@@ -16,24 +16,39 @@ from rich.console import Console
 from rich.table import Table
 
 from chexmini_cli import cv_cmd, data_cmd, export_cmd
-from chexmini_cli.options import add_config_flags, add_data_flags, load_data_from_args
+from chexmini_cli.options import (
+    add_config_flags,
+    add_data_flags,
+    check_flags,
+    flag_name,
+    load_data_from_args,
+)
 from core import __version__
+from core.checks import ConfigError
 from core.errors import ChexminiError
 
 EXIT_USAGE = 2
 DEFAULT_CHECKPOINT = "artifacts"
+#: CLI-only gradcheck flags (``--eps``, ``--samples``, ``--tol``, ``--order`` are checked
+#: by :func:`core.gradcheck.check_args`, the same rules as the app's form).
+GRADCHECK_RULES: dict[str, dict] = {
+    "batch": {"lo": 1, "hi": 4096, "integer": True},
+    "image_size": {"lo": 4, "hi": 1024, "integer": True},
+    "seed": {"lo": 0, "integer": True},
+}
 
 
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (``prog: error: …; see prog --help``), exit 2."""
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors as one line (``chexmini: error: …``), exit code 2."""
 
-    def error(self, message: str):
-        text = " ".join(message.split())
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {text} (see {self.prog} --help)\n")
+    def error(self, message: str):  # type: ignore[override]
+        print(f"chexmini: error: {self.prog}: {' '.join(message.split())} (see "
+              f"{self.prog} --help)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = OneLineParser(
+    p = _Parser(
         prog="chexmini", description="A hand-written NumPy MLP for chest X-ray screening.")
     p.add_argument("--version", action="version", version=f"chexmini {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -109,6 +124,7 @@ def cmd_evaluate(args, console: Console) -> int:
     from core.nn.model import sigmoid
     from core.train import score_split
 
+    check_flags(args, {"threshold": {"lo": 0, "hi": 1}})
     ckpt = load_checkpoint(args.checkpoint)
     model, mean, std, thr = ckpt
     side = int(round(np.sqrt(model.widths[0])))
@@ -177,10 +193,15 @@ def cmd_predict(args, console: Console) -> int:
 def cmd_gradcheck(args, console: Console) -> int:
     from chexmini_cli.options import _dims
     from core.config import check_model_size
-    from core.gradcheck import gradcheck
+    from core.gradcheck import check_args, gradcheck
     from core.inference import load_checkpoint
     from core.nn import MLP
 
+    check_flags(args, GRADCHECK_RULES)
+    try:
+        check_args(args.eps, args.samples, args.tol, args.order)
+    except ConfigError as exc:
+        raise exc.named(flag_name(exc.field)) from None
     if args.checkpoint:
         model = load_checkpoint(args.checkpoint)[0]
         what = str(args.checkpoint)
@@ -205,7 +226,8 @@ def cmd_gradcheck(args, console: Console) -> int:
         for col in ("tensor", "shape", "checked", "kinks", "max rel error", "result"):
             table.add_column(col, justify="left" if col in ("tensor", "shape") else "right")
         for r in report.rows:
-            ok = "[green]pass[/]" if r.passed else "[red]FAIL[/]"
+            ok = ("[green]pass[/]" if r.passed else "[red]FAIL[/]" if r.n_checked
+                  else "[red]nothing checked[/]")
             table.add_row(r.name, "×".join(map(str, r.shape)), str(r.n_checked),
                           str(r.n_kinks), f"{r.max_rel_error:.2e}", ok)
         console.print(table)
@@ -238,6 +260,19 @@ def cmd_inspect(args, console: Console) -> int:
     return 0
 
 
+def system_error_line(exc: BaseException) -> str:
+    """One line for an operating-system or resource error: the file(s) and the problem."""
+    if isinstance(exc, MemoryError):
+        return "out of memory (use smaller images, layers, batches or --n-train)"
+    if isinstance(exc, RecursionError):
+        return "input nested too deeply to read (maximum recursion depth exceeded)"
+    problem = " ".join((getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
+                       .split())
+    files = [f for f in (getattr(exc, "filename", None), getattr(exc, "filename2", None))
+             if f is not None]
+    return f"{' → '.join(map(str, files))}: {problem}" if files else problem
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console(stderr=False)
@@ -254,9 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     except ChexminiError as exc:
         print(f"chexmini: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except MemoryError:
-        print("chexmini: error: out of memory (the data or model is too large for this "
-              "machine)", file=sys.stderr)
+    except (OSError, MemoryError, RecursionError) as exc:
+        # Safety net: errors are handled where they happen; anything missed is one line.
+        print(f"chexmini: error: {system_error_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("chexmini: interrupted", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import MISSING, fields
 
+from core.checks import ConfigError, check_number
 from core.config import TrainConfig, parse_hidden_dims
 from core.data.sources import DEFAULT_SOURCE
 from core.errors import ChexminiError
@@ -70,13 +71,55 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         assert f.default is not MISSING or f.default_factory is not MISSING
 
 
+def flag_name(field: str) -> str:
+    """``adam_eps`` → ``--adam-eps``."""
+    return "--" + field.replace("_", "-")
+
+
 def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) -> TrainConfig:
+    """``base`` (default: the published config) with every given flag applied, validated;
+    an out-of-range value is one line naming its flag and the accepted range."""
     cfg = base or TrainConfig()
+    given = set()
     for f in fields(TrainConfig):
         value = getattr(args, f.name, None)
         if value is not None:
             setattr(cfg, f.name, value)
+            given.add(f.name)
+    try:
+        cfg.validate()
+    except ConfigError as exc:
+        if exc.field in given or (exc.field == "lr_min" and "lr" in given):
+            raise exc.named(flag_name(exc.field)) from None
+        raise
     return cfg
+
+
+def check_flags(args: argparse.Namespace, rules: dict[str, dict]) -> None:
+    """Check the given (non-None) flags ``{dest: check_number keywords}``; one line
+    naming the flag on the first bad one."""
+    for dest, kw in rules.items():
+        value = getattr(args, dest, None)
+        if value is None:
+            continue
+        try:
+            check_number(dest, value, **kw)
+        except ConfigError as exc:
+            raise exc.named(flag_name(dest)) from None
+
+
+#: Accepted ranges of the data flags (``val_fraction + test_fraction < 1`` is checked
+#: by :func:`core.data.load_data`, where it applies).
+DATA_RULES: dict[str, dict] = {
+    "split_seed": {"lo": 0, "integer": True},
+    "val_fraction": {"lo": 0, "hi": 1, "lo_open": True, "hi_open": True},
+    "test_fraction": {"lo": 0, "hi": 1, "hi_open": True},
+    "n_train": {"lo": 1, "integer": True},
+    "n_val": {"lo": 1, "integer": True},
+    "n_test": {"lo": 1, "integer": True},
+    "workers": {"lo": 1, "hi": 256, "integer": True},
+    "image_size": {"lo": 4, "hi": 1024, "integer": True},
+}
 
 
 DATA_HELP = (f"{DEFAULT_SOURCE} (the default: real NIH X-rays shipped with chexmini) | "
@@ -115,8 +158,31 @@ def load_data_from_args(args: argparse.Namespace, console, image_size: int, quie
     from chexmini_cli.data_cmd import cache_progress
     from core.data import load_data
 
+    check_flags(args, DATA_RULES)
+    vf, tf = args.val_fraction, args.test_fraction
+    if vf is not None and tf is not None and vf + tf >= 1:
+        raise ChexminiError(f"--val-fraction + --test-fraction must be below 1 (training needs "
+                            f"the rest), got {vf:g} + {tf:g}")
     with cache_progress(console, disable=quiet or not console.is_terminal) as progress:
         return load_data(data_source(args), seed=args.split_seed, val_fraction=args.val_fraction,
                          test_fraction=args.test_fraction, image_size=image_size,
                          n_train=args.n_train, n_val=args.n_val, n_test=args.n_test,
                          workers=args.workers, progress=progress)
+
+
+def check_output_path(path: str, flag: str) -> None:
+    """Refuse an output file whose folder is missing, not a folder or not writable, or
+    that is itself a folder — before any work is done."""
+    import os
+    from pathlib import Path
+
+    out = Path(path).expanduser()
+    parent = out.parent if str(out.parent) else Path(".")
+    if out.is_dir():
+        raise ChexminiError(f"{flag}: is a folder; give a file name", out)
+    if not parent.exists():
+        raise ChexminiError(f"{flag}: the folder {parent} does not exist", out)
+    if not parent.is_dir():
+        raise ChexminiError(f"{flag}: {parent} is not a folder", out)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ChexminiError(f"{flag}: the folder {parent} is not writable", out)

@@ -8,9 +8,13 @@ constants, augmentation strengths, class weighting, checkpoint cadence).
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+import numpy as np
+
+from core.checks import ConfigError, check_choice, check_number
 from core.errors import ChexminiError
 
 #: Refuse configs whose model would have more parameters than this (the published model
@@ -52,30 +56,24 @@ class TrainConfig:
         return (self.image_size * self.image_size, *self.hidden_dims, 1)
 
     def validate(self) -> TrainConfig:
-        """Raise :class:`ChexminiError` for any out-of-range value; return self."""
+        """Raise :class:`~core.checks.ConfigError` (naming the field and its accepted
+        range) for any out-of-range, NaN or infinite value; return self."""
+        pre = "invalid training config: "
         self._check_types()
+        for name, kw in NUMBER_RULES.items():
+            check_number(name, getattr(self, name), prefix=pre, **kw)
+        check_number("lr_min", self.lr_min, lo=0, hi=self.lr, prefix=pre)
+        dims = self.hidden_dims
+        if not isinstance(dims, (list, tuple)) or not all(
+                isinstance(h, numbers.Integral) and not isinstance(h, bool) and h >= 1
+                for h in dims):
+            raise ConfigError("hidden_dims", "must be a list of whole numbers >= 1", dims, pre)
         check_model_size(self.widths)
-        checks = [
-            (self.image_size >= 4, "image_size must be at least 4"),
-            (all(int(h) >= 1 for h in self.hidden_dims), "hidden_dims must be positive"),
-            (0.0 <= self.dropout < 1.0, "dropout must be in [0, 1)"),
-            (self.optimizer in ("adam", "sgd"), "optimizer must be 'adam' or 'sgd'"),
-            (self.lr > 0, "lr must be positive"),
-            (0 <= self.lr_min <= self.lr, "lr_min must be in [0, lr]"),
-            (self.lr_schedule in ("cosine", "constant"), "lr_schedule must be cosine|constant"),
-            (self.weight_decay >= 0 and self.l1 >= 0, "weight_decay and l1 must be >= 0"),
-            (0.0 <= self.label_smoothing < 1.0, "label_smoothing must be in [0, 1)"),
-            (self.batch_size >= 1, "batch_size must be at least 1"),
-            (self.epochs >= 1, "epochs must be at least 1"),
-            (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "betas must be in [0, 1)"),
-            (0 <= self.flip_prob <= 1, "flip_prob must be in [0, 1]"),
-            (self.brightness >= 0 and self.noise_std >= 0, "augmentation strengths must be >= 0"),
-            (self.class_weight in ("none", "balanced"), "class_weight must be none|balanced"),
-            (self.checkpoint_every >= 0, "checkpoint_every must be >= 0 (0: by cost)"),
-        ]
-        for ok, msg in checks:
-            if not ok:
-                raise ChexminiError(f"invalid training config: {msg}")
+        for name, choices in CHOICES.items():
+            check_choice(name, getattr(self, name), choices, pre)
+        for name in ("augment", "standardize"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(name, "must be true or false", getattr(self, name), pre)
         return self
 
     def _check_types(self) -> None:
@@ -143,6 +141,32 @@ def parse_hidden_dims(text: str) -> list[int]:
         raise ChexminiError(f"hidden dims must be positive, got {text!r}")
     return dims
 
+
+#: Accepted range of every numeric field (keyword arguments of :func:`check_number`).
+#: ``lr_min`` is checked against ``lr`` separately. Augmentation strengths are in [0, 1]
+#: pixel units (pixels are in [0, 1]); Adam's epsilon must survive float32 (its smallest
+#: normal number), or 0/0 gives NaN for any parameter whose gradient is exactly 0.
+NUMBER_RULES: dict[str, dict] = {
+    "image_size": {"lo": 4, "hi": 1024, "integer": True},
+    "dropout": {"lo": 0, "hi": 1, "hi_open": True},
+    "lr": {"lo": 0, "lo_open": True},
+    "weight_decay": {"lo": 0},
+    "l1": {"lo": 0},
+    "label_smoothing": {"lo": 0, "hi": 1, "hi_open": True},
+    "batch_size": {"lo": 1, "integer": True},
+    "epochs": {"lo": 1, "integer": True},
+    "seed": {"lo": 0, "integer": True},
+    "momentum": {"lo": 0, "hi": 1, "hi_open": True},
+    "beta1": {"lo": 0, "hi": 1, "hi_open": True},
+    "beta2": {"lo": 0, "hi": 1, "hi_open": True},
+    "adam_eps": {"lo": float(np.finfo(np.float32).tiny)},
+    "flip_prob": {"lo": 0, "hi": 1},
+    "brightness": {"lo": 0, "hi": 1},
+    "noise_std": {"lo": 0, "hi": 1},
+    "checkpoint_every": {"lo": 0, "integer": True},   # 0: save the resume state by cost
+}
+CHOICES = {"optimizer": ("adam", "sgd"), "lr_schedule": ("cosine", "constant"),
+           "class_weight": ("none", "balanced")}
 
 # Fields that may differ when a run is resumed (they do not change the maths).
 RESUME_MUTABLE = {"checkpoint_every"}

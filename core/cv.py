@@ -15,8 +15,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from core.checks import check_number
 from core.config import TrainConfig
-from core.data.dataset import DataSplits, Split
+from core.data.dataset import DataSplits, Split, require_both_classes
 from core.data.split import assign_groups, grouped_kfold
 from core.metrics import split_report, youden_threshold
 from core.train import train
@@ -44,8 +45,13 @@ def concat_splits(data: DataSplits) -> Split:
                  np.concatenate([p.groups for p in parts]))
 
 
-def fold_splits(full: Split, k: int, seed: int, val_fraction: float) -> list[DataSplits]:
-    """The k (train, val, test) splits; no patient is in two parts of any fold."""
+def fold_splits(full: Split, k: int, seed: int, val_fraction: float,
+                source: str = "") -> list[DataSplits]:
+    """The k (train, val, test) splits; no patient is in two parts of any fold. Each must
+    hold both classes in every part (checked here, before anything is trained)."""
+    check_number("folds", k, lo=2, integer=True)
+    check_number("cv seed", seed, lo=0, integer=True)
+    check_number("fold val_fraction", val_fraction, lo=0, hi=1, lo_open=True, hi_open=True)
     folds = grouped_kfold(full.groups, full.labels, k, seed)
     out = []
     for f in range(k):
@@ -53,8 +59,10 @@ def fold_splits(full: Split, k: int, seed: int, val_fraction: float) -> list[Dat
         rest = np.flatnonzero(folds != f)
         part = assign_groups(full.groups[rest], full.labels[rest],
                              [1 - val_fraction, val_fraction], seed + 1000 + f)
+        name = f"{source} fold {f + 1}/{k}" if source else f"fold {f + 1}/{k}"
         out.append(DataSplits(full.subset(rest[part == 0]), full.subset(rest[part == 1]),
-                              full.subset(test_idx), source=f"fold {f + 1}/{k}"))
+                              full.subset(test_idx), source=name))
+        require_both_classes(out[-1])
     return out
 
 
@@ -74,10 +82,12 @@ def cross_validate(
     seed: int = 0,
     val_fraction: float = 0.15,
     progress: Callable[[FoldResult], None] | None = None,
+    source: str = "",
 ) -> list[FoldResult]:
-    """Train and score every model on every fold; see the module docstring."""
+    """Train and score every model on every fold; see the module docstring. ``source``
+    names the data in error messages."""
     results = []
-    for f, data in enumerate(fold_splits(full, k, seed, val_fraction)):
+    for f, data in enumerate(fold_splits(full, k, seed, val_fraction, source)):
         sizes = (len(data.train), len(data.val), len(data.test))
         for name, cfg in models.items():
             if cfg is None:

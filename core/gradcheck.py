@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from core.checks import ConfigError, check_number
 from core.loss import bce_with_logits
 from core.nn.layers import ReLU
 from core.nn.model import MLP
@@ -56,15 +57,36 @@ class GradcheckReport:
 
     @property
     def passed(self) -> bool:
-        return all(r.passed for r in self.rows)
+        """Every tensor passed — and something was checked (an empty check is no pass)."""
+        return bool(self.rows) and all(r.passed for r in self.rows)
 
     @property
     def max_rel_error(self) -> float:
-        return max(r.max_rel_error for r in self.rows)
+        return max((r.max_rel_error for r in self.rows), default=float("nan"))
 
     def to_dict(self) -> dict:
         return {"eps": self.eps, "tol": self.tol, "passed": self.passed,
                 "rows": [asdict(r) for r in self.rows]}
+
+
+#: Accepted ranges (keyword arguments of :func:`core.checks.check_number`). Below
+#: ``h = 1e-8`` round-off swamps the difference (the resolution floor then hides any
+#: error); above 0.1 truncation does. ``tol`` >= 1 would pass anything (rel. error <= 1).
+ARG_RULES: dict[str, dict] = {
+    "eps": {"lo": 1e-8, "hi": 0.1},
+    "samples": {"lo": 1, "integer": True},
+    "tol": {"lo": 0, "hi": 1, "hi_open": True},
+    "order": {"lo": 2, "hi": 4, "integer": True},
+}
+
+
+def check_args(eps: float, n_samples: int, tol: float, order: int = 4) -> None:
+    """Raise :class:`core.checks.ConfigError` (field ``eps``, ``samples``, ``tol`` or
+    ``order``) for an out-of-range, NaN or infinite setting."""
+    for field, value in (("eps", eps), ("samples", n_samples), ("tol", tol), ("order", order)):
+        check_number(field, value, **ARG_RULES[field])
+    if order not in (2, 4):
+        raise ConfigError("order", "must be 2 or 4", order)
 
 
 def relative_error(a: np.ndarray, n: np.ndarray, tiny: float = TINY) -> np.ndarray:
@@ -111,6 +133,7 @@ def gradcheck(
     tensor (all of them when the tensor is smaller). ``progress(done, total)`` is called
     after each finite difference.
     """
+    check_args(eps, n_samples, tol, order)
     net = model.astype(np.float64)  # a copy: the caller's model is never touched
     x = np.array(x, dtype=np.float64, copy=True)
     y = np.asarray(y, dtype=np.float64).reshape(-1)
@@ -129,8 +152,6 @@ def gradcheck(
     targets = dict(net.parameters())
     targets["input"] = x
 
-    if order not in (2, 4):
-        raise ValueError(f"order must be 2 or 4, got {order}")
     offsets = (1, -1) if order == 2 else (2, 1, -1, -2)
 
     def difference(v: dict[int, float]) -> float:
@@ -169,6 +190,8 @@ def gradcheck(
         rel = relative_error(a, numeric, tiny)
         max_rel = float(rel.max()) if rel.size else 0.0
         max_abs = float(np.abs(a - numeric).max()) if rel.size else 0.0
+        # A tensor with no entry checked (empty, or every sample on a kink) did not pass.
         rows.append(TensorCheck(name, tuple(arr.shape), int(smooth.sum()),
-                                int((~smooth).sum()), max_rel, max_abs, max_rel < tol))
+                                int((~smooth).sum()), max_rel, max_abs,
+                                bool(rel.size) and max_rel < tol))
     return GradcheckReport(rows, eps, tol)

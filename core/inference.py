@@ -28,6 +28,7 @@ from core.data.images import RESIZE_FILTERS, load_gray
 from core.errors import ChexminiError
 from core.nn.model import MLP
 from core.published import LAYOUT_NAMES, PUBLISHED, check_config, detect_layout, resize_filter
+from core.safe_npz import npz_members
 
 LABELS = ("normal", "abnormal")
 
@@ -141,8 +142,9 @@ def predict_files(
     model: MLP, mean: np.ndarray, std: np.ndarray, threshold: float,
     paths: Iterable[str | os.PathLike[str]], batch_size: int = 512, resize: str = "area",
 ) -> list[Prediction]:
-    """Predict many files (resized with ``resize``); a file that cannot be read gets
-    ``error`` instead of a crash."""
+    """Predict many files (resized with ``resize``); a file that cannot be read (missing,
+    permission denied, I/O error, undecodable) gets ``error`` instead of a crash, and the
+    others are scored."""
     side = int(round(np.sqrt(model.widths[0])))
     out: list[Prediction | None] = []
     batch_x: list[np.ndarray] = []
@@ -162,6 +164,10 @@ def predict_files(
         except ChexminiError as exc:
             out.append(Prediction(str(path), None, None, str(exc)))
             continue
+        except (OSError, MemoryError) as exc:  # one bad file never loses the others
+            why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            out.append(Prediction(str(path), None, None, str(ChexminiError(why, path))))
+            continue
         out.append(Prediction(str(path), None, None))
         batch_x.append(x)
         batch_pos.append(len(out) - 1)
@@ -177,7 +183,10 @@ def checkpoint_summary(path: str | os.PathLike[str]) -> dict:
     ``model.npz`` cannot be read) and ``resize_filter``."""
     ckpt = checkpoint_dir(path)
     metrics = read_metrics(ckpt)
-    files = sorted(p.name for p in Path(ckpt).iterdir() if p.is_file())
+    try:
+        files = sorted(p.name for p in Path(ckpt).iterdir() if p.is_file())
+    except OSError as exc:
+        raise ChexminiError(f"cannot list the folder ({exc.strerror or exc})", ckpt) from None
     layout = _layout_of(ckpt / "model.npz")
     resize = None if layout is None else resize_filter(metrics, layout, ckpt / "metrics.json")
     return {"path": str(ckpt), "files": files, **metrics,
@@ -187,7 +196,6 @@ def checkpoint_summary(path: str | os.PathLike[str]) -> dict:
 def _layout_of(path: Path) -> str | None:
     """The layout of a ``model.npz`` from its key names alone; None if unreadable."""
     try:
-        with np.load(path, allow_pickle=False) as z:
-            return detect_layout(z.files, path)
+        return detect_layout(npz_members(path), path)
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, ChexminiError):
         return None

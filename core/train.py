@@ -38,7 +38,7 @@ from core.checkpoint import (
     save_resume_state,
 )
 from core.config import RESUME_MUTABLE, TrainConfig
-from core.data.dataset import DataSplits, Split
+from core.data.dataset import DataSplits, Split, require_both_classes
 from core.errors import ChexminiError
 from core.events import (
     CheckpointSaved,
@@ -63,6 +63,20 @@ HEADLINE = ("auc", "accuracy", "balanced_accuracy", "precision", "recall", "spec
 
 class TrainingDiverged(ChexminiError):
     """The loss or the parameters became NaN/inf."""
+
+
+def divergence_hint(config: TrainConfig) -> str:
+    """What to change after a divergence: the config value that most likely caused it
+    (a weight decay, L1 penalty or learning rate above 1), else a lower learning rate."""
+    lr = config.lr
+    if config.weight_decay > 1:
+        return (f"weight_decay={config.weight_decay:g} is far too large (typical: 1e-5 to "
+                "1e-2); lower it")
+    if config.l1 > 1:
+        return f"l1={config.l1:g} is far too large (typical: 0 to 1e-4); lower it"
+    if lr > 1:
+        return f"lr={lr:g} is far too large: use a lower learning rate (typical: 1e-4 to 1e-2)"
+    return f"try a lower learning rate (now {lr:g})"
 
 
 class TrainControl:
@@ -244,11 +258,7 @@ def train(
     if data.image_size != config.image_size:
         raise ChexminiError(f"data images are {data.image_size}×{data.image_size} but "
                             f"config.image_size is {config.image_size}")
-    for name, split in (("train", data.train), ("val", data.val), ("test", data.test)):
-        if len(split) == 0:
-            raise ChexminiError(f"the {name} split is empty")
-    if len(np.unique(data.val.labels)) < 2:
-        raise ChexminiError("the validation split needs both normal and abnormal images")
+    require_both_classes(data)  # before any work: AUC and threshold need both classes
     control = control or TrainControl()
     fingerprint = data.fingerprint()
     config.dataset_revision = fingerprint
@@ -332,8 +342,8 @@ def _train_locked(config: TrainConfig, data: DataSplits, out: Path | None,
                 if not np.isfinite(loss):
                     raise TrainingDiverged(
                         f"training diverged: loss is {loss} at epoch {e + 1}, step "
-                        f"{run.step + 1}; the last good state is kept — try a lower "
-                        f"learning rate (now {config.lr:g})", None if out is None else out)
+                        f"{run.step + 1}; the last good state is kept — "
+                        f"{divergence_hint(config)}", None if out is None else out)
                 run.step += 1
                 run.global_step += 1
                 run.loss_sum += loss * len(idx)
@@ -356,7 +366,7 @@ def _train_locked(config: TrainConfig, data: DataSplits, out: Path | None,
             if not all(np.isfinite(p).all() for p in params.values()):
                 raise TrainingDiverged(
                     f"training diverged: parameters became NaN/inf in epoch {e + 1}; the last "
-                    f"good state is kept — try a lower learning rate (now {config.lr:g})",
+                    f"good state is kept — {divergence_hint(config)}",
                     None if out is None else out)
             with np.errstate(**quiet_fp):
                 val_logits = score_split(run.model, data.val, maker)

@@ -26,9 +26,10 @@ from textual.worker import get_current_worker
 
 from chexmini_tui.messages import GradcheckDone, GradcheckProgress
 from chexmini_tui.screens.base import BaseScreen
+from core.checks import ConfigError
 from core.config import parse_hidden_dims
 from core.errors import ChexminiError
-from core.gradcheck import gradcheck
+from core.gradcheck import check_args, gradcheck
 from core.inference import load_checkpoint
 from core.nn.model import MLP
 
@@ -117,21 +118,23 @@ class GradcheckScreen(BaseScreen):
         return True
 
     def params(self) -> tuple[float, int, list[int]]:
+        """``(eps, samples, hidden dims)`` from the form, checked by the engine's rules
+        (:func:`core.gradcheck.check_args`, as ``chexmini gradcheck`` does)."""
         eps_t = self.query_one("#gc-eps", Input).value.strip()
         n_t = self.query_one("#gc-samples", Input).value.strip()
         try:
             eps = float(eps_t)
         except ValueError:
             raise ChexminiError(f"epsilon: expected a number, got {eps_t!r}") from None
-        if not (0 < eps < 1):
-            raise ChexminiError("epsilon must be in (0, 1); 1e-4 is a good choice "
-                                "(4th-order differences in float64)")
         try:
             n = int(n_t)
         except ValueError:
             raise ChexminiError(f"samples: expected a whole number, got {n_t!r}") from None
-        if n < 1:
-            raise ChexminiError("samples must be at least 1")
+        try:
+            check_args(eps, n, TOL)
+        except ConfigError as exc:
+            raise exc.named({"eps": "epsilon", "samples": "samples"}.get(
+                exc.field, exc.field)) from None
         return eps, n, parse_hidden_dims(self.query_one("#gc-dims", Input).value)
 
     # -- running -----------------------------------------------------------------------------
@@ -198,8 +201,8 @@ class GradcheckScreen(BaseScreen):
         table.clear()
         if self.report is not None:
             for r in self.report.rows:
-                ok = Text("pass", style="bold green") if r.passed else Text("FAIL",
-                                                                            style="bold red")
+                ok = (Text("pass", style="bold green") if r.passed
+                      else Text("FAIL" if r.n_checked else "nothing checked", style="bold red"))
                 err_style = "green" if r.passed else "red"
                 table.add_row(r.name, "×".join(map(str, r.shape)), str(r.n_checked),
                               str(r.n_kinks), Text(f"{r.max_rel_error:.2e}", style=err_style),

@@ -25,6 +25,7 @@ from chexmini_tui.screens.base import BaseScreen
 from chexmini_tui.state import RunState, fmt_duration
 from chexmini_tui.widgets.plots import CurvePlot, Series
 from core.checkpoint import RESUME_FILE
+from core.checks import ConfigError
 from core.config import TrainConfig, parse_hidden_dims
 from core.data.sources import DEFAULT_SOURCE
 from core.errors import ChexminiError
@@ -89,7 +90,13 @@ def parse_form(values: dict[str, str], augment: bool) -> tuple[TrainConfig, str,
             raise ChexminiError(f"{label}: expected {want}, got {text!r}") from None
         setattr(cfg, name, value)
     cfg.augment = bool(augment)
-    cfg.validate()
+    try:
+        cfg.validate()
+    except ConfigError as exc:  # name the field by its form label, as the CLI names flags
+        labels = {name: label for name, label, _ in FORM_FIELDS}
+        if exc.field in labels:
+            raise exc.named(labels[exc.field]) from None
+        raise
     data = values.get("data", "").strip() or DEFAULT_SOURCE
     return cfg, data, values.get("out", "").strip()
 

@@ -55,7 +55,7 @@ except ImportError:  # pragma: no cover - Windows
 
 CACHE_FORMAT = 1
 #: Bump whenever :func:`core.data.images.load_gray` changes the pixels it returns.
-DECODE_VERSION = 1
+DECODE_VERSION = 2  # 2: EXIF orientation applied before decoding
 CODE_VERSION = f"chexmini {__version__} / decode {DECODE_VERSION}"
 
 PENDING, OK, BAD = 0, 1, 2

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.errors import ChexminiError
+
 
 @dataclass
 class Split:
@@ -75,6 +77,21 @@ class DataSplits:
             for start in range(0, len(split), 4096):
                 h.update(np.ascontiguousarray(split.images[start : start + 4096]).tobytes())
         return h.hexdigest()
+
+
+def require_both_classes(data: DataSplits) -> None:
+    """Refuse splits that lack normal or abnormal images: the validation AUC, the
+    operating threshold and the test metrics all need both classes, and training on one
+    class learns nothing. The error names the split and the source."""
+    for name in ("train", "val", "test"):
+        split = getattr(data, name)
+        pos = int(np.sum(split.labels == 1))
+        if len(split) == 0 or pos in (0, len(split)):
+            have = "no images" if len(split) == 0 else (
+                f"only {'abnormal' if pos else 'normal'} images ({len(split):,})")
+            raise ChexminiError(f"the {name} split has {have}; train, val and test each need "
+                                "both normal and abnormal images — use more data or other "
+                                "split fractions", data.source or None)
 
 
 def patient_id(name: str) -> int:

@@ -6,18 +6,20 @@ Any PNG/JPEG (or other Pillow format): 8- or 16-bit, L/LA/RGB/RGBA/P/CMYK → gr
 (÷257 for 16-bit), not clipped; then an area-filter (BOX) resize of the whole frame to
 ``size × size`` (``Image.reduce`` when the factor is an exact integer, which is the same
 filter, faster). ``resize="bicubic"`` uses Pillow's bicubic filter instead (the default
-of ``Image.resize``, which the published CheXVision-mini code applied). Every failure is a
-:class:`ChexminiError` naming the file.
+of ``Image.resize``, which the published CheXVision-mini code applied). The EXIF
+orientation is applied before anything else. Every failure is a :class:`ChexminiError`
+naming the file.
 """
 
 from __future__ import annotations
 
 import os
+import struct
 import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core import safe_io
 from core.errors import ChexminiError
@@ -27,6 +29,7 @@ RESIZE_FILTERS = ("area", "bicubic")
 #: Images with more pixels than this are refused before decoding (a chest radiograph is
 #: at most ~4300×3500 = 15 MP; an 88 MP 16-bit image needs GBs per decoding worker).
 MAX_PIXELS = 25_000_000
+ORIENTATION = 0x0112  # the EXIF orientation tag
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")
 
 
@@ -86,14 +89,15 @@ def resize_gray(gray: np.ndarray, size: int, resize: str = "area") -> np.ndarray
 def load_gray(path: str | os.PathLike[str], size: int | None = 64,
               resize: str = "area") -> np.ndarray:
     """Read an image file → uint8 ``(size, size)`` (or native size when ``size`` is None),
-    resized with the ``resize`` filter (``"area"``, the training pipeline, or ``"bicubic"``)."""
+    resized with the ``resize`` filter (``"area"``, the training pipeline, or ``"bicubic"``).
+
+    The EXIF orientation tag (a phone photo of a film, a rotated JPEG) is applied first,
+    so a rotated file gives the same pixels as the upright one. Every failure — missing,
+    permission denied, I/O error, undecodable, out of memory — is a
+    :class:`ChexminiError` naming the file."""
     if resize not in RESIZE_FILTERS:
         raise ValueError(f"unknown resize filter {resize!r} (expected one of {RESIZE_FILTERS})")
     path = Path(path)
-    if not path.exists():
-        raise ChexminiError("file not found", path)
-    if path.is_dir():
-        raise ChexminiError("is a directory, not an image file", path)
     try:
         with safe_io.open_regular(path) as fh:  # a FIFO or device would hang Pillow
             if os.fstat(fh.fileno()).st_size == 0:
@@ -108,7 +112,16 @@ def load_gray(path: str | os.PathLike[str], size: int | None = 64,
         raise ChexminiError("not an image file Pillow can read", path) from None
     except PermissionError:
         raise ChexminiError("permission denied", path) from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except MemoryError:
+        raise ChexminiError("not enough memory to decode this image", path) from None
+    except OSError as exc:
+        if exc.errno is not None:  # the system refused: not a decoding problem
+            raise ChexminiError(f"cannot read the file ({exc.strerror or exc})", path) from None
+        msg = str(exc) or type(exc).__name__
+        if "truncated" in msg.lower():
+            msg = "truncated or corrupt image data"
+        raise ChexminiError(f"cannot decode image: {msg}", path) from None
+    except (SyntaxError, ValueError, EOFError) as exc:
         msg = str(exc) or type(exc).__name__
         if "truncated" in msg.lower():
             msg = "truncated or corrupt image data"
@@ -130,7 +143,17 @@ def _decode(fh, path: Path) -> np.ndarray:
             if min(img.size) < MIN_SIDE:
                 raise ChexminiError(f"image is only {w}×{h} pixels; need at least "
                                     f"{MIN_SIDE}×{MIN_SIDE}", path)
-            return _to_gray8(img)
+            return _to_gray8(_upright(img, path))
+
+
+def _upright(img: Image.Image, path: Path) -> Image.Image:
+    """``img`` turned as its EXIF orientation tag says (unchanged without the tag)."""
+    try:
+        if img.getexif().get(ORIENTATION, 1) in (1, None):
+            return img  # upright already (NIH PNGs): no copy
+        return ImageOps.exif_transpose(img)
+    except (KeyError, IndexError, TypeError, ValueError, struct.error) as exc:
+        raise ChexminiError(f"unreadable EXIF orientation ({exc})", path) from None
 
 
 def is_image_file(path: str | os.PathLike[str]) -> bool:

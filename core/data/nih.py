@@ -86,6 +86,7 @@ def read_data_entry(path: Path) -> dict[str, tuple[int, int]]:
                                     path) from None
             i_pat = header.index("Patient ID") if "Patient ID" in header else None
             out: dict[str, tuple[int, int]] = {}
+            first_line: dict[str, int] = {}
             for line_no, row in enumerate(reader, start=2):
                 if not row or not "".join(row).strip():
                     continue
@@ -105,6 +106,13 @@ def read_data_entry(path: Path) -> dict[str, tuple[int, int]]:
                     pid = int(row[i_pat])
                 if pid < 0:
                     pid = patient_id(name)
+                if name in out and out[name] != (label, pid):
+                    what = "label" if out[name][0] != label else "patient ID"
+                    raise ChexminiError(
+                        f"lines {first_line[name]} and {line_no} give {name} different "
+                        f"{what}s ({_describe(out[name], what)} vs "
+                        f"{_describe((label, pid), what)}); remove one of the rows", path)
+                first_line.setdefault(name, line_no)
                 out[name] = (label, pid)
     except ChexminiError:
         raise
@@ -113,6 +121,10 @@ def read_data_entry(path: Path) -> dict[str, tuple[int, int]]:
     if not out:
         raise ChexminiError("the CSV has no rows", path)
     return out
+
+
+def _describe(entry: tuple[int, int], what: str) -> str:
+    return ("abnormal" if entry[0] else "normal") if what == "label" else f"patient {entry[1]}"
 
 
 def image_dirs(root: Path) -> list[Path]:

@@ -45,6 +45,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import numpy as np
 
+from core.checks import check_number
 from core.data.assemble import Indexed, assemble, stratified_subsample, subsample
 from core.data.cache import ProgressFn
 from core.data.dataset import DataSplits
@@ -97,7 +98,13 @@ def load_data(
     vf = opts.get("val_fraction", val_fraction)
     tf = opts.get("test_fraction", test_fraction)
     tf = DEFAULT_TEST_FRACTION if tf is None else float(tf)
-    data, vf = _load(text, seed, vf, tf, image_size, sizes, workers, progress)
+    try:
+        _check_split_args(seed, vf, tf, sizes)
+        data, vf = _load(text, seed, vf, tf, image_size, sizes, workers, progress)
+    except ChexminiError as exc:
+        if exc.path is None:  # name the source the problem is about
+            raise ChexminiError(exc.problem, text) from None
+        raise
     canonical = {k: v for k, v in opts.items() if k in FLOAT_OPTIONS}
     canonical.update({f"n_{k}": int(v) for k, v in sizes.items() if v is not None})
     if canonical:
@@ -105,6 +112,17 @@ def load_data(
     data.info.update({"split_seed": seed, "val_fraction": vf, "test_fraction": tf})
     data.info.update({f"n_{k}": int(v) for k, v in sizes.items() if v is not None})
     return data
+
+
+def _check_split_args(seed: int, vf: float | None, tf: float, sizes: dict) -> None:
+    """Seed, fractions and subsample sizes in range (finite; NaN and inf refused)."""
+    check_number("split seed", seed, lo=0, integer=True)
+    if vf is not None:
+        check_number("val_fraction", vf, lo=0, hi=1, lo_open=True, hi_open=True)
+    check_number("test_fraction", tf, lo=0, hi=1, hi_open=True)
+    for name, n in sizes.items():
+        if n is not None:
+            check_number(f"n_{name}", n, lo=1, integer=True)
 
 
 def split_args(info: dict) -> dict:
@@ -169,9 +187,6 @@ def _load(source: str, seed: int, val_fraction: float | None, test_fraction: flo
     if scheme not in SCHEMES or (not sep and scheme not in ("synthetic", "chestmnist")):
         scheme, rest = "", source
     vf = DEFAULT_VAL_FRACTION if val_fraction is None else float(val_fraction)
-    if not 0 < vf < 1 or not 0 <= test_fraction < 1:
-        raise ChexminiError(f"val_fraction and test_fraction must be fractions below 1, got "
-                            f"{vf} and {test_fraction}")
     if source == SOURCE_NAME:
         return _subsample_memory(_load_sample(vf, test_fraction, seed, image_size),
                                  sizes, seed), vf

@@ -12,6 +12,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from core.errors import ChexminiError
+
+
+class SplitError(ChexminiError, ValueError):
+    """Impossible split parameters (a :class:`ValueError` too, for older callers)."""
+
 
 def assign_groups(
     groups: np.ndarray, labels: np.ndarray, fractions: Sequence[float], seed: int = 0
@@ -24,7 +30,8 @@ def assign_groups(
     labels = np.asarray(labels).astype(np.int64)
     frac = np.asarray(fractions, dtype=np.float64)
     if frac.ndim != 1 or len(frac) < 1 or np.any(frac < 0) or frac.sum() <= 0:
-        raise ValueError(f"fractions must be non-negative and not all zero, got {fractions}")
+        raise SplitError(f"split fractions must be non-negative and not all zero, got "
+                         f"{list(fractions)}")
     frac = frac / frac.sum()
     rng = np.random.default_rng(seed)
 
@@ -57,8 +64,9 @@ def train_val_test_split(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Index arrays ``(train, val, test)`` of a patient-grouped, stratified split."""
     train_fraction = 1.0 - val_fraction - test_fraction
-    if train_fraction <= 0 or val_fraction < 0 or test_fraction < 0:
-        raise ValueError("val_fraction + test_fraction must be below 1")
+    if not (train_fraction > 0 and val_fraction >= 0 and test_fraction >= 0):
+        raise SplitError(f"val_fraction + test_fraction must be below 1 (training needs the "
+                         f"rest), got {val_fraction:g} + {test_fraction:g}")
     part = assign_groups(groups, labels, [train_fraction, val_fraction, test_fraction], seed)
     return tuple(np.flatnonzero(part == k) for k in range(3))  # type: ignore[return-value]
 
@@ -66,5 +74,5 @@ def train_val_test_split(
 def grouped_kfold(groups: np.ndarray, labels: np.ndarray, k: int = 5, seed: int = 0) -> np.ndarray:
     """Fold index ``(N,)`` in ``0..k-1``: patient-grouped, stratified folds of equal share."""
     if k < 2:
-        raise ValueError("k must be at least 2")
+        raise SplitError(f"cross-validation needs at least 2 folds, got {k}")
     return assign_groups(groups, labels, [1.0] * k, seed)

@@ -37,13 +37,32 @@ def load_npz_arrays(path: str | os.PathLike[str]) -> Split:
         raise ChexminiError(f"images must have shape (N, S, S), got {images.shape}", path)
     if images.dtype != np.uint8:
         raise ChexminiError(f"images must be uint8, got {images.dtype}", path)
+    for key, arr in (("names", names), ("labels", labels), ("groups", groups)):
+        if arr is not None and arr.ndim != 1:
+            raise ChexminiError(f"{key} must be one-dimensional (one per image), got shape "
+                                f"{arr.shape}", path)
     n = len(images)
     if len(names) != n or len(labels) != n:
         raise ChexminiError(f"{n} images but {len(names)} names and {len(labels)} labels", path)
+    if groups is not None and len(groups) != n:
+        raise ChexminiError(f"{n} images but {len(groups)} groups", path)
+    if labels.dtype.kind not in "biuf":
+        raise ChexminiError(f"labels must be numbers 0 or 1, got dtype {labels.dtype}", path)
     if not np.isin(labels, (0, 1)).all():
         bad = np.unique(labels[~np.isin(labels, (0, 1))])[:5]
         raise ChexminiError(f"labels must be 0 or 1, found {bad.tolist()}", path)
+    if names.dtype.kind not in "US":
+        raise ChexminiError(f"names must be strings (file names), got dtype {names.dtype}",
+                            path)
+    if groups is not None and groups.dtype.kind not in "iu":
+        raise ChexminiError(f"groups must be whole numbers (patient IDs), got dtype "
+                            f"{groups.dtype}", path)
     names = names.astype(str)
+    uniq, counts = np.unique(names, return_counts=True)
+    if (counts > 1).any():
+        dup = uniq[counts > 1]
+        raise ChexminiError(f"names must be unique; {len(dup):,} occur more than once "
+                            f"(e.g. {dup[0]!r})", path)
     if groups is None:
         groups = np.array([patient_id(nm) for nm in names], dtype=np.int64)
         if (groups < 0).any():
