@@ -7,7 +7,6 @@ constants, augmentation strengths, class weighting, checkpoint cadence).
 
 from __future__ import annotations
 
-import math
 import numbers
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -87,7 +86,7 @@ class TrainConfig:
             elif isinstance(default, int):
                 ok = _is_int(v)
             elif isinstance(default, float):
-                ok = _is_int(v) or (isinstance(v, float) and math.isfinite(v))
+                ok = _is_int(v) or isinstance(v, float)  # range: NUMBER_RULES
             else:
                 ok = isinstance(v, str)
             if not ok:

@@ -141,7 +141,7 @@ def test_config_accepts_every_value_inside_the_documented_range(data):
     (["train", "--data", "synthetic:40", "--seed", "-1"], "--seed"),
     (["train", "--data", "synthetic:40", "--epochs", "0"], "--epochs"),
     (["train", "--data", "synthetic:40", "--batch-size", "0"], "--batch-size"),
-    (["train", "--data", "synthetic:40", "--checkpoint-every", "0"], "--checkpoint-every"),
+    (["train", "--data", "synthetic:40", "--checkpoint-every=-1"], "--checkpoint-every"),
     (["train", "--data", "synthetic:40", "--image-size", "2"], "--image-size"),
     (["train", "--data", "synthetic:40", "--lr", "0.01", "--lr-min", "0.1"], "--lr-min"),
     (["train", "--data", "synthetic:40", "--split-seed", "-1"], "--split-seed"),
@@ -311,7 +311,7 @@ def test_predict_batch_with_an_os_error_keeps_the_others(ckpt, tmp_path, capsys)
                "--json"])
     captured = capsys.readouterr()
     line = one_error_line(rc, captured.err, captured.out)
-    assert str(too_long) in line and "cannot read the file" in line
+    assert str(too_long) in line and "name too long" in line.lower()
     preds = json.loads(captured.out)["predictions"]
     assert preds[0]["error"] and preds[1]["prob_abnormal"] is not None
 

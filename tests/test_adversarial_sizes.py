@@ -163,7 +163,9 @@ def test_object_arrays_are_never_unpickled(tmp_path):
     (["train", "--data", "synthetic:200", "--hidden-dims", "1000000000", "--quiet"],
      "parameters"),
     (["train", "--data", "synthetic:200", "--image-size", "100000", "--quiet"],
-     "parameters"),
+     "--image-size"),
+    (["train", "--data", "synthetic:200", "--image-size", "1024", "--hidden-dims", "50000",
+      "--quiet"], "parameters"),
     (["gradcheck", "--hidden-dims", "1000000000"], "parameters"),
 ])
 def test_absurd_counts_and_widths_are_refused_quickly(argv, needle, tmp_path, capsys,

@@ -87,7 +87,7 @@ def test_inspect(run_dir, capsys):
         (["train", "--data", "nowhere/at/all", "--epochs", "1"], "data source not found"),
         (["train", "--data", "synthetic:abc"], "whole number"),
         (["train", "--data", "synthetic", "--dropout", "2"], "dropout must be"),
-        (["train", "--data", "nih-sample?n_train=0"], "n_train=0"),
+        (["train", "--data", "nih-sample?n_train=0"], "n_train must be"),
         (["predict", "--checkpoint", "no/such/dir", "--image", "x.png"],
          "checkpoint folder not found"),
         (["train", "--resume", "no/such/run"], "nothing to resume"),
