@@ -27,7 +27,7 @@ from core.checkpoint import checkpoint_dir, read_metrics, read_model_layout
 from core.data.images import RESIZE_FILTERS, load_gray
 from core.errors import ChexminiError
 from core.nn.model import MLP
-from core.published import LAYOUT_NAMES, PUBLISHED, check_config, detect_layout, resize_filter
+from core.published import LAYOUT_NAMES, check_config, detect_layout, resize_filter
 from core.safe_npz import npz_members
 
 LABELS = ("normal", "abnormal")
@@ -67,12 +67,11 @@ class Checkpoint:
 
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     """A checkpoint folder in either layout, validated (weights, statistics, threshold,
-    and for the published layout the ``config`` against the weights)."""
+    and the ``config`` against the weights)."""
     ckpt = checkpoint_dir(path)
     model, mean, std, layout = read_model_layout(ckpt)
     metrics = read_metrics(ckpt)
-    if layout == PUBLISHED:
-        check_config(metrics, model.widths, ckpt / "metrics.json")
+    check_config(metrics, model.widths, ckpt / "metrics.json")
     resize = resize_filter(metrics, layout, ckpt / "metrics.json")
     return Checkpoint(model, mean, std, float(metrics["threshold"]), layout, resize, str(ckpt))
 

@@ -81,6 +81,11 @@ def _config(cfg: Any, path) -> None:
         raise _fail(path, "config.image_size", "expected a positive integer")
 
 
+#: The largest threshold Youden's J can give: the float just above a score of 1.0
+#: (everything predicted normal), see :func:`core.metrics.youden_threshold`.
+MAX_THRESHOLD = math.nextafter(1.0, math.inf)
+
+
 def validate_metrics(metrics: Any, path) -> dict:
     """``metrics`` if it follows the ``metrics.json`` schema, else a ChexminiError."""
     if not isinstance(metrics, dict):
@@ -88,6 +93,9 @@ def validate_metrics(metrics: Any, path) -> dict:
     thr = metrics.get("threshold")
     if not is_number(thr) or not math.isfinite(thr):
         raise ChexminiError("has no finite numeric 'threshold'", path)
+    if not 0.0 <= thr <= MAX_THRESHOLD:
+        raise ChexminiError(f"'threshold' is {thr!r}; a threshold on P(abnormal) must be in "
+                            "[0, 1]", path)
     if "best_epoch" in metrics:
         _count(metrics["best_epoch"], path, "best_epoch")
     if "config" in metrics:

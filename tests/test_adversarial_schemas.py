@@ -219,3 +219,22 @@ def test_reference_metrics_pass_the_schema(shared_data):
     read_metrics(shared_data / "reference_results")
     with pytest.raises(ChexminiError):
         read_metrics(shared_data)           # no metrics.json there
+
+
+@pytest.mark.parametrize("edit, needle", [
+    ({"threshold": 5.0}, "must be in [0, 1]"),
+    ({"threshold": -0.5}, "must be in [0, 1]"),
+    ({"config": {**TrainConfig().to_dict(), "hidden_dims": [1, 2]}}, "disagrees with the weights"),
+    ({"config": {**TrainConfig().to_dict(), "image_size": 32}}, "disagrees with the weights"),
+])
+def test_metrics_that_contradict_the_checkpoint_are_refused(tmp_path, capsys, edit, needle):
+    import shutil
+
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "artifacts", ckpt)
+    metrics = json.loads((ckpt / "metrics.json").read_text())
+    (ckpt / "metrics.json").write_text(json.dumps({**metrics, **edit}))
+    for argv in (["inspect", str(ckpt)], ["predict", "--checkpoint", str(ckpt), "--samples"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "metrics.json" in err[0] and needle in err[0]
