@@ -20,6 +20,7 @@ from chexmini_cli.options import (
 from core.atomic import write_json
 from core.config import TrainConfig
 from core.cv import concat_splits, cross_validate, results_to_dicts, summarise
+from core.data.sources import portable_source
 
 MODELS = ("mlp", "linear", "constant")
 
@@ -54,6 +55,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     linear = TrainConfig.from_dict({**mlp.to_dict(), "hidden_dims": [], "dropout": 0.0})
     catalogue = {"mlp": mlp, "linear": linear, "constant": None}
     data = load_data_from_args(args, console, mlp.image_size, quiet=args.json)
+    fingerprint = data.fingerprint()
     full = concat_splits(data)
 
     def progress(r) -> None:
@@ -65,7 +67,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
     results = cross_validate(full, {n: catalogue[n] for n in names}, args.folds,
                              args.cv_seed, args.fold_val_fraction, progress, data.source)
     summary = summarise(results)
-    payload = {"data": data.source, "folds": args.folds, "cv_seed": args.cv_seed,
+    # portable: no path of this machine in a results file (the fingerprint names the data)
+    payload = {"data": portable_source(data.source), "data_fingerprint": fingerprint,
+               "folds": args.folds, "cv_seed": args.cv_seed,
                "mlp_config": mlp.to_dict(), "summary": summary,
                "results": results_to_dicts(results)}
     if args.json:

@@ -12,20 +12,16 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
-from collections.abc import Iterator
 
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
-    MofNCompleteColumn,
     Progress,
     TaskProgressColumn,
     TextColumn,
-    TimeElapsedColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
@@ -58,30 +54,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         p = dsub.add_parser(name, help=help_)
         add_data_flags(p, image_size=True)
         p.add_argument("--json", action="store_true", help="print JSON instead of tables")
-
-
-@contextlib.contextmanager
-def cache_progress(console: Console, disable: bool = False) -> Iterator:
-    """A progress callback for :func:`core.data.load_data` drawing a rich bar."""
-    progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-        console=console, disable=disable, transient=False)
-    task = None
-
-    def update(ev) -> None:
-        nonlocal task
-        if ev.stage == "done" and task is None:
-            return  # nothing was decoded: no bar
-        if task is None:
-            task = progress.add_task("decoding", total=ev.total, info="")
-        desc = {"reuse": "reusing", "decode": "decoding", "done": "decoded"}.get(ev.stage,
-                                                                                ev.stage)
-        info = f"{ev.bad:,} skipped" if ev.bad else ""
-        progress.update(task, completed=ev.done, total=ev.total, description=desc, info=info)
-
-    with progress:
-        yield update
 
 
 def _load(args, console: Console):

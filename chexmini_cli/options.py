@@ -155,7 +155,7 @@ def data_source(args: argparse.Namespace) -> str:
 
 def load_data_from_args(args: argparse.Namespace, console, image_size: int, quiet: bool = False):
     """:func:`core.data.load_data` with the parsed data flags and a cache progress bar."""
-    from chexmini_cli.data_cmd import cache_progress
+    from chexmini_cli.progress import cache_progress
     from core.data import load_data
 
     check_flags(args, DATA_RULES)

@@ -25,8 +25,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from chexmini_cli.data_cmd import cache_progress
 from chexmini_cli.options import config_from_args, load_data_from_args
+from chexmini_cli.progress import cache_progress
 from core.checkpoint import RESUME_FILE
 from core.config import TrainConfig
 from core.errors import ChexminiError

@@ -10,16 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.app import App
-from textual.binding import Binding
 
-from chexmini_tui.screens.base import SCREENS
-from chexmini_tui.screens.evaluate import EvaluateScreen
-from chexmini_tui.screens.gradcheck import GradcheckScreen
+from chexmini_tui.keymap import GLOBAL_BINDINGS, MODES
 from chexmini_tui.screens.help import HelpScreen
-from chexmini_tui.screens.inspect import InspectScreen
-from chexmini_tui.screens.predict import PredictScreen
 from chexmini_tui.screens.quit import QuitScreen
-from chexmini_tui.screens.train import TrainScreen
 
 DEFAULT_CHECKPOINT = "artifacts"
 DEFAULT_RUNS = "runs"
@@ -30,21 +24,8 @@ class ChexminiApp(App):
     TITLE = "chexmini"
     ENABLE_COMMAND_PALETTE = False
 
-    MODES = {
-        "train": TrainScreen,
-        "gradcheck": GradcheckScreen,
-        "evaluate": EvaluateScreen,
-        "inspect": InspectScreen,
-        "predict": PredictScreen,
-    }
-
-    BINDINGS = [
-        *(Binding(key, f"show('{mode}')", f"{title} screen", show=False)
-          for mode, key, title in SCREENS),
-        Binding("question_mark", "help", "help"),
-        Binding("q", "request_quit", "quit"),
-        Binding("ctrl+q", "request_quit", "quit", show=False),
-    ]
+    MODES = dict(MODES)  # see chexmini_tui.keymap: the help screen lists the same tables
+    BINDINGS = list(GLOBAL_BINDINGS)
 
     def __init__(
         self,

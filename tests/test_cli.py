@@ -100,11 +100,11 @@ def test_bad_arguments_exit_2_with_one_clear_line(argv, message, capsys):
 
 
 def test_console_entry_points_run_as_subprocesses(tmp_path):
-    for cmd in ([sys.executable, "-m", "core", "--version"],
+    for cmd in ([sys.executable, "-m", "chexmini_cli", "--version"],
                 [sys.executable, "-m", "chexmini_cli", "--help"]):
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         assert res.returncode == 0, res.stderr
-    res = subprocess.run([sys.executable, "-m", "core", "predict", "--checkpoint",
+    res = subprocess.run([sys.executable, "-m", "chexmini_cli", "predict", "--checkpoint",
                           str(tmp_path), "--image", "x.png"], capture_output=True, text=True)
     assert res.returncode == 2 and ("model.npz" in res.stderr or "metrics.json" in res.stderr)
     assert "Traceback" not in res.stderr
@@ -113,7 +113,7 @@ def test_console_entry_points_run_as_subprocesses(tmp_path):
 def test_engine_never_imports_textual_or_rich():
     code = ("import sys, pkgutil, importlib, core\n"
             "for m in pkgutil.walk_packages(core.__path__, 'core.'):\n"
-            "    if m.name != 'core.__main__': importlib.import_module(m.name)\n"
+            "    importlib.import_module(m.name)\n"
             "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')]\n"
             "print(bad); sys.exit(1 if bad else 0)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -9,6 +9,8 @@ import pytest
 
 from chexmini_cli.main import main
 from core.cv import concat_splits, cross_validate, fold_splits, summarise
+from core.data.nih_sample import SAMPLE_NPZ
+from core.data.sources import portable_source
 from core.data.split import grouped_kfold
 from tests.helpers import synthetic, tiny_config
 
@@ -57,3 +59,35 @@ def test_cv_command_writes_json(tmp_path, capsys):
     assert set(payload["summary"]) == {"mlp", "linear", "constant"}
     assert len(payload["results"]) == 6
     assert main(["cv", "--data", "synthetic:200", "--models", "svm"]) == 2
+
+
+def test_cv_results_name_the_data_without_this_machines_paths(tmp_path, monkeypatch):
+    out = tmp_path / "cv.json"
+    npz = tmp_path / "data" / "images64.npz"
+    npz.parent.mkdir()
+    npz.write_bytes(SAMPLE_NPZ.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    flags = ["--folds", "2", "--epochs", "1", "--hidden-dims", "8", "--models", "constant",
+             "--out", str(out)]
+    assert main(["cv", *flags]) == 0
+    sample = json.loads(out.read_text())
+    assert sample["data"] == "nih-sample" and len(sample["data_fingerprint"]) == 40
+    assert main(["cv", "--data", str(npz), *flags]) == 0
+    copy = json.loads(out.read_text())
+    assert copy["data"] == "npz:data/images64.npz" and str(tmp_path) not in out.read_text()
+    assert copy["data_fingerprint"] == sample["data_fingerprint"]  # the same images
+
+
+@pytest.mark.parametrize("source, portable", [
+    ("nih-sample", "nih-sample"),
+    ("nih-sample?n_train=100", "nih-sample?n_train=100"),
+    ("synthetic:200", "synthetic:200"),
+    ("chestmnist", "chestmnist"),
+    ("npz:/here/runs/data/images64.npz", "npz:runs/data/images64.npz"),
+    ("npz:/elsewhere/nih14_subset/images64.npz?n_val=50", "npz:images64.npz?n_val=50"),
+    ("nih:/data/NIH", "nih:NIH"),
+    ("folder:/here/xrays", "folder:xrays"),
+    ("npz:relative/images64.npz", "npz:relative/images64.npz"),
+])
+def test_portable_source(source, portable):
+    assert portable_source(source, cwd="/here") == portable

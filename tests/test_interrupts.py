@@ -26,7 +26,7 @@ COMPARED = ("model.npz", "metrics.json", "history.json", "val_scores.npy", "test
 
 def chexmini(*argv: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "core", "train", *argv],
+    return subprocess.Popen([sys.executable, "-m", "chexmini_cli", "train", *argv],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 

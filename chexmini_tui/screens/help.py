@@ -10,6 +10,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from chexmini_tui.keymap import GLOBAL_BINDINGS, MODES
+from chexmini_tui.screens.base import SCREENS
+
 NOTES = """\
 [b]Stopping a run[/b]
   [b]x[/b] stop    control.stop(): the engine finishes at the next step — best checkpoint
@@ -53,10 +56,6 @@ class HelpScreen(ModalScreen[None]):
             yield Static(NOTES, markup=True)
 
     def _keys_table(self) -> Table:
-        from chexmini_tui.app import ChexminiApp
-        from chexmini_tui.screens.base import SCREENS
-
-        screens = ChexminiApp.screen_classes()
         table = Table(title="chexmini-tui — keys", title_style="bold", expand=True,
                       padding=(0, 1))
         table.add_column("where", style="bold cyan", no_wrap=True)
@@ -65,7 +64,7 @@ class HelpScreen(ModalScreen[None]):
         for key, desc in global_keys():
             table.add_row("everywhere", key, desc)
         for mode, _, title in SCREENS:
-            for key, desc in screen_keys(screens[mode]):
+            for key, desc in screen_keys(MODES[mode]):
                 table.add_row(title, key, desc)
         table.add_row("help", "esc / ?", Text("close this help"))
         return table
@@ -80,9 +79,9 @@ def _fmt_key(key: str) -> str:
     return " / ".join(names.get(k.strip(), k.strip()) for k in key.split(","))
 
 
-def _bindings(cls) -> list[tuple[str, str]]:
+def _bindings(bindings) -> list[tuple[str, str]]:
     rows = []
-    for b in cls.BINDINGS:
+    for b in bindings:
         if isinstance(b, Binding):
             rows.append((_fmt_key(b.key), b.description))
         else:
@@ -91,10 +90,10 @@ def _bindings(cls) -> list[tuple[str, str]]:
 
 
 def global_keys() -> list[tuple[str, str]]:
-    from chexmini_tui.app import ChexminiApp
-
-    return _bindings(ChexminiApp)
+    """The app-wide keys, as (key, description) rows."""
+    return _bindings(GLOBAL_BINDINGS)
 
 
 def screen_keys(cls) -> list[tuple[str, str]]:
-    return _bindings(cls)
+    """The keys of one screen class, as (key, description) rows."""
+    return _bindings(cls.BINDINGS)

@@ -285,6 +285,36 @@ def source_scheme(source: str) -> str | None:
     return detect_scheme(path) if path.exists() else None
 
 
+def portable_source(source: str, cwd: str | os.PathLike | None = None) -> str:
+    """``source`` as results files record it, meaning the same on any machine.
+
+    Named sources (``nih-sample``, ``synthetic:N``, plain ``chestmnist``) are kept. A path
+    (``data.source`` holds absolute ones) is written relative to ``cwd`` (default: the
+    current directory) when it lies inside it, and otherwise by its last name alone --
+    pair it with :meth:`DataSplits.fingerprint`, which identifies the data exactly.
+    Scheme and options (``npz:``, ``?n_train=…``) are kept.
+    """
+    base, sep, query = str(source).rpartition("?")
+    if not sep or "=" not in query:
+        base, sep, query = str(source), "", ""
+    scheme, colon, rest = base.partition(":")
+    if scheme in SCHEMES and colon:
+        prefix, path_text = f"{scheme}:", rest
+    else:
+        prefix, path_text = "", base
+    if base == SOURCE_NAME or scheme == "synthetic" or not path_text:
+        return str(source)
+    path = Path(path_text).expanduser()
+    if not path.is_absolute():
+        return str(source)
+    here = Path(cwd if cwd is not None else os.getcwd()).resolve()
+    try:
+        shown = path.resolve().relative_to(here).as_posix()
+    except ValueError:
+        shown = path.name
+    return f"{prefix}{shown}{sep}{query}"
+
+
 def check_source_resize(source: str, resize: str, image_size: int, checkpoint: str) -> None:
     """Refuse a source whose images go through the area-resizing cache when the checkpoint
     was trained on images resized with another filter (``resize``, e.g. bicubic)."""

@@ -1,0 +1,34 @@
+"""The app's tables: the main screens by mode, and the keys that work everywhere.
+
+:class:`chexmini_tui.app.ChexminiApp` is built from them and the help screen lists them,
+so the help screen needs no import of the app (nor the app a second copy of its keys).
+"""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+from chexmini_tui.screens.base import SCREENS
+from chexmini_tui.screens.evaluate import EvaluateScreen
+from chexmini_tui.screens.gradcheck import GradcheckScreen
+from chexmini_tui.screens.inspect import InspectScreen
+from chexmini_tui.screens.predict import PredictScreen
+from chexmini_tui.screens.train import TrainScreen
+
+#: mode -> screen class of each main screen (each mode has its own screen stack).
+MODES = {
+    "train": TrainScreen,
+    "gradcheck": GradcheckScreen,
+    "evaluate": EvaluateScreen,
+    "inspect": InspectScreen,
+    "predict": PredictScreen,
+}
+
+#: The app-wide keys: 1–5 switch screens, ? opens the help, q / ctrl+q quit.
+GLOBAL_BINDINGS = [
+    *(Binding(key, f"show('{mode}')", f"{title} screen", show=False)
+      for mode, key, title in SCREENS),
+    Binding("question_mark", "help", "help"),
+    Binding("q", "request_quit", "quit"),
+    Binding("ctrl+q", "request_quit", "quit", show=False),
+]
