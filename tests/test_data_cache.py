@@ -154,7 +154,7 @@ def test_other_image_size_is_another_cache_and_decoder_change_rebuilds(tmp_path,
     b = cache_dir_for("folder", tmp_path / "img", 48)
     assert a != b and str(a).startswith(str(tmp_path / "chexmini-data"))
     build_cache(names, paths, 32, a, workers=1)
-    import core.data.cache as cache
+    import core.data.cache.plan as cache
 
     monkeypatch.setattr(cache, "CODE_VERSION", "chexmini test / decode 999")
     res = build_cache(names, paths, 32, a, workers=1)

@@ -7,7 +7,7 @@ import json
 import pytest
 from test_data_helpers import make_nih_root
 
-import core.data.cache as cache
+import core.data.cache.pool as cache
 from chexmini_cli.main import main
 
 
