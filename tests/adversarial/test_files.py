@@ -24,8 +24,8 @@ from core.events import EventLog, read_events
 from core.resume_state import load_resume
 from core.safe_io import read_json
 from core.train import TrainControl, train
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 TIMEOUT = 60
 
 

@@ -42,10 +42,9 @@ from core.gradcheck import GradcheckReport, gradcheck
 from core.inference import load_checkpoint, predict_files
 from core.nn import MLP
 from core.train import TrainingDiverged, train
-from tests.helpers import run_to_end, synthetic, tiny_config
-from tests.test_data_helpers import gray_pattern, make_nih_root
+from tests.helpers import REPO, run_to_end, synthetic, tiny_config
+from tests.helpers.data import gray_pattern, make_nih_root
 
-REPO = Path(__file__).resolve().parents[1]
 NAN, INF = float("nan"), float("inf")
 
 

@@ -142,7 +142,7 @@ def test_a_stale_lock_of_a_killed_trainer_is_taken_over_and_the_run_resumes(
 
 
 def test_the_app_refuses_to_start_or_resume_a_run_a_live_cli_is_training(tmp_path):
-    from tests.test_tui import SIZE, fill_form, make_app, text_of, wait_for
+    from tests.helpers.tui import SIZE, fill_form, make_app, text_of, wait_for
 
     run = tmp_path / "runs" / "live"
     live = chexmini(*LONG, "--out", str(run))

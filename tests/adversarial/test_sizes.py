@@ -32,6 +32,7 @@ from core.data.subset import load_npz_arrays
 from core.errors import ChexminiError
 from core.nn.model import MLP
 from core.safe_npz import read_npy, read_npz
+from tests.helpers import REPO
 
 HUGE = (4096, 10**9)
 
@@ -208,7 +209,7 @@ def test_memory_error_is_one_line_in_the_cli(tmp_path):
             "1536 << 20)); from chexmini_cli.main import main; "
             "sys.exit(main(['gradcheck', '--hidden-dims', '8000,8000', '--samples', '1']))")
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+           "PYTHONPATH": str(REPO)}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, env=env)
     del resource

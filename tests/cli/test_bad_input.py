@@ -4,15 +4,14 @@ no traceback, nothing half-written."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from chexmini_cli.main import main
-from tests.helpers import run_to_end, synthetic, tiny_config
-from tests.test_inference import _png_bytes, _rewrite_npz
+from tests.helpers import REPO, run_to_end, synthetic, tiny_config
+from tests.helpers.files import png_bytes, rewrite_npz
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +40,7 @@ BAD_IMAGES = [
     ("directory", lambda p: p.mkdir(), "is a directory"),
     ("zero-bytes", lambda p: p.write_bytes(b""), "empty file"),
     ("text", lambda p: p.write_text("hello"), "not an image"),
-    ("truncated", lambda p: p.write_bytes(_png_bytes()[:300]), "truncated or corrupt"),
+    ("truncated", lambda p: p.write_bytes(png_bytes()[:300]), "truncated or corrupt"),
     ("1x1", lambda p: Image.new("L", (1, 1)).save(p, format="PNG"), "only 1×1 pixels"),
 ]
 
@@ -79,14 +78,14 @@ DAMAGE = [
     ("no-metrics", lambda d: (d / "metrics.json").unlink(), "metrics.json: file not found"),
     ("bad-json", lambda d: (d / "metrics.json").write_text("{"), "not valid JSON"),
     ("no-threshold", lambda d: (d / "metrics.json").write_text("{}"), "threshold"),
-    ("wrong-shape", lambda d: _rewrite_npz(d / "model.npz",
+    ("wrong-shape", lambda d: rewrite_npz(d / "model.npz",
                                            lambda a: a.__setitem__("fc1.W", a["fc1.W"][:, :3])),
      "inconsistent weights"),
-    ("missing-key", lambda d: _rewrite_npz(d / "model.npz", lambda a: a.pop("fc1.b")),
+    ("missing-key", lambda d: rewrite_npz(d / "model.npz", lambda a: a.pop("fc1.b")),
      "missing key 'fc1.b'"),
-    ("nan", lambda d: _rewrite_npz(d / "model.npz",
+    ("nan", lambda d: rewrite_npz(d / "model.npz",
                                    lambda a: a["fc2.b"].__setitem__(0, np.inf)), "NaN or inf"),
-    ("norm-length", lambda d: _rewrite_npz(d / "model.npz",
+    ("norm-length", lambda d: rewrite_npz(d / "model.npz",
                                            lambda a: a.__setitem__("_norm_std", np.ones(7))),
      "_norm_std has 7 values"),
 ]
@@ -141,7 +140,7 @@ def test_control_characters_in_file_names_stay_on_one_line(tmp_path, capsys):
     import os
 
     for name in ("a\nb.png", "tab\there.png", os.fsdecode(b"\xff\xfe.png")):
-        art = Path(__file__).resolve().parents[1] / "artifacts"
+        art = REPO / "artifacts"
         assert main(["predict", "--checkpoint", str(art), "--image",
                      str(tmp_path / name)]) == 2
         err = capsys.readouterr().err

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_data_helpers import make_nih_root
 
 import core.data.cache.pool as cache
 from chexmini_cli.main import main
+from tests.helpers.data import make_nih_root
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,6 @@ reproduced from the subset's 64×64 PNGs."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,8 +13,9 @@ from core.checkpoint import ARTIFACT_FILES
 from core.data import load_data
 from core.inference import load_checkpoint, predict_files
 from core.metrics import confusion_matrix, roc_auc, split_report, youden_threshold
+from tests.helpers import REPO
 
-ART = Path(__file__).resolve().parents[1] / "artifacts"
+ART = REPO / "artifacts"
 
 
 @pytest.fixture(scope="module")

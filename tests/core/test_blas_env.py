@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from core.blas_env import THREAD_TIMEOUT, apply_blas_defaults
+from tests.helpers import REPO
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO
 
 # Records the value of OPENBLAS_THREAD_TIMEOUT at the moment NumPy is first imported.
 PROBE = """

@@ -21,6 +21,7 @@ from core.inference import (
     saliency,
 )
 from tests.helpers import run_to_end, synthetic, tiny_config
+from tests.helpers.files import png_bytes, rewrite_npz
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +120,7 @@ def test_area_resize_is_the_box_mean():
         (lambda p: p.mkdir(), "is a directory"),
         (lambda p: p.write_bytes(b""), "empty file"),
         (lambda p: p.write_text("not an image at all"), "not an image"),
-        (lambda p: p.write_bytes(_png_bytes()[:200]), "truncated or corrupt|cannot decode"),
+        (lambda p: p.write_bytes(png_bytes()[:200]), "truncated or corrupt|cannot decode"),
         (lambda p: Image.new("L", (1, 1)).save(p, format="PNG"), r"only 1×1 pixels"),
     ],
     ids=["missing", "directory", "zero-bytes", "text", "truncated", "1x1"],
@@ -130,15 +131,6 @@ def test_bad_image_files_are_one_line_errors(tmp_path, make, message):
     with pytest.raises(ChexminiError, match=message) as err:
         load_gray(path, 64)
     assert str(path) in str(err.value) and "\n" not in str(err.value)
-
-
-def _png_bytes():
-    import io
-
-    buf = io.BytesIO()
-    Image.fromarray(np.random.default_rng(0).integers(0, 256, (128, 128), np.uint8)).save(
-        buf, format="PNG")
-    return buf.getvalue()
 
 
 def test_decompression_bomb_is_reported(tmp_path, monkeypatch):
@@ -174,13 +166,6 @@ def test_saliency_is_the_input_gradient_of_the_logit(ckpt):
 
 
 # -- damaged checkpoints ----------------------------------------------------------------------
-def _rewrite_npz(path, mutate):
-    with np.load(path) as z:
-        arrays = {k: z[k] for k in z.files}
-    mutate(arrays)
-    np.savez(path, **arrays)
-
-
 @pytest.mark.parametrize(
     "damage, message",
     [
@@ -189,15 +174,15 @@ def _rewrite_npz(path, mutate):
         (lambda d: (d / "metrics.json").write_text("{not json"), "not valid JSON"),
         (lambda d: (d / "metrics.json").write_text('{"best_epoch": 1}'), "threshold"),
         (lambda d: (d / "model.npz").write_bytes(b"garbage"), "not a readable npz"),
-        (lambda d: _rewrite_npz(d / "model.npz", lambda a: a.pop("_norm_std")),
+        (lambda d: rewrite_npz(d / "model.npz", lambda a: a.pop("_norm_std")),
          "missing key '_norm_std'"),
-        (lambda d: _rewrite_npz(d / "model.npz",
+        (lambda d: rewrite_npz(d / "model.npz",
                                 lambda a: a.__setitem__("fc2.W", a["fc2.W"][:5])),
          "inconsistent weights"),
-        (lambda d: _rewrite_npz(d / "model.npz",
+        (lambda d: rewrite_npz(d / "model.npz",
                                 lambda a: a["fc1.W"].__setitem__((0, 0), np.nan)),
          "NaN"),
-        (lambda d: _rewrite_npz(d / "model.npz",
+        (lambda d: rewrite_npz(d / "model.npz",
                                 lambda a: a.__setitem__("_norm_mean", a["_norm_mean"][:100])),
          "_norm_mean has 100 values"),
     ],

@@ -32,7 +32,7 @@ from core.inference import (
     preprocess_image,
     saliency,
 )
-from tests.helpers import run_to_end, synthetic, tiny_config
+from tests.helpers import REPO, run_to_end, synthetic, tiny_config
 
 TOL = 1e-9
 SMALL = (256, 16, 8, 1)      # image_size 16
@@ -323,7 +323,7 @@ def test_published_checkpoint_with_an_explicit_area_filter(tmp_path, pngs):
 # -- the app --------------------------------------------------------------------------------
 def test_app_predict_and_inspect_on_a_published_checkpoint(small, pngs, tmp_path):
     from chexmini_tui.app import ChexminiApp
-    from tests.test_tui import text_of, wait_for
+    from tests.helpers.tui import text_of, wait_for
 
     ref = ref_predict(small, pngs)
 
@@ -420,7 +420,7 @@ def test_export_refuses_an_existing_checkpoint_unless_overwrite(own, tmp_path, c
 
 
 def test_export_of_the_shipped_checkpoint(shared_data, tmp_path, capsys):
-    shipped = Path(__file__).resolve().parents[1] / "artifacts"
+    shipped = REPO / "artifacts"
     if not (shipped / "model.npz").is_file():
         pytest.skip("no shipped checkpoint")
     pub = tmp_path / "pub"

@@ -8,6 +8,9 @@ from core.config import TrainConfig
 from core.data import load_data
 from core.train import train
 
+#: The repository's root folder.
+REPO = Path(__file__).resolve().parents[2]
+
 
 def tiny_config(**kw) -> TrainConfig:
     """A fast config: small hidden layers, few epochs (the maths is the published one)."""

@@ -1,9 +1,9 @@
 """Snapshot tests (pytest-textual-snapshot) of every main screen at 100×32.
 
-Everything shown comes from fixed data built in this session (``test_tui`` helpers:
+Everything shown comes from fixed data built in this session (``tests/helpers/tui.py``:
 fixed arrays written with ``core.checkpoint``, a fixed ``events.jsonl``), paths are
 relative (the app runs inside the fixture folder) and nothing time-based is on screen.
-Update after an intended UI change with ``pytest tests/test_tui_snapshots.py
+Update after an intended UI change with ``pytest tests/tui/test_snapshots.py
 --snapshot-update`` and review the SVGs.
 """
 
@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_tui import make_checkpoint, write_fixed_events, write_png
 
 from chexmini_tui.app import ChexminiApp
+from tests.helpers.tui import make_checkpoint, write_fixed_events, write_png
 
 SIZE = (100, 32)
 
@@ -92,7 +92,7 @@ def test_snapshot_inspect_compare(snap_compare, app_in):
 
 def test_snapshot_gradcheck(snap_compare, app_in):
     # before a run: rel. errors are round-off noise and differ in the last digits
-    # between CPUs, so the numbers are tested in test_tui.py, not here.
+    # between CPUs, so the numbers are tested in test_app.py, not here.
     assert snap_compare(app_in(start="gradcheck"), terminal_size=SIZE)
 
 

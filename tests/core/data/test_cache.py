@@ -12,13 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_data_helpers import write_png
 
 from core.data.cache import BAD, OK, build_cache, cache_dir_for, gather_rows, split_views
 from core.data.images import load_gray
 from core.errors import ChexminiError
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO
+from tests.helpers.data import write_png
 
 
 @pytest.fixture(autouse=True)

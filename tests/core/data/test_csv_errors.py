@@ -8,7 +8,7 @@ import pytest
 from chexmini_cli.main import main
 from core.data import load_data
 from core.errors import ChexminiError
-from tests.test_data_helpers import make_nih_root
+from tests.helpers.data import make_nih_root
 
 
 @pytest.fixture()

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_data_helpers import make_nih_root
 
 from core.data import load_data, split_args
 from core.data.images import resize_area
 from core.data.nih import nih_index, nih_split_rows, read_data_entry, read_list
 from core.errors import ChexminiError
+from tests.helpers import REPO
+from tests.helpers.data import make_nih_root
 
-REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("CHEXMINI_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 

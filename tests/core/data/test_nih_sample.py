@@ -20,8 +20,8 @@ from chexmini_cli.main import main
 from core.data import load_data
 from core.data.nih_sample import SAMPLE_CSV, SAMPLE_NPZ, sample_pngs
 from core.inference import load_checkpoint, predict_files
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 ART = REPO / "artifacts"
 
 

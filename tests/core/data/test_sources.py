@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_data_helpers import make_chestmnist, make_folder
 
 from core.data import load_data, split_args
 from core.data.images import resize_area
 from core.data.sources import detect_scheme, parse_source_options
 from core.data.synthetic import make_images
 from core.errors import ChexminiError
+from tests.helpers.data import make_chestmnist, make_folder
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,7 @@ from core.loss import balanced_class_weights, bce_with_logits
 from core.nn import MLP, Dropout, Linear, ReLU
 from core.nn.model import sigmoid
 from core.optim import SGD, Adam, cosine_lr, make_optimizer, regularisation
+from tests.helpers import REPO
 
 
 def small_batch(n_in=12, b=6, seed=0):
@@ -326,11 +327,10 @@ def test_cosine_schedule_matches_the_published_history(reference_results):
 def test_gradcheck_passes_on_the_shipped_trained_checkpoint():
     """Trained weights give small gradients (dead units, flat loss): the 4th-order
     difference and the round-off floor keep the check meaningful there too."""
-    from pathlib import Path
 
     from core.inference import load_checkpoint
 
-    model = load_checkpoint(Path(__file__).resolve().parents[1] / "artifacts")[0]
+    model = load_checkpoint(REPO / "artifacts")[0]
     x = np.random.default_rng(2).standard_normal((8, 4096))
     report = gradcheck(model, x, (np.arange(8) % 2).astype(float), n_samples=10)
     assert report.passed and report.max_rel_error < 1e-6
