@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from core.config import TrainConfig
 from core.data import load_data
 from core.train import train
@@ -25,3 +27,9 @@ def run_to_end(config: TrainConfig, data, out: Path | None = None, **kw) -> list
 
 def synthetic(n: int = 300, seed: int = 0):
     return load_data(f"synthetic:{n}", seed=seed)
+
+
+def small_batch(n_in=12, b=6, seed=0):
+    """A small float64 batch ``(x, y)`` with alternating labels (for layer/gradient checks)."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((b, n_in)), (np.arange(b) % 2).astype(float)
