@@ -67,6 +67,7 @@ def copy_run(src: Path, dst: Path) -> Path:
     return dst
 
 
+@pytest.mark.slow
 def test_fifo_as_events_jsonl_on_resume(interrupted, tmp_path):
     run = copy_run(interrupted, tmp_path / "run")
     (run / "events.jsonl").unlink()
@@ -98,6 +99,7 @@ def test_dev_zero_and_a_symlink_to_it_are_not_read(tmp_path):
             read_json(path)
 
 
+@pytest.mark.slow
 def test_events_symlink_is_not_followed_on_resume(interrupted, tmp_path):
     run = copy_run(interrupted, tmp_path / "run")
     target = tmp_path / "elsewhere.txt"
@@ -128,6 +130,7 @@ def nih_root(root: Path) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_fifo_as_train_val_list(tmp_path):
     root = nih_root(tmp_path / "nih")
     proc = chexmini("train", "--data", f"nih:{root}", "--out", str(tmp_path / "o"),
@@ -135,6 +138,7 @@ def test_fifo_as_train_val_list(tmp_path):
     assert_one_line(proc, str(root / "train_val_list.txt"), "FIFO")
 
 
+@pytest.mark.slow
 def test_fifo_as_image_and_as_metrics_json(tmp_path):
     os.mkfifo(tmp_path / "x.png")
     ckpt = tmp_path / "ckpt"
@@ -147,6 +151,7 @@ def test_fifo_as_image_and_as_metrics_json(tmp_path):
         load_gray(tmp_path / "x.png")
 
 
+@pytest.mark.slow
 def test_fifo_inside_an_image_folder_is_skipped_not_hung(tmp_path):
     for cls in ("normal", "abnormal"):
         d = tmp_path / "f" / cls
@@ -180,6 +185,7 @@ def tiny_disk(tmp_path):
         subprocess.run(["umount", "-l", str(mnt)], capture_output=True, timeout=TIMEOUT)
 
 
+@pytest.mark.slow
 def test_full_disk_while_appending_events_loses_nothing(tiny_disk):
     data = load_data("synthetic:200")
     cfg = TrainConfig(hidden_dims=[8], epochs=12, batch_size=32, checkpoint_every=12)

@@ -113,6 +113,7 @@ def bad_float_flag(draw):
     return flag, value
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(bad_float_flag())
@@ -197,6 +198,7 @@ def test_app_train_form_shows_the_flag_rule_under_its_label():
     assert parse_form(values, augment=True)[0].to_dict() == TrainConfig().to_dict()
 
 
+@pytest.mark.slow
 def test_app_gradcheck_form_refuses_bad_values_inline(tmp_path):
     from textual.widgets import Input
 
@@ -239,6 +241,7 @@ def test_gradcheck_that_checks_nothing_is_not_a_pass():
     assert not report.passed
 
 
+@pytest.mark.slow
 def test_divergence_from_a_huge_weight_decay_names_it(tmp_path):
     cfg = tiny_config(epochs=2, optimizer="sgd", weight_decay=1e30)
     with pytest.raises(TrainingDiverged) as info:
@@ -282,6 +285,7 @@ def unreadable(tmp_path) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("as_json", [False, True])
 def test_predict_batch_with_a_permission_denied_image_keeps_the_others(
         ckpt, tmp_path, unreadable, as_json):
@@ -303,6 +307,7 @@ def test_predict_batch_with_a_permission_denied_image_keeps_the_others(
             assert Path(path).name in res.stdout and f"{prob:.4f}" in res.stdout
 
 
+@pytest.mark.slow
 def test_predict_batch_with_an_os_error_keeps_the_others(ckpt, tmp_path, capsys):
     good = _png(tmp_path / "good.png", 1)
     too_long = tmp_path / ("x" * 300 + ".png")  # ENAMETOOLONG: an OSError even for root

@@ -144,6 +144,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
 def test_corrupt_resume_state_is_one_line_exit_2_and_kept(name, runs, tmp_path, capsys):
     edit, key = CASES[name]
@@ -189,6 +190,7 @@ def test_not_an_npz_at_all(tmp_path, capsys):
     assert code == 2 and str(run / RESUME_FILE) in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["adam", "sgd"])
 def test_valid_states_still_resume_bit_identically(kind, runs, data, tmp_path):
     config = tiny(optimizer=kind)
@@ -214,6 +216,7 @@ META_KEYS = ("format", "config", "data_fingerprint", "source", "data_info", "epo
              "history", "rng")
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture,
                                  HealthCheck.too_slow])

@@ -87,6 +87,7 @@ def reference(tmp_path_factory) -> Path:
 
 
 # -- one writer: real concurrent processes ------------------------------------------------
+@pytest.mark.slow
 def test_second_cli_run_into_a_live_folder_is_refused_and_the_first_finishes(
         reference, tmp_path):
     run = tmp_path / "run"
@@ -107,6 +108,7 @@ def test_second_cli_run_into_a_live_folder_is_refused_and_the_first_finishes(
     assert not (run / LOCK_FILE).exists() and owner_pid(run) is None
 
 
+@pytest.mark.slow
 def test_resume_of_a_live_run_is_refused_and_touches_nothing(tmp_path):
     run = tmp_path / "run"
     live = chexmini(*ARGS[:2], "--epochs", "60", *ARGS[4:], "--out", str(run))
@@ -125,6 +127,7 @@ def test_resume_of_a_live_run_is_refused_and_touches_nothing(tmp_path):
     load_checkpoint(run)
 
 
+@pytest.mark.slow
 def test_a_stale_lock_of_a_killed_trainer_is_taken_over_and_the_run_resumes(
         reference, tmp_path):
     run = tmp_path / "run"
@@ -141,6 +144,7 @@ def test_a_stale_lock_of_a_killed_trainer_is_taken_over_and_the_run_resumes(
         assert (run / name).read_bytes() == (reference / name).read_bytes(), name
 
 
+@pytest.mark.slow
 def test_the_app_refuses_to_start_or_resume_a_run_a_live_cli_is_training(tmp_path):
     from tests.helpers.tui import SIZE, fill_form, make_app, text_of, wait_for
 
@@ -172,6 +176,7 @@ def test_the_app_refuses_to_start_or_resume_a_run_a_live_cli_is_training(tmp_pat
     assert (run / RESUME_FILE).is_file()
 
 
+@pytest.mark.slow
 def test_two_trainers_in_one_process_are_refused_too(tmp_path):
     data = synthetic(200)
     first = train(tiny_config(epochs=3), data, tmp_path)
@@ -207,6 +212,7 @@ def test_a_folder_holding_any_part_of_a_run_is_refused_without_overwrite(
     assert snapshot(out) == before
 
 
+@pytest.mark.slow
 def test_an_interrupted_overwrite_keeps_the_previous_checkpoint_loadable(tmp_path):
     data = synthetic(200)
     out, fresh = tmp_path / "run", tmp_path / "fresh"
@@ -227,6 +233,7 @@ def test_an_interrupted_overwrite_keeps_the_previous_checkpoint_loadable(tmp_pat
         assert (out / name).read_bytes() == (fresh / name).read_bytes(), name
 
 
+@pytest.mark.slow
 def test_resume_with_another_out_or_data_is_refused(tmp_path, capsys):
     run = tmp_path / "run"
     gen = train(tiny_config(epochs=3), synthetic(200), run)
@@ -247,6 +254,7 @@ def test_resume_with_another_out_or_data_is_refused(tmp_path, capsys):
 
 
 # -- finishing: artifacts first, state saved by cost --------------------------------------
+@pytest.mark.slow
 def test_a_failing_final_resume_save_cannot_cost_the_artifacts(tmp_path, monkeypatch):
     """Little disk left: a resume state written after the last epoch would fail. The
     artifacts come first, and no resume state is written at the end of a run."""
@@ -267,12 +275,14 @@ def test_a_failing_final_resume_save_cannot_cost_the_artifacts(tmp_path, monkeyp
     assert not (tmp_path / RESUME_FILE).exists()
 
 
+@pytest.mark.slow
 def test_checkpoint_every_is_an_explicit_override(tmp_path):
     events = run_to_end(tiny_config(epochs=5, checkpoint_every=2), synthetic(200), tmp_path)
     saved = [e.epoch for e in events if e.kind == "checkpoint" and e.what == "resume"]
     assert saved == [2, 4]  # not after the last epoch: the artifacts follow at once
 
 
+@pytest.mark.slow
 def test_by_default_the_first_epoch_saves_and_the_run_stays_resumable(tmp_path):
     control = TrainControl()
     gen = train(tiny_config(epochs=6), synthetic(200), tmp_path, control=control)

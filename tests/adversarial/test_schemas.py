@@ -44,6 +44,7 @@ BAD = ["1", '"text"', "[]", "null", "{", "[" * 50_000 + "]" * 50_000,
        '{"event": "epoch"}', '{"event": 3}', '{"no": "event"}']
 
 
+@pytest.mark.slow
 def test_bad_lines_are_skipped_and_counted(real_lines, tmp_path):
     epoch = json.loads(next(x for x in real_lines if '"epoch"' in x[:20]))
     wrong_type = json.dumps({**epoch, "val_auc": "high"})
@@ -62,6 +63,7 @@ EVENT_JSON = st.recursive(
                                                               max_size=3), max_leaves=8)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())
 def test_fuzzed_event_lines_never_crash_the_reader_or_the_app(real_lines, data, tmp_path_factory):
@@ -103,6 +105,7 @@ def test_inspect_shows_the_bad_line_count(real_lines, tmp_path):
     assert "2 bad lines skipped in events.jsonl" in (info.error or "")
 
 
+@pytest.mark.slow
 def test_attach_shows_the_bad_line_count(real_lines, tmp_path):
     import asyncio
 
@@ -177,6 +180,7 @@ METRICS_CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", list(METRICS_CASES))
 @pytest.mark.parametrize("command", ["inspect", "predict"])
 def test_metrics_json_of_the_wrong_shape_is_one_line(ckpt, key, command, capsys, tmp_path):
@@ -190,6 +194,7 @@ def test_metrics_json_of_the_wrong_shape_is_one_line(ckpt, key, command, capsys,
     assert shown in lines[0]
 
 
+@pytest.mark.slow
 def test_deeply_nested_metrics_json(ckpt, capsys):
     (ckpt / "metrics.json").write_text('{"threshold": 0.5, "config": ' + "[" * 100_000
                                        + "]" * 100_000 + "}")
@@ -200,6 +205,7 @@ def test_deeply_nested_metrics_json(ckpt, capsys):
     assert info.summary is None and "nested too deeply" in info.error
 
 
+@pytest.mark.slow
 def test_valid_metrics_and_history_still_inspect(ckpt, capsys):
     assert main(["inspect", str(ckpt), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["threshold"] == 0.5
@@ -207,6 +213,7 @@ def test_valid_metrics_and_history_still_inspect(ckpt, capsys):
     assert info.error is None and info.note is None and info.history["val_auc"] == [0.5]
 
 
+@pytest.mark.slow
 def test_history_of_the_wrong_shape_is_a_note_in_inspect(ckpt):
     (ckpt / "history.json").write_text(json.dumps({"val_loss": ["a"], "val_auc": [1]}))
     info = load_info(str(ckpt))

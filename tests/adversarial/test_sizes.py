@@ -78,6 +78,7 @@ def ckpt(tmp_path) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_model_npz_header_claiming_4096_by_1e9_is_refused(ckpt, capsys):
     write_zip(ckpt / "model.npz", {"fc1.W.npy": npy_bytes(HUGE)})
     t0 = time.perf_counter()
@@ -87,6 +88,7 @@ def test_model_npz_header_claiming_4096_by_1e9_is_refused(ckpt, capsys):
     one_line(err, str(ckpt / "model.npz"), "fc1.W")
 
 
+@pytest.mark.slow
 def test_model_npz_header_larger_than_its_member_is_refused(ckpt):
     write_zip(ckpt / "model.npz", {"fc1.W.npy": npy_bytes((256, 8))})  # 64 of 8192 bytes
     with pytest.raises(ChexminiError, match=r"fc1\.W declares 8,192 bytes .*truncated"):
@@ -115,6 +117,7 @@ def test_data_npz_with_a_huge_header_is_refused(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_zip_bomb_is_refused_before_inflating(tmp_path):
     """A member that inflates >200× (64 MiB of zeros from ~65 KB) stands in for a 4 MB
     file inflating to GBs: refused from the zip directory, before inflating."""
@@ -144,6 +147,7 @@ def test_chestmnist_with_a_huge_declared_split_is_refused(tmp_path, monkeypatch)
     assert str(path) in str(exc.value)
 
 
+@pytest.mark.slow
 def test_score_npy_with_a_huge_header_is_refused(ckpt):
     from chexmini_tui.screens.evaluate import load_scores
     (ckpt / "val_scores.npy").write_bytes(npy_bytes((10**12,), "<f8"))
@@ -192,6 +196,7 @@ def png_claiming(path: Path, width: int, height: int) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_88_megapixel_png_is_refused_before_decoding(tmp_path, ckpt, capsys):
     img = png_claiming(tmp_path / "huge.png", 10_000, 8_800)
     assert 10_000 * 8_800 > MAX_PIXELS
@@ -201,6 +206,7 @@ def test_88_megapixel_png_is_refused_before_decoding(tmp_path, ckpt, capsys):
     one_line(capsys.readouterr().err, str(img), "megapixels")
 
 
+@pytest.mark.slow
 def test_memory_error_is_one_line_in_the_cli(tmp_path):
     """Under a 1.5 GB address-space limit a model just below the parameter cap cannot
     be allocated: the CLI prints one line and exits 2."""
@@ -217,6 +223,7 @@ def test_memory_error_is_one_line_in_the_cli(tmp_path):
     one_line(proc.stderr, "out of memory")
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(arrays=st.dictionaries(
     st.text("abcdefgh/._", min_size=1, max_size=8),

@@ -45,6 +45,7 @@ BAD_IMAGES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, make, message", BAD_IMAGES, ids=[b[0] for b in BAD_IMAGES])
 def test_predict_bad_images(ckpt, tmp_path, capsys, name, make, message):
     path = tmp_path / "img.png"
@@ -136,6 +137,7 @@ def test_usage_errors_are_one_line(capsys):
         assert err.count("\n") == 1 and "error:" in err and "--help" in err
 
 
+@pytest.mark.slow
 def test_control_characters_in_file_names_stay_on_one_line(tmp_path, capsys):
     import os
 

@@ -16,6 +16,7 @@ def _data_home(tmp_path, monkeypatch):
     monkeypatch.setenv("CHEXMINI_DATA", str(tmp_path / "chexmini-data"))
 
 
+@pytest.mark.slow
 def test_prepare_then_info(tmp_path, capsys):
     root = tmp_path / "nih"
     facts = make_nih_root(root, "archives", n_patients=30, side=64)
@@ -33,6 +34,7 @@ def test_prepare_then_info(tmp_path, capsys):
     assert s["n"] == s["pos"] + s["neg"] and s["patients"] > 0
 
 
+@pytest.mark.slow
 def test_prepare_interrupted_then_continued(tmp_path, capsys, monkeypatch):
     root = tmp_path / "nih"
     make_nih_root(root, "images", n_patients=30, side=64)

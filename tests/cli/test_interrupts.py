@@ -55,6 +55,7 @@ def wait_for_step(run: Path, epoch: int, timeout: float = 120) -> None:
     raise TimeoutError("training did not reach the expected step")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP],
                          ids=["SIGTERM", "SIGINT", "SIGHUP"])
 def test_signal_mid_epoch_then_resume_is_bit_identical(reference, tmp_path, sig):
@@ -75,6 +76,7 @@ def test_signal_mid_epoch_then_resume_is_bit_identical(reference, tmp_path, sig)
         assert (run / name).read_bytes() == (reference / name).read_bytes(), name
 
 
+@pytest.mark.slow
 def test_second_ctrl_c_exits_at_once_without_corrupting_files(tmp_path):
     run = tmp_path / "run"
     proc = chexmini(*ARGS, "--out", str(run))
@@ -90,6 +92,7 @@ def test_second_ctrl_c_exits_at_once_without_corrupting_files(tmp_path):
         json.loads(line)
 
 
+@pytest.mark.slow
 def test_fault_while_writing_artifacts_keeps_the_resume_state(tmp_path, monkeypatch):
     """Disk full while the final artifacts are written: a clear error, the resumable state
     is still there, and resuming afterwards completes the run."""
@@ -113,6 +116,7 @@ def test_fault_while_writing_artifacts_keeps_the_resume_state(tmp_path, monkeypa
     assert events[-1].kind == "finished" and (tmp_path / "metrics.json").is_file()
 
 
+@pytest.mark.slow
 def test_a_folder_holding_a_run_is_not_overwritten_by_accident(tmp_path):
     data = synthetic(200)
     run_to_end(tiny_config(epochs=1), data, tmp_path)

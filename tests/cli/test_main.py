@@ -25,6 +25,7 @@ def run_dir(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_train_writes_a_loadable_checkpoint_and_events(run_dir):
     model, *_ = load_checkpoint(run_dir)
     assert model.widths == (4096, 32, 16, 1)
@@ -62,6 +63,7 @@ def test_evaluate_matches_the_saved_test_metrics(run_dir, capsys):
     assert report["confusion_matrix"] == saved["confusion_matrix"]
 
 
+@pytest.mark.slow
 def test_gradcheck_passes_fresh_and_on_checkpoint(run_dir, capsys):
     assert main(["gradcheck", "--hidden-dims", "16,8", "--image-size", "8", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -99,6 +101,7 @@ def test_bad_arguments_exit_2_with_one_clear_line(argv, message, capsys):
     assert len(err) == 1 and err[0].startswith("chexmini: error:") and message in err[0]
 
 
+@pytest.mark.slow
 def test_console_entry_points_run_as_subprocesses(tmp_path):
     for cmd in ([sys.executable, "-m", "core", "--version"],
                 [sys.executable, "-m", "chexmini_cli", "--help"]):
@@ -110,6 +113,7 @@ def test_console_entry_points_run_as_subprocesses(tmp_path):
     assert "Traceback" not in res.stderr
 
 
+@pytest.mark.slow
 def test_engine_never_imports_textual_or_rich():
     code = ("import sys, pkgutil, importlib, core\n"
             "for m in pkgutil.walk_packages(core.__path__, 'core.'):\n"

@@ -29,6 +29,7 @@ def test_the_full_artifact_set_is_shipped():
     assert not (ART / "resume.npz").exists()
 
 
+@pytest.mark.slow
 def test_load_checkpoint_gives_the_published_architecture(metrics):
     model, mean, std, thr = load_checkpoint(ART)
     assert model.widths == (4096, 1024, 256, 64, 1)

@@ -38,12 +38,14 @@ def _value_at_numpy_import(module: str, env_value: str | None = None) -> str:
     return out.stdout.strip()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", ["core", "core.train", "chexmini_cli.main",
                                     "chexmini_tui.__main__"])
 def test_timeout_is_in_the_environment_before_numpy_loads(module):
     assert _value_at_numpy_import(module) == THREAD_TIMEOUT
 
 
+@pytest.mark.slow
 def test_a_users_own_setting_is_kept():
     assert _value_at_numpy_import("chexmini_cli.main", env_value="25") == "25"
 

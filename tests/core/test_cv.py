@@ -30,6 +30,7 @@ def test_folds_are_patient_grouped_and_cover_everything(full):
     assert sizes.max() - sizes.min() <= 6
 
 
+@pytest.mark.slow
 def test_constant_baseline_is_exactly_chance_and_models_share_folds(full):
     results = cross_validate(full, {"mlp": tiny_config(epochs=2), "constant": None}, k=3)
     assert [(r.model, r.fold) for r in results] == [
@@ -48,6 +49,7 @@ def test_constant_baseline_is_exactly_chance_and_models_share_folds(full):
     assert s["constant"]["auc_sd"] == 0.0
 
 
+@pytest.mark.slow
 def test_cv_command_writes_json(tmp_path, capsys):
     out = tmp_path / "cv.json"
     rc = main(["cv", "--data", "synthetic:200", "--folds", "2", "--epochs", "2",

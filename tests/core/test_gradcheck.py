@@ -25,6 +25,7 @@ def test_gradcheck_passes_on_every_tensor_in_float64():
     assert report.passed
 
 
+@pytest.mark.slow
 def test_gradcheck_on_the_published_architecture():
     m = MLP(seed=0)
     rng = np.random.default_rng(0)
@@ -61,12 +62,14 @@ def test_gradcheck_fails_on_a_broken_backward(monkeypatch):
     assert [r.name for r in report.rows if not r.passed] == ["fc2.W"]
 
 
+@pytest.mark.slow
 def test_gradcheck_flags_relu_kinks_instead_of_failing():
     m = MLP((12, 10, 6, 1), dropout=0.0, seed=0)
     report = gradcheck(m, *small_batch(), eps=1e-1, n_samples=60)
     assert sum(r.n_kinks for r in report.rows) > 0
 
 
+@pytest.mark.slow
 def test_gradcheck_passes_on_the_shipped_trained_checkpoint():
     """Trained weights give small gradients (dead units, flat loss): the 4th-order
     difference and the round-off floor keep the check meaningful there too."""

@@ -46,6 +46,7 @@ def gradient_image(size=256, mode="L"):
     return img if mode == "L" else img.convert(mode)
 
 
+@pytest.mark.slow
 def test_load_checkpoint_returns_the_published_tuple(ckpt):
     model, mean, std, thr = load_checkpoint(ckpt)
     metrics = json.loads((ckpt / "metrics.json").read_text())

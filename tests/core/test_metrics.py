@@ -360,6 +360,7 @@ def scores_and_labels(draw):
     return scores, labels
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(scores_and_labels())
 def test_property_auc_in_unit_interval_and_brute_force(data):
@@ -409,6 +410,7 @@ def garbage_inputs(draw):
     return scores, labels
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(garbage_inputs(), st.sampled_from(list(ALL_FUNCS)))
 def test_property_garbage_raises_chexmini_error_only(data, func):

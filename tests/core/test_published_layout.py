@@ -202,6 +202,7 @@ def test_cli_predict_json_matches_the_reference(small, pngs, capsys):
     assert np.abs(got - ref_predict(small, pngs)).max() < TOL
 
 
+@pytest.mark.slow
 def test_full_size_on_real_pngs(full, shared_data, capsys):
     subset = shared_data / "nih14_subset"
     worst = {}
@@ -258,6 +259,7 @@ def test_cli_evaluate_on_an_npz_matches_the_reference(small, tmp_path, capsys):
     _check_evaluate(small, npz, 16, capsys)
 
 
+@pytest.mark.slow
 def test_cli_evaluate_full_size_on_the_real_npz(full, shared_data, capsys):
     _check_evaluate(full, shared_data / "nih14_subset" / "images64.npz", 64, capsys)
 
@@ -275,6 +277,7 @@ def test_evaluate_refuses_area_resized_sources_for_a_bicubic_checkpoint(small, t
 
 
 # -- inspect, gradcheck -------------------------------------------------------------------
+@pytest.mark.slow
 def test_cli_inspect_names_the_format(small, tmp_path, capsys):
     assert main(["inspect", str(small)]) == 0
     assert "chexvision-mini (published layout)" in capsys.readouterr().out
@@ -292,6 +295,7 @@ def test_cli_gradcheck_on_a_published_checkpoint(small, capsys):
 
 
 # -- the resize filter in metrics.json ----------------------------------------------------
+@pytest.mark.slow
 def test_training_records_the_area_filter_and_old_configs_still_load(tmp_path):
     out = tmp_path / "run"
     run_to_end(tiny_config(epochs=1), synthetic(200), out)
@@ -321,6 +325,7 @@ def test_published_checkpoint_with_an_explicit_area_filter(tmp_path, pngs):
 
 
 # -- the app --------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_app_predict_and_inspect_on_a_published_checkpoint(small, pngs, tmp_path):
     from chexmini_tui.app import ChexminiApp
     from tests.helpers.tui import text_of, wait_for
@@ -358,6 +363,7 @@ def own(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_export_round_trip(own, tmp_path, capsys):
     pub = tmp_path / "pub"
     assert main(["export", str(own), str(pub), "--format", "chexvision-mini"]) == 0
@@ -405,6 +411,7 @@ def test_export_of_a_published_checkpoint_keeps_bicubic(small, pngs, tmp_path, c
     assert np.abs(got - ref_predict(small, pngs)).max() < TOL
 
 
+@pytest.mark.slow
 def test_export_refuses_an_existing_checkpoint_unless_overwrite(own, tmp_path, capsys):
     out = tmp_path / "pub"
     assert main(["export", str(own), str(out)]) == 0
@@ -419,6 +426,7 @@ def test_export_refuses_an_existing_checkpoint_unless_overwrite(own, tmp_path, c
     assert not list(out.glob(".*.tmp"))
 
 
+@pytest.mark.slow
 def test_export_of_the_shipped_checkpoint(shared_data, tmp_path, capsys):
     shipped = REPO / "artifacts"
     if not (shipped / "model.npz").is_file():

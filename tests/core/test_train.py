@@ -24,6 +24,7 @@ def data():
     return synthetic(300)
 
 
+@pytest.mark.slow
 def test_events_in_order_with_the_documented_fields(data, tmp_path):
     cfg = tiny_config(epochs=3)
     events = run_to_end(cfg, data, tmp_path)
@@ -47,6 +48,7 @@ def test_events_in_order_with_the_documented_fields(data, tmp_path):
     assert [e.to_dict() for e in logged] == [e.to_dict() for e in events]
 
 
+@pytest.mark.slow
 def test_writes_every_artifact_consistent_with_history(data, tmp_path):
     run_to_end(tiny_config(epochs=3), data, tmp_path)
     for name in ARTIFACT_FILES:
@@ -68,6 +70,7 @@ def test_writes_every_artifact_consistent_with_history(data, tmp_path):
     assert (tmp_path / "loss_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_threshold_is_youden_on_validation_and_test_is_scored_with_it(data, tmp_path):
     from core.metrics import split_report, youden_threshold
 
@@ -86,6 +89,7 @@ def test_threshold_is_youden_on_validation_and_test_is_scored_with_it(data, tmp_
     np.testing.assert_allclose(probs, ts, rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_same_seed_same_history_bit_for_bit(data):
     cfg = tiny_config(epochs=3)
     a = [e.to_dict() for e in train(cfg, data, step_events=False) if e.kind == "epoch"]
@@ -98,6 +102,7 @@ def test_same_seed_same_history_bit_for_bit(data):
     assert strip(c) != strip(a)
 
 
+@pytest.mark.slow
 def test_validation_auc_improves_over_the_first_epoch(tmp_path):
     data = synthetic(600)
     cfg = tiny_config(hidden_dims=[64, 32], epochs=12, lr=3e-4, weight_decay=1e-4)
@@ -107,6 +112,7 @@ def test_validation_auc_improves_over_the_first_epoch(tmp_path):
     assert events[-1].validation["auc"] > 0.7
 
 
+@pytest.mark.slow
 def test_real_sample_short_run(tmp_path):
     data = load_data("nih-sample")
     cfg = TrainConfig(epochs=3, hidden_dims=[64, 32], lr=1e-4)
@@ -121,6 +127,7 @@ def test_real_sample_short_run(tmp_path):
     assert 0 <= prob <= 1 and label in ("normal", "abnormal")
 
 
+@pytest.mark.slow
 def test_control_stop_finishes_cleanly_with_artifacts(data, tmp_path):
     control = TrainControl()
     events = []
@@ -141,6 +148,7 @@ def test_control_stop_finishes_cleanly_with_artifacts(data, tmp_path):
     assert len(history["val_auc"]) == events[-1].epochs_run
 
 
+@pytest.mark.slow
 def test_stop_before_the_first_epoch_is_a_clear_error(data, tmp_path):
     control = TrainControl()
     control.stop()
@@ -154,6 +162,7 @@ def _history_and_weights(out):
     return (out / "history.json").read_bytes(), (out / "metrics.json").read_bytes(), weights
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop_at", [("epoch", 2, 0), ("step", 3, 2)])
 def test_close_then_resume_is_bit_identical(data, tmp_path, stop_at):
     """Close the generator mid-run (at an epoch end, or mid-epoch), resume, and compare
@@ -182,6 +191,7 @@ def test_close_then_resume_is_bit_identical(data, tmp_path, stop_at):
         assert (full / name).read_bytes() == (part / name).read_bytes()
 
 
+@pytest.mark.slow
 def test_resume_refuses_other_data_or_config(data, tmp_path):
     gen = train(tiny_config(epochs=3), data, tmp_path)
     for ev in gen:
@@ -196,6 +206,7 @@ def test_resume_refuses_other_data_or_config(data, tmp_path):
         run_to_end(tiny_config(epochs=3), data, tmp_path / "nope", resume=True)
 
 
+@pytest.mark.slow
 def test_divergence_stops_with_a_clear_message(data, tmp_path):
     cfg = tiny_config(epochs=5, lr=1e6, optimizer="sgd", momentum=0.9, label_smoothing=0.0)
     with pytest.raises(TrainingDiverged, match=r"diverged.*epoch \d+.*lower learning rate"):
@@ -217,6 +228,7 @@ def test_save_now_writes_resume_state(data, tmp_path):
     assert control.model is not None and control.model.widths == (4096, 32, 16, 1)
 
 
+@pytest.mark.slow
 def test_augmentation_changes_training_but_not_the_data(data):
     """Augmentation acts on the training batches only: the uint8 images are untouched,
     and turning it off changes the training losses."""

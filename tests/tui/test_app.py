@@ -75,6 +75,7 @@ def run(coro):
 
 
 # -- evaluate -----------------------------------------------------------------------------
+@pytest.mark.slow
 def test_evaluate_threshold_keys_match_core_metrics(tmp_path, ckpt):
     val_s, val_y = np.load(ckpt / "val_scores.npy"), np.load(ckpt / "val_labels.npy")
     test_s, test_y = np.load(ckpt / "test_scores.npy"), np.load(ckpt / "test_labels.npy")
@@ -119,6 +120,7 @@ def test_evaluate_threshold_keys_match_core_metrics(tmp_path, ckpt):
     run(go())
 
 
+@pytest.mark.slow
 def test_evaluate_threshold_is_clamped(tmp_path, ckpt):
     async def go():
         app = make_app(tmp_path, checkpoint=str(ckpt), start="evaluate")
@@ -135,6 +137,7 @@ def test_evaluate_threshold_is_clamped(tmp_path, ckpt):
 
 
 # -- predict ------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_predict_shows_engine_probability(tmp_path, ckpt, images_dir):
     img = images_dir / "chest_a.png"
     model, mean, std, thr = load_checkpoint(ckpt)
@@ -161,6 +164,7 @@ def test_predict_shows_engine_probability(tmp_path, ckpt, images_dir):
     run(go())
 
 
+@pytest.mark.slow
 def test_predict_from_tree_and_bad_file_inline_error(tmp_path, ckpt, images_dir):
     async def go():
         app = make_app(tmp_path, checkpoint=str(ckpt), start="predict",
@@ -194,6 +198,7 @@ def test_predict_from_tree_and_bad_file_inline_error(tmp_path, ckpt, images_dir)
 
 
 # -- train --------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_train_through_the_form_runs_to_completion(tmp_path):
     out = tmp_path / "runs" / "r1"
 
@@ -224,6 +229,7 @@ def test_train_through_the_form_runs_to_completion(tmp_path):
     assert json.loads((out / "metrics.json").read_text())["config"]["epochs"] == 3
 
 
+@pytest.mark.slow
 def test_form_errors_are_inline(tmp_path):
     async def go():
         app = make_app(tmp_path, start="train")
@@ -249,6 +255,7 @@ def test_form_errors_are_inline(tmp_path):
     run(go())
 
 
+@pytest.mark.slow
 def test_pause_stops_steps_save_now_and_stop_writes_artifacts(tmp_path):
     out = tmp_path / "runs" / "long"
     data = load_data("synthetic:400")
@@ -299,6 +306,7 @@ def test_pause_stops_steps_save_now_and_stop_writes_artifacts(tmp_path):
     load_checkpoint(out)
 
 
+@pytest.mark.slow
 def test_quit_while_training_asks_then_stops_cleanly(tmp_path):
     out = tmp_path / "runs" / "q"
     data = load_data("synthetic:200")
@@ -327,6 +335,7 @@ def test_quit_while_training_asks_then_stops_cleanly(tmp_path):
     assert (out / "metrics.json").is_file()
 
 
+@pytest.mark.slow
 def test_abort_keeps_the_run_resumable(tmp_path):
     out = tmp_path / "runs" / "a"
     data = load_data("synthetic:200")
@@ -348,6 +357,7 @@ def test_abort_keeps_the_run_resumable(tmp_path):
     assert (out / "resume.npz").is_file() and not (out / "metrics.json").exists()
 
 
+@pytest.mark.slow
 def test_resume_key_continues_an_interrupted_run_bit_identically(tmp_path):
     """Interrupt a run (generator closed mid-epoch), press r on the Train screen: the app
     resumes the newest interrupted run under runs/ and ends with the same weights as a
@@ -377,6 +387,7 @@ def test_resume_key_continues_an_interrupted_run_bit_identically(tmp_path):
     assert (part / "history.json").read_bytes() == (full / "history.json").read_bytes()
 
 
+@pytest.mark.slow
 def test_resume_key_with_nothing_to_resume_is_an_inline_error(tmp_path):
     async def go():
         app = make_app(tmp_path, start="train")
@@ -390,6 +401,7 @@ def test_resume_key_with_nothing_to_resume_is_an_inline_error(tmp_path):
 
 
 # -- attach -------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_attach_follows_a_run_in_progress(tmp_path):
     run_dir = tmp_path / "runs" / "ext"
     data = load_data("synthetic:160")
@@ -427,6 +439,7 @@ def test_attach_follows_a_run_in_progress(tmp_path):
     run(go())
 
 
+@pytest.mark.slow
 def test_attach_waits_for_missing_file_and_replays_fixed_run(tmp_path):
     run_dir = tmp_path / "later"
     run_dir.mkdir()
@@ -444,6 +457,7 @@ def test_attach_waits_for_missing_file_and_replays_fixed_run(tmp_path):
     run(go())
 
 
+@pytest.mark.slow
 def test_inspect_attach_key_follows_run(tmp_path):
     write_fixed_events(tmp_path / "runs" / "demo")
 
@@ -474,6 +488,7 @@ def test_runstate_resume_truncates_history():
 
 
 # -- gradcheck ----------------------------------------------------------------------------
+@pytest.mark.slow
 def test_gradcheck_checkpoint_matches_core(tmp_path, ckpt):
     from chexmini_tui.screens.gradcheck import probe_batch
 
@@ -508,6 +523,7 @@ def test_gradcheck_checkpoint_matches_core(tmp_path, ckpt):
     run(go())
 
 
+@pytest.mark.slow
 def test_gradcheck_fresh_and_live_model(tmp_path):
     out = tmp_path / "runs" / "live"
     data = load_data("synthetic:200")
@@ -545,6 +561,7 @@ def test_gradcheck_fresh_and_live_model(tmp_path):
 
 
 # -- inspect ------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_inspect_lists_compares_and_selects(tmp_path):
     make_checkpoint(tmp_path / "artifacts", seed=0)
     make_checkpoint(tmp_path / "runs" / "b", seed=1, hidden=(8,))
@@ -581,6 +598,7 @@ def test_inspect_lists_compares_and_selects(tmp_path):
     run(go())
 
 
+@pytest.mark.slow
 def test_missing_artifacts_is_graceful(tmp_path):
     async def go():
         app = make_app(tmp_path)
@@ -628,6 +646,7 @@ def test_main_entry_point(tmp_path, capsys):
 
 
 # -- the embedded real NIH sample ------------------------------------------------------------
+@pytest.mark.slow
 def test_real_sample_train_and_predict(tmp_path, ckpt):
     pngs = [sample_pngs()[0], sample_pngs()[-1]]     # real 256×256 X-rays, one of each class
     model, mean, std, thr = load_checkpoint(ckpt)
@@ -660,6 +679,7 @@ def test_real_sample_train_and_predict(tmp_path, ckpt):
     load_checkpoint(out)
 
 
+@pytest.mark.slow
 def test_damaged_checkpoints_are_inline_errors(tmp_path, ckpt):
     import shutil
 
@@ -699,6 +719,7 @@ def test_damaged_checkpoints_are_inline_errors(tmp_path, ckpt):
     run(go())
 
 
+@pytest.mark.slow
 def test_train_flag_starts_the_published_run_on_the_real_sample(tmp_path, ckpt):
     """``chexmini-tui --train`` (the README's first command): the app opens on Train and
     trains the published model and hyperparameters on the embedded NIH sample at once."""

@@ -53,10 +53,12 @@ def app_in(world, monkeypatch):
     return make
 
 
+@pytest.mark.slow
 def test_snapshot_train_form(snap_compare, app_in):
     assert snap_compare(app_in(start="train"), terminal_size=SIZE)
 
 
+@pytest.mark.slow
 def test_snapshot_train_attached_finished_run(snap_compare, app_in):
     async def settle(pilot):
         scr = pilot.app.screen
@@ -67,6 +69,7 @@ def test_snapshot_train_attached_finished_run(snap_compare, app_in):
     assert snap_compare(app_in(attach="runs/demo"), terminal_size=SIZE, run_before=settle)
 
 
+@pytest.mark.slow
 def test_snapshot_evaluate_moved_threshold(snap_compare, app_in):
     async def settle(pilot):
         await pilot.press("right", "right", "right")
@@ -75,10 +78,12 @@ def test_snapshot_evaluate_moved_threshold(snap_compare, app_in):
     assert snap_compare(app_in(start="evaluate"), terminal_size=SIZE, run_before=settle)
 
 
+@pytest.mark.slow
 def test_snapshot_inspect(snap_compare, app_in):
     assert snap_compare(app_in(start="inspect"), terminal_size=SIZE)
 
 
+@pytest.mark.slow
 def test_snapshot_inspect_compare(snap_compare, app_in):
     async def settle(pilot):
         scr = pilot.app.screen
@@ -90,12 +95,14 @@ def test_snapshot_inspect_compare(snap_compare, app_in):
     assert snap_compare(app_in(start="inspect"), terminal_size=SIZE, run_before=settle)
 
 
+@pytest.mark.slow
 def test_snapshot_gradcheck(snap_compare, app_in):
     # before a run: rel. errors are round-off noise and differ in the last digits
     # between CPUs, so the numbers are tested in test_app.py, not here.
     assert snap_compare(app_in(start="gradcheck"), terminal_size=SIZE)
 
 
+@pytest.mark.slow
 def test_snapshot_predict(snap_compare, app_in):
     async def settle(pilot):
         scr = pilot.app.screen
@@ -110,5 +117,6 @@ def test_snapshot_predict(snap_compare, app_in):
     assert snap_compare(app_in(start="predict"), terminal_size=SIZE, run_before=settle)
 
 
+@pytest.mark.slow
 def test_snapshot_help(snap_compare, app_in):
     assert snap_compare(app_in(start="train"), press=["question_mark"], terminal_size=SIZE)

@@ -35,6 +35,7 @@ def make_files(root: Path, n: int = 40, side: int = 96) -> tuple[list[str], list
     return names, paths
 
 
+@pytest.mark.slow
 def test_build_reuse_and_pixels(tmp_path):
     names, paths = make_files(tmp_path / "img")
     events = []
@@ -73,6 +74,7 @@ def test_changed_added_removed_inputs_decode_only_what_changed(tmp_path):
     assert len(list((tmp_path / "c").glob("images-*.npy"))) == 1
 
 
+@pytest.mark.slow
 def test_bad_files_skipped_counted_listed(tmp_path):
     names, paths = make_files(tmp_path / "img", n=12)
     Path(paths[3]).write_bytes(Path(paths[3]).read_bytes()[:200])   # truncated
@@ -95,6 +97,7 @@ def test_bad_files_skipped_counted_listed(tmp_path):
     assert res2.decoded == 1 and res2.status[6] == OK and res2.status[3] == BAD
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2])
 def test_interrupted_build_resumes_remaining_chunks(tmp_path, workers):
     names, paths = make_files(tmp_path / "img", n=48)
@@ -119,6 +122,7 @@ def test_interrupted_build_resumes_remaining_chunks(tmp_path, workers):
     np.testing.assert_array_equal(np.asarray(res.images), ref)
 
 
+@pytest.mark.slow
 def test_killed_build_resumes(tmp_path):
     """SIGKILL in the middle of a build (no cleanup at all), then continue."""
     names, paths = make_files(tmp_path / "img", n=40)
@@ -146,6 +150,7 @@ def test_killed_build_resumes(tmp_path):
     np.testing.assert_array_equal(np.asarray(res.images), ref)
 
 
+@pytest.mark.slow
 def test_other_image_size_is_another_cache_and_decoder_change_rebuilds(tmp_path,
                                                                          monkeypatch):
     names, paths = make_files(tmp_path / "img", n=6)

@@ -71,6 +71,7 @@ def url(srv) -> str:
     return f"http://127.0.0.1:{srv.server_address[1]}/chestmnist_64.npz?download=1"
 
 
+@pytest.mark.slow
 def test_good_md5(server, tmp_path):
     events = []
     path = download_file(url(server), tmp_path / "f.npz", MD5, progress=events.append)
@@ -87,6 +88,7 @@ def test_bad_md5_deletes_and_says_so(server, tmp_path):
     assert not (tmp_path / "f.npz").exists() and not (tmp_path / "f.npz.part").exists()
 
 
+@pytest.mark.slow
 def test_resume_after_cut_with_retries(server, tmp_path):
     server.cuts = 1
     path = download_file(url(server), tmp_path / "f.npz", MD5, retries=2)
@@ -104,6 +106,7 @@ def test_resume_after_cut_on_the_next_run(server, tmp_path):
     assert server.requests[-1] == "bytes=300000-"
 
 
+@pytest.mark.slow
 def test_server_without_range_support_restarts(server, tmp_path):
     (tmp_path / "f.npz.part").write_bytes(PAYLOAD[:1000])
     server.ranges = False
@@ -140,6 +143,7 @@ def test_offline_dns_failure(tmp_path, monkeypatch):
         download_chestmnist(64, tmp_path)
 
 
+@pytest.mark.slow
 def test_cli_download_errors_are_one_line(server, tmp_path, capsys):
     # 64 px: the published size is known, so a wrong-size mirror is refused up front.
     code = main(["data", "download", "chestmnist", "--size", "64", "--dest", str(tmp_path),
@@ -156,6 +160,7 @@ def test_cli_download_errors_are_one_line(server, tmp_path, capsys):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_cli_download_good(server, tmp_path, capsys, monkeypatch):
     import core.data.download as dl
 

@@ -8,6 +8,7 @@ import os
 import tempfile
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -41,12 +42,14 @@ def _png(arr: np.ndarray, mode: str | None = None) -> bytes:
     return buf.getvalue()
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(st.binary(max_size=4096))
 def test_random_bytes(data):
     _try_load(data)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(st.binary(min_size=1, max_size=2048), st.integers(0, 4000))
 def test_corrupted_real_png(noise, cut):
@@ -58,6 +61,7 @@ def test_corrupted_real_png(noise, cut):
     _try_load(bytes(mutated))
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(
     st.integers(1, 90), st.integers(1, 90),

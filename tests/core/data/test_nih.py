@@ -44,6 +44,7 @@ def _all(data):
     return {"train": data.train, "val": data.val, "test": data.test}
 
 
+@pytest.mark.slow
 def test_labels_official_split_and_patients(nih):
     root, facts = nih
     data = load_data(f"nih:{root}", workers=1)
@@ -99,6 +100,7 @@ def test_bad_files_are_reported_not_dropped_silently(nih):
     assert manifest["complete"] and manifest["n_bad"] == 2
 
 
+@pytest.mark.slow
 def test_subsampling_sizes_stratified_and_reproducible(tmp_path):
     root = tmp_path / "nih"
     make_nih_root(root, "images", n_patients=120, side=64)
@@ -137,6 +139,7 @@ def test_v2020_csv_preferred_and_errors(tmp_path):
         nih_index(root)
 
 
+@pytest.mark.slow
 def test_real_official_lists(nih14_meta, tmp_path):
     """The split code on the real lists: 86,524 train_val / 25,596 test, disjoint, no
     patient in two splits; labels from the CheXNet label files (all 112,120 images)."""

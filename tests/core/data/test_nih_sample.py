@@ -63,6 +63,7 @@ def test_bundled_pngs_are_labelled_unseen_test_images(sample):
     assert [test_label[p.name] for p in pngs] == [int(f == "abnormal") for f in folders]
 
 
+@pytest.mark.slow
 def test_bundled_pngs_score_like_the_shipped_test_scores(sample):
     # 256×256 PNGs, area-resized to 64×64 at load: the npz rows are the same originals
     # area-resized straight to 64×64, so scores agree up to uint8 rounding at 256 px.
@@ -75,6 +76,7 @@ def test_bundled_pngs_score_like_the_shipped_test_scores(sample):
     assert np.abs(got - want).max() < 2e-3
 
 
+@pytest.mark.slow
 def test_nih_sample_is_the_default_data(capsys):
     assert main(["data", "info", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
@@ -87,6 +89,7 @@ def test_nih_sample_is_the_default_data(capsys):
         assert report["splits"][split]["confusion_matrix"] == metrics[key]["confusion_matrix"]
 
 
+@pytest.mark.slow
 def test_predict_samples_prints_true_labels(capsys):
     assert main(["predict", "--checkpoint", str(ART), "--samples", "--json"]) == 0
     preds = json.loads(capsys.readouterr().out)["predictions"]
@@ -104,6 +107,7 @@ def test_the_sample_equals_the_shared_subset(shared_data):
         assert png.read_bytes() == (src / "png256" / png.name).read_bytes()
 
 
+@pytest.mark.slow
 def test_the_sample_loads_from_an_installed_wheel(tmp_path):
     """Build the wheel (no network: no build isolation), unpack it as site-packages would,
     and load the sample from another directory with the source tree out of reach."""

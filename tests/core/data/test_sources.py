@@ -39,6 +39,7 @@ def test_folder_flat_grouped_split(tmp_path):
     assert again.fingerprint() == data.fingerprint()
 
 
+@pytest.mark.slow
 def test_folder_presplit_and_plain_names(tmp_path):
     labels = make_folder(tmp_path / "p", presplit=True, n=40, nih_names=False)
     data = load_data(f"folder:{tmp_path / 'p'}", workers=1)
@@ -106,6 +107,7 @@ def test_chestmnist_default_path_and_missing(tmp_path):
     assert len(data.train) == 40
 
 
+@pytest.mark.slow
 def test_existing_npz_and_synthetic_unchanged(tmp_path):
     images, labels, names, groups = make_images(120, 64, seed=0)
     np.savez(tmp_path / "images64.npz", images=images, labels=labels, names=names)

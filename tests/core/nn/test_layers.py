@@ -6,11 +6,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from core.nn import Dropout, Linear, ReLU
 
 
 # -- layers ---------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_linear_forward_is_affine_and_he_initialised():
     rng = np.random.default_rng(0)
     layer = Linear("fc", 2000, 300, rng, np.float64)

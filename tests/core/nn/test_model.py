@@ -13,6 +13,7 @@ from tests.helpers import small_batch
 
 
 # -- model ----------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_published_architecture_and_names():
     m = MLP()
     assert m.widths == (4096, 1024, 256, 64, 1)
