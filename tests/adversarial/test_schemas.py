@@ -24,6 +24,7 @@ from core.errors import ChexminiError
 from core.events import EVENT_TYPES, Event, read_events
 from core.nn.model import MLP
 from core.train import train
+from tests.helpers import REPO
 
 
 @pytest.fixture(scope="module")
@@ -238,7 +239,7 @@ def test_metrics_that_contradict_the_checkpoint_are_refused(tmp_path, capsys, ed
     import shutil
 
     ckpt = tmp_path / "ckpt"
-    shutil.copytree(Path(__file__).resolve().parents[1] / "artifacts", ckpt)
+    shutil.copytree(REPO / "artifacts", ckpt)
     metrics = json.loads((ckpt / "metrics.json").read_text())
     (ckpt / "metrics.json").write_text(json.dumps({**metrics, **edit}))
     for argv in (["inspect", str(ckpt)], ["predict", "--checkpoint", str(ckpt), "--samples"]):
