@@ -193,7 +193,7 @@ def epoch_child(folder: Path, steps: int | None) -> None:
     if steps is not None and n_steps < -(-len(data.train) // config.batch_size):
         # Cut short: still score validation and test once, as the epoch end would.
         from core.batches import BatchMaker
-        from core.train import score_split
+        from core.validation import score_split
 
         maker = BatchMaker(*control.norm)
         score_split(control.model, data.val, maker)

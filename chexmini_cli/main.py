@@ -122,7 +122,7 @@ def cmd_evaluate(args, console: Console) -> int:
     from core.inference import load_checkpoint
     from core.metrics import split_report
     from core.nn.model import sigmoid
-    from core.train import score_split
+    from core.validation import score_split
 
     check_flags(args, {"threshold": {"lo": 0, "hi": 1}})
     ckpt = load_checkpoint(args.checkpoint)
