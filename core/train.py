@@ -52,7 +52,7 @@ from core.events import (
 from core.loss import balanced_class_weights, bce_with_logits
 from core.metrics import roc_auc, youden_threshold
 from core.nn.model import MLP, sigmoid
-from core.optim import cosine_lr, make_optimizer, regularisation
+from core.optim import lr_schedule, make_optimizer, regularisation
 from core.resume_state import check_against_data, load_resume
 from core.runfolder import EVENTS_FILE, claim
 from core.standardize import feature_stats, identity_stats
@@ -125,7 +125,8 @@ class _Run:
         params, grads = self.model.parameters(), self.model.gradients()
         self.opt = make_optimizer(config.optimizer, params, grads, config.lr,
                                   config.weight_decay, config.l1, config.momentum,
-                                  (config.beta1, config.beta2), config.adam_eps)
+                                  (config.beta1, config.beta2), config.adam_eps,
+                                  lr_schedule(config))
         if config.standardize:
             self.mean, self.std = feature_stats(data.train.images)
         else:
@@ -327,9 +328,7 @@ def _train_locked(config: TrainConfig, data: DataSplits, out: Path | None,
     try:
         while run.epoch < config.epochs and not stopped_early:
             e = run.epoch
-            lr = cosine_lr(e, config.epochs, config.lr, config.lr_min) \
-                if config.lr_schedule == "cosine" else config.lr
-            run.opt.lr = lr
+            lr = run.opt.set_epoch(e)
             if run.perm is None:
                 run.perm = run.shuffle_rng.permutation(n)
             t_epoch = time.perf_counter()
