@@ -5,10 +5,12 @@ For each image of ``x: (B, H, W)`` independently:
 - brightness: ``x ← x + b``, ``b ~ U(−brightness, +brightness)``;
 - Gaussian noise: ``x ← x + ε``, ``ε ~ N(0, noise_std²)`` per pixel.
 
-:func:`augment_batch` is the plain, reference definition. Training uses the fused
-equivalent :meth:`core.batches.BatchMaker.augmented` (same draws, folded into the
-standardisation, noise from a pre-drawn bank); ``tests/test_augment.py`` checks that the
-two agree.
+:func:`augment_batch` applies this with fresh per-pixel noise (used to check the
+distributions). The specification training follows — including which draws are made, in
+which order, and the pre-drawn noise bank — is :mod:`core.reference.augment`; training runs
+its fused equivalent :meth:`core.batches.BatchMaker.augmented`, and
+``tests/test_augment.py`` and ``tests/test_reference_equivalence.py`` check that the two
+agree with the same draws.
 """
 
 from __future__ import annotations

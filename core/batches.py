@@ -5,8 +5,8 @@ and ``c = μ / σ`` (two passes over the batch).
 
 Augmented (training): with a flipped image ``p'`` (uint8, mirrored left–right with
 probability ``flip_prob``), a brightness shift ``b ~ U(−β, β)`` per image and pixel noise
-``ε ~ N(0, s²)`` (all in [0, 1] pixel units, exactly as :func:`core.augment.augment_batch`
-defines them):
+``ε ~ N(0, s²)`` (all in [0, 1] pixel units, exactly as :mod:`core.reference.augment`
+defines them, draw for draw):
 
     z = (p'/255 + b + ε − μ) / σ = p' · a − c + b / σ + ε / σ
 

@@ -1,4 +1,8 @@
-"""Optimisers and the learning-rate schedule.
+"""Optimisers and the learning-rate schedule — the fast kernels.
+
+The textbook definitions they implement are :mod:`core.reference.optim` (Adam in its three
+lines, SGD, the regularised gradient); ``tests/test_reference_equivalence.py`` proves the
+two equal over multi-step trajectories.
 
 Parameters and gradients are dicts of live arrays keyed by name (``fc1.W``, ``fc1.b``, …);
 updates are done in place. L2 weight decay ``λ`` (and optional L1 ``μ``) apply to
@@ -57,6 +61,49 @@ def cosine_lr(epoch: int, epochs: int, lr: float, lr_min: float) -> float:
     return float(lr_min + 0.5 * (lr - lr_min) * (1.0 + math.cos(math.pi * epoch / (epochs - 1))))
 
 
+class ConstantSchedule:
+    """The same learning rate ``lr`` every epoch."""
+
+    def __init__(self, lr: float) -> None:
+        self.lr = float(lr)
+
+    def lr_at(self, epoch: int) -> float:
+        return self.lr
+
+    def __repr__(self) -> str:
+        return f"ConstantSchedule({self.lr:g})"
+
+
+class CosineSchedule:
+    """:func:`cosine_lr` from ``lr`` (epoch 0) down to ``lr_min`` (epoch ``epochs − 1``)."""
+
+    def __init__(self, lr: float, lr_min: float, epochs: int) -> None:
+        self.lr, self.lr_min, self.epochs = float(lr), float(lr_min), int(epochs)
+
+    def lr_at(self, epoch: int) -> float:
+        return cosine_lr(epoch, self.epochs, self.lr, self.lr_min)
+
+    def __repr__(self) -> str:
+        return f"CosineSchedule({self.lr:g}, {self.lr_min:g}, {self.epochs})"
+
+
+Schedule = ConstantSchedule | CosineSchedule
+
+
+def make_schedule(kind: str, lr: float, lr_min: float = 0.0, epochs: int = 1) -> Schedule:
+    """``"cosine"`` or ``"constant"``."""
+    if kind == "cosine":
+        return CosineSchedule(lr, lr_min, epochs)
+    if kind == "constant":
+        return ConstantSchedule(lr)
+    raise ValueError(f"unknown learning-rate schedule {kind!r} (choose 'cosine' or 'constant')")
+
+
+def lr_schedule(config) -> Schedule:
+    """The schedule a :class:`core.config.TrainConfig` asks for."""
+    return make_schedule(config.lr_schedule, config.lr, config.lr_min, config.epochs)
+
+
 def regularisation(params: dict[str, np.ndarray], weight_decay: float, l1: float = 0.0) -> float:
     """``λ/2 Σ‖W‖² + μ Σ‖W‖₁`` over weights only (the history's ``reg_loss``)."""
     total = 0.0
@@ -71,7 +118,12 @@ def regularisation(params: dict[str, np.ndarray], weight_decay: float, l1: float
 
 
 class Optimizer:
-    """Base: holds named params/grads, the learning rate and the regularisation."""
+    """Base: holds named params/grads, the learning-rate schedule and the regularisation.
+
+    ``lr`` is the base (epoch 0) learning rate. The optimiser owns a schedule — constant
+    at ``lr`` unless one is given, which must start at ``lr`` — and :meth:`set_epoch`
+    moves it to an epoch's rate; :attr:`lr` is the rate the next :meth:`step` uses.
+    """
 
     def __init__(
         self,
@@ -80,14 +132,28 @@ class Optimizer:
         lr: float,
         weight_decay: float = 0.0,
         l1: float = 0.0,
+        schedule: Schedule | None = None,
     ) -> None:
         if set(params) != set(grads):
             raise ValueError("params and grads must have the same names")
         self.params, self.grads = params, grads
-        self.lr = float(lr)
+        self.schedule = ConstantSchedule(lr) if schedule is None else schedule
+        if self.schedule.lr != float(lr):
+            raise ValueError(f"{self.schedule!r} does not start at lr={lr:g}")
+        self._lr = self.schedule.lr_at(0)
         self.weight_decay = float(weight_decay)
         self.l1 = float(l1)
         self.t = 0
+
+    @property
+    def lr(self) -> float:
+        """The learning rate of the current epoch (set by :meth:`set_epoch`)."""
+        return self._lr
+
+    def set_epoch(self, epoch: int) -> float:
+        """Use the schedule's rate for ``epoch`` (0-based) from now on; returns it."""
+        self._lr = self.schedule.lr_at(epoch)
+        return self._lr
 
     def _regularised_grad(self, name: str, g: np.ndarray, p: np.ndarray,
                           out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
@@ -146,22 +212,35 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam with bias correction (Kingma & Ba), in the form torch uses:
+    """Adam with bias correction (Kingma & Ba) — the fast kernel of
+    :func:`core.reference.optim.adam_step`:
 
         m ← β₁ m + (1 − β₁) g            v ← β₂ v + (1 − β₂) g²
-        θ ← θ − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
+        θ ← θ − lr · m̂ / (√v̂ + ε),      m̂ = m / (1 − β₁ᵗ),  v̂ = v / (1 − β₂ᵗ)
 
-    To save passes over the 4.5 M parameters the moments are kept scaled,
+    To save passes over the 4.5 M parameters the moments are kept **scaled**,
     ``m̃ = m / (1 − β₁)`` and ``ṽ = v / (1 − β₂)``, so that ``m̃ ← β₁ m̃ + g`` and
     ``ṽ ← β₂ ṽ + g²``, and the update is the same expression multiplied through:
 
         θ ← θ − a · m̃ / (√ṽ + ε'),   a = lr (1 − β₁) √(1 − β₂ᵗ) / ((1 − β₁ᵗ) √(1 − β₂)),
                                      ε' = ε √(1 − β₂ᵗ) / √(1 − β₂)
 
-    (:meth:`moments` returns the textbook ``m``, ``v``). The update runs chunk by chunk,
-    each thread over its own contiguous share of the parameters with its own chunk-sized
-    scratch, so a step allocates nothing, streams each tensor through memory once and
-    leaves the gradients as the loss gradients (the decay term lives in the scratch).
+    The update runs chunk by chunk, each thread over its own contiguous share of the
+    parameters with its own chunk-sized scratch, so a step allocates nothing, streams each
+    tensor through memory once and leaves the gradients as the loss gradients (the decay
+    term lives in the scratch).
+
+    **Saved state.** :meth:`state_dict` stores the moments in this scaled form, under names
+    that say so — ``m_scaled/<param>`` and ``v_scaled/<param>`` — because converting to the
+    textbook form and back in float32 is not exact (``(m̃ · 0.1) / 0.1`` differs from
+    ``m̃`` in the last bit for about one value in eight) and a resumed run must continue
+    bit for bit. The textbook moments are::
+
+        m = (1 − β₁) · m_scaled          v = (1 − β₂) · v_scaled
+
+    (:meth:`moments` returns them). :meth:`load_state_dict` also reads states written
+    before the names said so — ``m/<param>``, ``v/<param>`` — which hold the same scaled
+    values.
     """
 
     def __init__(
@@ -222,17 +301,25 @@ class Adam(Optimizer):
         eps = self.eps * sqrt_bc2 / sqrt_1mb2
         run_shares(lambda job: self._update_share(*job, a, eps), self._jobs)
 
+    #: ``state_dict`` names of the scaled moments, and the names states used before.
+    SLOTS = ("m_scaled", "v_scaled")
+    LEGACY_SLOTS = ("m", "v")
+
     def state_dict(self) -> dict[str, np.ndarray]:
         state = super().state_dict()
-        state.update({f"m/{k}": v for k, v in self.m.items()})
-        state.update({f"v/{k}": v for k, v in self.v.items()})
+        state.update({f"m_scaled/{k}": v for k, v in self.m.items()})
+        state.update({f"v_scaled/{k}": v for k, v in self.v.items()})
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Read :meth:`state_dict`'s form, or the older one that named the same scaled
+        moments ``m/<param>``, ``v/<param>`` (copied as they are: no conversion)."""
         super().load_state_dict(state)
+        slots = self.SLOTS if any(k.startswith("m_scaled/") for k in state) \
+            else self.LEGACY_SLOTS
         for k in self.m:
-            self.m[k][...] = state[f"m/{k}"]
-            self.v[k][...] = state[f"v/{k}"]
+            self.m[k][...] = state[f"{slots[0]}/{k}"]
+            self.v[k][...] = state[f"{slots[1]}/{k}"]
 
 
 def make_optimizer(
@@ -245,10 +332,12 @@ def make_optimizer(
     momentum: float = 0.9,
     betas: tuple[float, float] = (0.9, 0.999),
     eps: float = 1e-8,
+    schedule: Schedule | None = None,
 ) -> Optimizer:
-    """``"adam"`` or ``"sgd"`` (with momentum)."""
+    """``"adam"`` or ``"sgd"`` (with momentum); ``schedule`` defaults to constant ``lr``."""
+    kw = {"weight_decay": weight_decay, "l1": l1, "schedule": schedule}
     if name == "adam":
-        return Adam(params, grads, lr, betas=betas, eps=eps, weight_decay=weight_decay, l1=l1)
+        return Adam(params, grads, lr, betas=betas, eps=eps, **kw)
     if name == "sgd":
-        return SGD(params, grads, lr, momentum=momentum, weight_decay=weight_decay, l1=l1)
+        return SGD(params, grads, lr, momentum=momentum, **kw)
     raise ValueError(f"unknown optimizer {name!r} (choose 'adam' or 'sgd')")

@@ -23,6 +23,7 @@ from core.checkpoint import HISTORY_KEYS, load_resume_state
 from core.config import TrainConfig
 from core.errors import ChexminiError
 from core.metrics_schema import is_int, is_number
+from core.optim import Adam
 
 FORMAT = 1
 RNG_STREAMS = ("shuffle", "augment", "dropout")
@@ -141,14 +142,27 @@ def _validate_meta(meta: dict, path: Path) -> TrainConfig:
     return config
 
 
-def expected_arrays(config: TrainConfig) -> dict[str, tuple[tuple[int, ...], type]]:
+def optimizer_slots(config: TrainConfig, arrays: dict | None = None) -> tuple[str, ...]:
+    """The optimiser's per-parameter arrays: ``velocity`` (SGD), or Adam's scaled moments
+    — ``m_scaled``/``v_scaled``, or ``m``/``v`` in states saved before they were renamed
+    (same values; see :class:`core.optim.Adam`)."""
+    if config.optimizer != "adam":
+        return ("velocity",)
+    if arrays is not None and any(k.startswith("opt/m/") for k in arrays) \
+            and not any(k.startswith("opt/m_scaled/") for k in arrays):
+        return Adam.LEGACY_SLOTS
+    return Adam.SLOTS
+
+
+def expected_arrays(config: TrainConfig, slots: tuple[str, ...] | None = None
+                    ) -> dict[str, tuple[tuple[int, ...], type]]:
     """``{key: (shape, dtype)}`` of every array a resume state of ``config`` holds
-    (``perm`` aside)."""
+    (``perm`` aside); ``slots`` defaults to what this version writes."""
     w = config.widths
     params: dict[str, tuple[int, ...]] = {}
     for i in range(1, len(w)):
         params[f"fc{i}.W"], params[f"fc{i}.b"] = (w[i - 1], w[i]), (w[i],)
-    slots = ("m", "v") if config.optimizer == "adam" else ("velocity",)
+    slots = optimizer_slots(config) if slots is None else slots
     out: dict[str, tuple[tuple[int, ...], type]] = {}
     for prefix in ("model", "best", *(f"opt/{s}" for s in slots)):
         out.update({f"{prefix}/{k}": (shape, np.float32) for k, shape in params.items()})
@@ -159,7 +173,7 @@ def expected_arrays(config: TrainConfig) -> dict[str, tuple[tuple[int, ...], typ
 
 def _validate_arrays(arrays: dict[str, np.ndarray], meta: dict, config: TrainConfig,
                      path: Path) -> None:
-    spec = expected_arrays(config)
+    spec = expected_arrays(config, optimizer_slots(config, arrays))
     missing = [k for k in spec if k not in arrays]
     extra = [k for k in arrays if k not in spec and k != "perm"]
     if missing:
@@ -180,7 +194,7 @@ def _validate_arrays(arrays: dict[str, np.ndarray], meta: dict, config: TrainCon
     if (arrays["norm/std"] <= 0).any():
         raise _bad(path, "norm/std", "has values <= 0")
     for key in spec:
-        if key.startswith("opt/v/") and (arrays[key] < 0).any():
+        if key.startswith(("opt/v/", "opt/v_scaled/")) and (arrays[key] < 0).any():
             raise _bad(path, key, "Adam's second moment has negative values")
 
 

@@ -18,7 +18,7 @@ from core.config import RESUME_MUTABLE, TrainConfig
 from core.data.dataset import DataSplits
 from core.errors import ChexminiError
 from core.nn.model import MLP
-from core.optim import make_optimizer
+from core.optim import lr_schedule, make_optimizer
 from core.resume_state import check_against_data, load_resume
 from core.standardize import feature_stats, identity_stats
 
@@ -38,7 +38,8 @@ class RunState:
         params, grads = self.model.parameters(), self.model.gradients()
         self.opt = make_optimizer(config.optimizer, params, grads, config.lr,
                                   config.weight_decay, config.l1, config.momentum,
-                                  (config.beta1, config.beta2), config.adam_eps)
+                                  (config.beta1, config.beta2), config.adam_eps,
+                                  lr_schedule(config))
         if config.standardize:
             self.mean, self.std = feature_stats(data.train.images)
         else:

@@ -9,7 +9,8 @@
 
 An optional :class:`StepTimer` splits the wall time into data / forward / loss / backward /
 optimiser, and forward/backward further by layer type (Linear = GEMM + bias; ReLU and
-Dropout = elementwise).
+Dropout = elementwise) through the model's per-layer hooks. The textbook version of the
+step is :func:`core.reference.step.reference_step`.
 """
 
 from __future__ import annotations
@@ -22,25 +23,37 @@ import numpy as np
 from core.augment import AugmentConfig
 from core.batches import BatchMaker
 from core.loss import bce_with_logits
+from core.nn.layers import Layer
 from core.nn.model import MLP
 from core.optim import Optimizer
 
 
 class StepTimer:
-    """Accumulates seconds per phase name."""
+    """Accumulates seconds per phase name: each :meth:`lap` charges the time since the
+    previous one to a phase; :meth:`after_layer` is the model's per-layer hook."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
         self.steps = 0
+        self._t = time.perf_counter()
 
-    def add(self, name: str, t0: float) -> float:
-        t1 = time.perf_counter()
-        self.seconds[name] += t1 - t0
-        return t1
+    def start(self) -> None:
+        self._t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        t = time.perf_counter()
+        self.seconds[name] += t - self._t
+        self._t = t
+
+    def after_layer(self, pass_name: str, layer: Layer) -> None:
+        self.lap(f"{pass_name} {type(layer).__name__}")
 
 
 class TrainStep:
-    """Callable: ``step(images_u8, labels, rng, weights=None, timer=None) -> loss``."""
+    """Callable: ``step(images_u8, labels, rng, weights=None, timer=None) -> loss``.
+
+    One code path, timed or not: with a ``timer`` the same model passes report each
+    layer through their ``after_layer`` hook."""
 
     def __init__(self, model: MLP, optimizer: Optimizer, maker: BatchMaker,
                  augment: AugmentConfig | None, label_smoothing: float) -> None:
@@ -50,33 +63,21 @@ class TrainStep:
 
     def __call__(self, images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
                  weights: np.ndarray | None = None, timer: StepTimer | None = None) -> float:
-        if timer is None:
-            x = (self.maker.augmented(images, rng, self.augment) if self.augment
-                 else self.maker.standardise(images))
-            logits = self.model.forward(x, train=True)
-            loss, grad = bce_with_logits(logits, labels, self.label_smoothing, weights)
-            self.model.backward(grad)
-            self.optimizer.step()
-            return loss
-        return self._timed(images, labels, rng, weights, timer)
-
-    def _timed(self, images, labels, rng, weights, timer: StepTimer) -> float:
-        t = time.perf_counter()
+        hook = None
+        if timer is not None:
+            timer.start()
+            hook = timer.after_layer
         x = (self.maker.augmented(images, rng, self.augment) if self.augment
              else self.maker.standardise(images))
-        t = timer.add("data (augment + standardise)", t)
-        h = x
-        for layer in self.model.layers:
-            h = layer.forward(h, train=True)
-            t = timer.add(f"forward {type(layer).__name__}", t)
-        loss, grad = bce_with_logits(h, labels, self.label_smoothing, weights)
-        t = timer.add("loss", t)
-        g = grad
-        for i in range(len(self.model.layers) - 1, -1, -1):
-            layer = self.model.layers[i]
-            g = layer.backward(g, need_input_grad=i > 0)
-            t = timer.add(f"backward {type(layer).__name__}", t)
+        if timer is not None:
+            timer.lap("data (augment + standardise)")
+        logits = self.model.forward(x, train=True, after_layer=hook)
+        loss, grad = bce_with_logits(logits, labels, self.label_smoothing, weights)
+        if timer is not None:
+            timer.lap("loss")
+        self.model.backward(grad, after_layer=hook)
         self.optimizer.step()
-        timer.add("optimiser", t)
-        timer.steps += 1
+        if timer is not None:
+            timer.lap("optimiser")
+            timer.steps += 1
         return loss

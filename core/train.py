@@ -57,7 +57,7 @@ from core.events import (
 from core.finish import HEADLINE, FinalScores, score_best
 from core.loss import balanced_class_weights
 from core.nn.model import MLP
-from core.optim import cosine_lr, regularisation
+from core.optim import regularisation
 from core.resume_state import load_resume
 from core.run_state import RunState, restore_run
 from core.runfolder import EVENTS_FILE, claim
@@ -228,9 +228,7 @@ class _Training:
         ``save_now`` and ``stop`` are honoured between steps."""
         run, config, control, out = self.run, self.config, self.control, self.out
         e = run.epoch
-        lr = cosine_lr(e, config.epochs, config.lr, config.lr_min) \
-            if config.lr_schedule == "cosine" else config.lr
-        run.opt.lr = lr
+        lr = run.opt.set_epoch(e)
         if run.perm is None:
             run.perm = run.shuffle_rng.permutation(len(self.data.train))
         self.lr, self.epoch_started = lr, time.perf_counter()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from core.nn.layers import Dropout, Layer, Linear, ReLU
 
 PUBLISHED_WIDTHS = (4096, 1024, 256, 64, 1)
+
+#: ``hook(pass_name, layer)``, called after each layer of a pass.
+LayerHook = Callable[[str, Layer], None]
 
 
 class MLP:
@@ -50,22 +53,32 @@ class MLP:
                 layer.rng = rng
 
     # -- passes -----------------------------------------------------------------------
-    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
-        """``x: (B, n_in)`` → logits ``(B, 1)`` (a reused buffer: copy to keep it)."""
+    def forward(self, x: np.ndarray, train: bool = False,
+                after_layer: LayerHook | None = None) -> np.ndarray:
+        """``x: (B, n_in)`` → logits ``(B, 1)`` (a reused buffer: copy to keep it).
+
+        ``after_layer("forward", layer)``, if given, is called after each layer (used to
+        time the pass layer by layer, :class:`core.step.StepTimer`)."""
         for layer in self.layers:
             x = layer.forward(x, train)
+            if after_layer is not None:
+                after_layer("forward", layer)
         return x
 
-    def backward(self, grad_logits: np.ndarray, need_input_grad: bool = False) -> np.ndarray | None:
+    def backward(self, grad_logits: np.ndarray, need_input_grad: bool = False,
+                 after_layer: LayerHook | None = None) -> np.ndarray | None:
         """``grad_logits: (B, 1)`` = dL/dlogits → fills every layer's ``grads``.
 
         Returns dL/dx ``(B, n_in)`` when ``need_input_grad`` (skipped by default:
         training never needs it and it costs a ``B × n_in × h1`` GEMM).
+        ``after_layer("backward", layer)`` as in :meth:`forward`.
         """
         g = grad_logits
         last = len(self.layers) - 1
         for i in range(last, -1, -1):
             g = self.layers[i].backward(g, need_input_grad=need_input_grad or i > 0)
+            if after_layer is not None:
+                after_layer("backward", self.layers[i])
         return g
 
     def predict_logits(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:

@@ -7,6 +7,7 @@ import pytest
 
 from core.augment import AugmentConfig, augment_batch
 from core.batches import BatchMaker, standardise_all
+from core.reference import augment as ref_aug
 from core.standardize import feature_stats
 
 
@@ -49,15 +50,22 @@ def test_feature_stats_match_a_float_computation_and_guard_zero_std():
 
 def test_fused_augmentation_equals_the_reference_definition():
     """BatchMaker.augmented (flip in uint8, brightness and noise folded into the
-    standardisation) equals augment_batch in [0, 1] units followed by (x − μ)/σ."""
+    standardisation, noise from the bank) equals core.reference.augment — flip, shift and
+    noise in [0, 1] units, then (x − μ)/σ — with the same draws, noise included."""
     imgs = np.random.default_rng(0).integers(0, 256, (64, 8, 8), dtype=np.uint8)
     mean, std = feature_stats(imgs)
-    cfg = AugmentConfig(0.5, 0.1, 0.0)
-    fused = BatchMaker(mean, std).augmented(imgs, np.random.default_rng(7), cfg).copy()
-    ref = augment_batch(imgs / np.float32(255), np.random.default_rng(7), cfg)
-    np.testing.assert_allclose(fused, (ref.reshape(64, -1) - mean) / std, rtol=1e-4, atol=1e-4)
+    cfg = AugmentConfig(0.5, 0.1, 0.02)
+    maker = BatchMaker(mean, std, noise_rows=100, noise_seed=4)
+    fused = maker.augmented(imgs, np.random.default_rng(7), cfg).copy()
+    bank = ref_aug.noise_bank(4, 100 + 64, mean.size)
+    draws = ref_aug.draw(np.random.default_rng(7), 64, cfg, bank)
+    assert draws.flip.any() and np.abs(draws.noise).max() > 0.05
+    ref = ref_aug.standardise(ref_aug.augment(imgs / 255.0, draws), mean, std)
+    np.testing.assert_allclose(fused, ref, rtol=1e-5, atol=2e-5)
+    no_noise = ref_aug.standardise(ref_aug.augment(
+        imgs / 255.0, ref_aug.Draws(draws.flip, draws.shift, None)), mean, std)
+    assert np.abs(fused - no_noise).max() > 0.1  # the noise really was compared
     before = imgs.copy()
-    maker = BatchMaker(mean, std)
     maker.augmented(imgs, np.random.default_rng(7), AugmentConfig())
     assert np.array_equal(imgs, before)  # the caller's images are never modified
 
