@@ -194,6 +194,7 @@ def test_fused_augmentation_equals_the_reference_with_the_same_draws(cfg):
 
 
 # -- resume state -------------------------------------------------------------------------
+@pytest.mark.slow
 def test_resume_state_names_the_scaled_moments_and_old_names_still_resume(tmp_path):
     """The Adam moments are saved as ``opt/m_scaled/…``, ``opt/v_scaled/…``; a state
     written with the old names ``opt/m/…``, ``opt/v/…`` resumes bit for bit."""
