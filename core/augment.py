@@ -9,7 +9,7 @@ For each image of ``x: (B, H, W)`` independently:
 distributions). The specification training follows — including which draws are made, in
 which order, and the pre-drawn noise bank — is :mod:`core.reference.augment`; training runs
 its fused equivalent :meth:`core.batches.BatchMaker.augmented`, and
-``tests/test_augment.py`` and ``tests/test_reference_equivalence.py`` check that the two
+``tests/core/test_augment.py`` and ``tests/core/test_reference_equivalence.py`` check that the two
 agree with the same draws.
 """
 

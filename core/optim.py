@@ -1,7 +1,7 @@
 """Optimisers and the learning-rate schedule — the fast kernels.
 
 The textbook definitions they implement are :mod:`core.reference.optim` (Adam in its three
-lines, SGD, the regularised gradient); ``tests/test_reference_equivalence.py`` proves the
+lines, SGD, the regularised gradient); ``tests/core/test_reference_equivalence.py`` proves the
 two equal over multi-step trajectories.
 
 Parameters and gradients are dicts of live arrays keyed by name (``fc1.W``, ``fc1.b``, …);

@@ -3,7 +3,7 @@
 Each module here is the plain definition of one topic, written for reading — a few lines
 per function, no buffers, no threads, no in-place tricks. The fast kernels that training
 actually runs live beside them and are proved equal to these by
-``tests/test_reference_equivalence.py`` (float64 to round-off, float32 to tight tolerances):
+``tests/core/test_reference_equivalence.py`` (float64 to round-off, float32 to tight tolerances):
 
 - Linear, ReLU, Dropout — :mod:`core.reference.layers` (fast: :mod:`core.nn.layers`)
 - MLP forward / backward — :class:`core.reference.mlp.MLP` (fast: :class:`core.nn.MLP`)
