@@ -1,8 +1,13 @@
-"""``ChexminiApp``: the screens, the global keys, the active checkpoint, quitting.
+"""``ChexminiApp``: the screens, the global keys, the shared state, quitting.
 
 Each main screen is a Textual *mode* (its own screen stack), so a run keeps training
 while you look at other screens. Keys 1–5 switch screens, ``?`` opens the help,
-``q`` quits — asking first while a run is in progress (see :mod:`.screens.help`).
+``ctrl+p`` the command palette, ``q`` quits — asking first while a run is in progress
+(see :mod:`.screens.help`).
+
+What the screens must agree on (active checkpoint, run status, attached or not) lives
+in one place, :attr:`ChexminiApp.state` (:class:`chexmini_tui.app_state.AppState`); the
+header is derived from it and every main screen gets a ``StateChanged`` message.
 """
 
 from __future__ import annotations
@@ -10,7 +15,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.app import App
+from textual.reactive import reactive
 
+from chexmini_tui.app_state import ACTIVE, AppState, StateChanged
+from chexmini_tui.commands import ChexminiCommands
 from chexmini_tui.keymap import GLOBAL_BINDINGS, MODES
 from chexmini_tui.screens.help import HelpScreen
 from chexmini_tui.screens.quit import QuitScreen
@@ -22,7 +30,11 @@ DEFAULT_RUNS = "runs"
 class ChexminiApp(App):
     CSS_PATH = "chexmini.tcss"
     TITLE = "chexmini"
-    ENABLE_COMMAND_PALETTE = False
+    COMMANDS = {ChexminiCommands}
+
+    #: The one source of truth; replace it with :meth:`update_state` (it is immutable).
+    state: reactive[AppState] = reactive(AppState(DEFAULT_CHECKPOINT), init=False,
+                                         always_update=False)
 
     MODES = dict(MODES)  # see chexmini_tui.keymap: the help screen lists the same tables
     BINDINGS = list(GLOBAL_BINDINGS)
@@ -43,7 +55,7 @@ class ChexminiApp(App):
     ) -> None:
         super().__init__()
         self.artifacts_dir = artifacts
-        self.checkpoint: str = checkpoint or artifacts
+        self.set_reactive(ChexminiApp.state, AppState(checkpoint or artifacts))
         self.data_source = data
         self.attach_dir = attach
         self.runs_dir = runs
@@ -57,8 +69,7 @@ class ChexminiApp(App):
         self.autostart = autostart and not attach
         self.quit_when_done = False
         self.pending_attach: str | None = attach
-        self.train_runner = None   # set by the Train screen when it starts a run
-        self.train_note = ""
+        self.train_runner = None   # the live run's handle, set through set_runner()
 
     @staticmethod
     def screen_classes() -> dict[str, type]:
@@ -69,32 +80,81 @@ class ChexminiApp(App):
         self.switch_mode(self.start_mode)
 
     # -- shared state ----------------------------------------------------------------------
+    @property
+    def checkpoint(self) -> str:
+        """The active checkpoint (read-only; an alias of ``state.active_checkpoint``)."""
+        return self.state.active_checkpoint
+
+    def update_state(self, **changes) -> AppState:
+        """Replace the state with a copy carrying ``changes``; screens are told."""
+        self.state = self.state.but(**changes)
+        return self.state
+
+    def watch_state(self, new: AppState) -> None:
+        self.update_subtitle()
+        for mode in self.MODES:
+            try:
+                stack = self.get_screen_stack(mode)
+            except KeyError:
+                continue
+            for screen in stack:
+                screen.post_message(StateChanged(new))
+
     def update_subtitle(self) -> None:
-        parts = [f"checkpoint: {self.checkpoint}"]
-        if self.train_note:
-            parts.append(self.train_note)
-        self.sub_title = " · ".join(parts)
+        self.sub_title = self.state.headline()
 
     def set_checkpoint(self, path: str | Path) -> None:
         """Make ``path`` the active checkpoint (Evaluate, Predict and Gradcheck use it)."""
-        self.checkpoint = str(path)
-        if self.checkpoint not in self.extra_dirs:
-            self.extra_dirs.append(self.checkpoint)
-        self.update_subtitle()
+        path = str(path)
+        if path not in self.extra_dirs:
+            self.extra_dirs.append(path)
+        self.update_state(active_checkpoint=path)
+
+    def set_runner(self, runner) -> None:
+        """A run was started (or resumed) here: remember its handle and folder."""
+        self.train_runner = runner
+        self.update_state(run_dir=str(runner.out_dir), attached=False,
+                          run_status=runner.state if runner.state in ACTIVE else "loading")
+
+    def set_run_status(self, status: str) -> None:
+        """The run's lifecycle status (see ``app_state.RunStatus``)."""
+        self.update_state(run_status=status)
+
+    def set_attached(self, run_dir: str | Path | None) -> None:
+        """Follow ``run_dir`` (attach), or stop following (``None``: detach)."""
+        if run_dir is None:
+            self.update_state(attached=False, run_dir=None, run_status="idle")
+        else:
+            self.update_state(attached=True, run_dir=str(run_dir), run_status="attached")
 
     def set_train_note(self, note: str) -> None:
-        self.train_note = note
-        self.update_subtitle()
+        """Superseded: the header is derived from :attr:`state`. Kept so older callers
+        keep working; it changes nothing."""
 
     def runner(self):
         """The live training runner, if a run is in progress in this app."""
         r = self.train_runner
         return r if r is not None and r.active else None
 
+    def get_system_commands(self, screen):
+        """Textual's own palette commands, minus its Quit (which would not ask first)."""
+        for command in super().get_system_commands(screen):
+            if command.title != "Quit":
+                yield command
+
     # -- actions -----------------------------------------------------------------------------
     def action_show(self, mode: str) -> None:
         if self.current_mode != mode:
             self.switch_mode(mode)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "leave_field":  # shown only while a text field has focus
+            return _typing(self.focused)
+        return True
+
+    def action_leave_field(self) -> None:
+        if _typing(self.focused):
+            self.set_focus(None)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -134,3 +194,8 @@ class ChexminiApp(App):
         """Called by the Train screen when its run reaches a final state."""
         if self.quit_when_done:
             self.exit()
+
+
+def _typing(widget) -> bool:
+    """``widget`` takes printable keys (a text field): global letter keys type into it."""
+    return widget is not None and widget.check_consume_key("a", "a")

@@ -24,11 +24,17 @@ MODES = {
     "predict": PredictScreen,
 }
 
-#: The app-wide keys: 1–5 switch screens, ? opens the help, q / ctrl+q quit.
+#: The app-wide keys: 1–5 switch screens, ? / f1 open the help, q / ctrl+q quit,
+#: ctrl+p the command palette (Textual's own binding). The switcher line above every
+#: screen already shows 1–5, ? and q, so the footer keeps its width for the screen's
+#: keys (at 80 columns) and shows only what that line cannot: ``esc`` to leave a text
+#: field while one has focus (then q, ? and 1–5 type into it) and ^p, docked right.
 GLOBAL_BINDINGS = [
     *(Binding(key, f"show('{mode}')", f"{title} screen", show=False)
       for mode, key, title in SCREENS),
-    Binding("question_mark", "help", "help"),
-    Binding("q", "request_quit", "quit"),
+    Binding("question_mark", "help", "help", show=False),
+    Binding("f1", "help", "help", show=False),
+    Binding("q", "request_quit", "quit", show=False),
     Binding("ctrl+q", "request_quit", "quit", show=False),
+    Binding("escape", "leave_field", "leave field"),
 ]

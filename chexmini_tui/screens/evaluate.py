@@ -97,12 +97,12 @@ class EvaluateScreen(BaseScreen):
         self.set_class(self.size.width < 99, "-narrow")
 
     def on_screen_resume(self) -> None:
-        if self.loaded_for != str(self.app.checkpoint):
+        if self.loaded_for != self.app.state.active_checkpoint:
             self.load()
 
     # -- data ----------------------------------------------------------------------------------
     def load(self) -> None:
-        path = str(self.app.checkpoint)
+        path = self.app.state.active_checkpoint
         self.loaded_for = path
         self.data, self.curves, self.auc = {}, {}, {}
         self.threshold = self.youden = self.saved_threshold = None
@@ -160,7 +160,7 @@ class EvaluateScreen(BaseScreen):
         if not self.data:
             roc = self.query_one("#roc", CurvePlot)
             pr = self.query_one("#pr", CurvePlot)
-            info.update(f"[b]checkpoint[/] {self.app.checkpoint}\n[red]✗ {self.error}[/]\n"
+            info.update(f"[b]checkpoint[/] {self.loaded_for}\n[red]✗ {self.error}[/]\n"
                         "[dim]Train a model (1), or pick a checkpoint in Inspect (4) and press "
                         "Enter; start the app with --checkpoint DIR.[/]")
             cm_val.show(None)

@@ -152,7 +152,7 @@ class GradcheckScreen(BaseScreen):
         self.query_one("#gc-table", DataTable).clear()
         self._summary()
         self.refresh_bindings()
-        self._worker(self.source, eps, n, dims, str(self.app.checkpoint), self.app.runner())
+        self._worker(self.source, eps, n, dims, self.app.state.active_checkpoint, self.app.runner())
 
     @work(thread=True, exclusive=True, group="gradcheck", exit_on_error=False)
     def _worker(self, source: str, eps: float, n: int, dims: list[int], ckpt: str,

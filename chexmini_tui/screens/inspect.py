@@ -144,22 +144,28 @@ class InspectScreen(BaseScreen):
 
     def on_screen_resume(self) -> None:
         known = {e.path for e in self.entries}
-        if str(self.app.checkpoint) not in known:
+        if self.app.state.active_checkpoint not in known:
+            self.rescan()
+
+    def on_state_changed(self, message) -> None:
+        """Keep the ▶ active marker in step with the app's state."""
+        if message.state.active_checkpoint != getattr(self, "listed_active", None):
             self.rescan()
 
     # -- listing -------------------------------------------------------------------------------
     def rescan(self) -> None:
         app = self.app
         self.entries = discover(app.artifacts_dir, app.runs_dir, app.extra_dirs)
+        self.listed_active = app.state.active_checkpoint
         lv = self.query_one("#insp-list", ListView)
         lv.clear()
         marks = {"ok": "", "run": " [yellow](run)[/]", "missing": " [dim](missing)[/]",
                  "empty": " [dim](empty)[/]"}
         index = 0
         for i, e in enumerate(self.entries):
-            active = "[b]▶[/] " if e.path == str(app.checkpoint) else "  "
+            active = "[b]▶[/] " if e.path == app.state.active_checkpoint else "  "
             lv.append(ListItem(Label(f"{active}{e.path}{marks[e.status]}", markup=True)))
-            if e.path == str(app.checkpoint):
+            if e.path == app.state.active_checkpoint:
                 index = i
         lv.index = index
         self.show(index)
@@ -246,7 +252,7 @@ class InspectScreen(BaseScreen):
         cfg = _dict(s.get("config"))
         arch = "→".join(map(str, [cfg.get("image_size", 64) ** 2, *cfg.get("hidden_dims", []),
                                   1]))
-        line = Text.assemble(("▶ active  " if info.path == str(self.app.checkpoint) else "",
+        line = Text.assemble(("▶ active  " if info.path == self.app.state.active_checkpoint else "",
                               "bold green"), (info.path, "bold"), f"   MLP {arch}   best epoch ",
                              (str(s.get("best_epoch")), "bold"), "   threshold ",
                              (f"{s.get('threshold', float('nan')):.4f}", "bold"))

@@ -87,12 +87,12 @@ class PredictScreen(BaseScreen):
         self.load_model()
 
     def on_screen_resume(self) -> None:
-        if self.loaded_for != str(self.app.checkpoint):
+        if self.loaded_for != self.app.state.active_checkpoint:
             self.load_model()
 
     # -- model ---------------------------------------------------------------------------------
     def load_model(self) -> None:
-        path = str(self.app.checkpoint)
+        path = self.app.state.active_checkpoint
         self.loaded_for = path
         try:
             ckpt = load_checkpoint(path)

@@ -119,7 +119,6 @@ class TrainScreen(BaseScreen):
         super().__init__()
         self.state = RunState()
         self.runner: TrainRunner | None = None
-        self.status = "idle"
         self.status_detail = ""
         self.follow: Path | None = None     # events.jsonl followed in attach mode
         self.read_offset = 0
@@ -179,6 +178,15 @@ class TrainScreen(BaseScreen):
         self.take_pending_attach()
 
     # -- bindings ----------------------------------------------------------------------------
+    @property
+    def status(self) -> str:
+        """The run status lives in the app's state (``app.state.run_status``)."""
+        return self.app.state.run_status
+
+    @status.setter
+    def status(self, value: str) -> None:
+        self.app.set_run_status(value)
+
     @property
     def running(self) -> bool:
         return self.runner is not None and self.runner.active
@@ -245,10 +253,9 @@ class TrainScreen(BaseScreen):
     def _launch(self, runner: TrainRunner, detail: str, note: str) -> TrainRunner:
         """Show ``runner`` as the live run and start its worker thread."""
         self.runner = runner
-        self.app.train_runner = runner
+        self.app.set_runner(runner)
         self.status, self.status_detail = "loading", detail
         self.add_class("-hide-form")
-        self.app.set_train_note(note)
         self._show_status()
         self.refresh_bindings()
         self._train_worker(runner)
@@ -344,7 +351,6 @@ class TrainScreen(BaseScreen):
                 self.remove_class("-hide-form")   # so the form can be fixed
             elif message.state == "aborted":
                 log.write(f"aborted: {message.detail}")
-            self.app.set_train_note("")
             if message.state == "finished" and self.runner is not None:
                 self.app.set_checkpoint(str(self.runner.out_dir))
                 self.notify(f"run finished — {self.runner.out_dir} is now the active checkpoint")
@@ -370,7 +376,7 @@ class TrainScreen(BaseScreen):
         self.last_event_time = time.monotonic()
         self.status, self.status_detail = "attached", f"following {self.follow}"
         self.add_class("-hide-form")
-        self.app.set_train_note(f"attached: {self.follow.parent}")
+        self.app.set_attached(self.follow.parent)
         self.refresh_bindings()
         self._poll()
 
@@ -380,7 +386,7 @@ class TrainScreen(BaseScreen):
         self.follow = None
         self.status, self.status_detail = "idle", "detached (the run itself is not affected)"
         self.remove_class("-hide-form")
-        self.app.set_train_note("")
+        self.app.set_attached(None)
         self.refresh_bindings()
         self._show_status()
 

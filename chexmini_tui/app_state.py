@@ -1,0 +1,78 @@
+"""``AppState``: the one place the app keeps what every screen must agree on.
+
+The active checkpoint, the run's status, the run folder and whether that run is
+followed (attached) or driven here live only in :attr:`ChexminiApp.state`, an
+immutable value replaced as a whole (``app.update_state(...)``), so a screen never
+sees half an update. The header's sub-title is derived from it, and every main
+screen receives a :class:`StateChanged` message after each change (merged when
+several are pending: only the latest state matters), so none can show a stale value.
+
+Screens read ``self.app.state.active_checkpoint``, ``self.app.state.run_status`` …
+and change it through the app: ``set_checkpoint``, ``set_run_status``,
+``set_runner``, ``set_attached``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from textual.message import Message
+
+RunStatus = Literal["idle", "loading", "running", "paused", "stopping", "finished",
+                    "aborted", "error", "attached"]
+
+#: Statuses of a run still in progress in this app (quitting asks first).
+ACTIVE = frozenset({"loading", "running", "paused", "stopping"})
+#: Statuses a run ends in.
+FINAL = frozenset({"finished", "aborted", "error"})
+STATUSES = frozenset({"idle", "attached"}) | ACTIVE | FINAL
+
+
+@dataclass(frozen=True)
+class AppState:
+    active_checkpoint: str
+    run_status: RunStatus = "idle"
+    #: The run folder being trained here, or followed when ``attached``; ``None`` if none.
+    run_dir: str | None = None
+    attached: bool = False
+
+    def __post_init__(self) -> None:
+        if self.run_status not in STATUSES:
+            raise ValueError(f"unknown run status {self.run_status!r}")
+
+    @property
+    def paused(self) -> bool:
+        return self.run_status == "paused"
+
+    @property
+    def running(self) -> bool:
+        """A run is in progress in this app (loading, running, paused or stopping)."""
+        return self.run_status in ACTIVE and not self.attached
+
+    def but(self, **changes) -> AppState:
+        """A copy with ``changes`` applied."""
+        return replace(self, **changes)
+
+    def headline(self) -> str:
+        """The header's sub-title: the active checkpoint, then the run (if any)."""
+        parts = [f"checkpoint: {self.active_checkpoint}"]
+        if self.attached:
+            parts.append(f"● attached {self.run_dir}")
+        elif self.run_status != "idle":
+            where = f" {self.run_dir}" if self.run_dir else ""
+            parts.append(f"● {self.run_status}{where}")
+        return " · ".join(parts)
+
+
+@dataclass
+class StateChanged(Message):
+    """Posted to every main screen after :attr:`ChexminiApp.state` changed.
+
+    Only the newest state is carried: a screen compares it with what it shows. Several
+    pending ones are merged into the latest (``can_replace``)."""
+
+    state: AppState
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, StateChanged)

@@ -1,0 +1,162 @@
+"""The command palette (``ctrl+p``): every action of the app, by name.
+
+:func:`app_commands` lists them for the app's current state; a command that does not
+apply now (pausing with no run, attaching while training here) carries the reason
+instead of a callback. :class:`ChexminiCommands` shows the applicable ones when the
+palette opens, and, when you type, also the others, marked with why they are off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from chexmini_tui.screens.base import SCREENS
+from chexmini_tui.screens.inspect import discover
+from core.errors import ChexminiError
+from core.export import FORMATS, export_checkpoint
+
+
+@dataclass(frozen=True)
+class Command:
+    title: str
+    help: str
+    run: Callable[[], object] | None
+    why_not: str = ""   # set when the command does not apply now
+
+
+# -- what the commands do ------------------------------------------------------------------
+async def _show(app, mode: str) -> None:
+    if app.current_mode != mode:
+        await app.switch_mode(mode)
+
+
+async def _on_screen(app, mode: str, action: str, *args) -> None:
+    """Show screen ``mode`` and run its ``action_<action>(*args)``."""
+    await _show(app, mode)
+    getattr(app.screen, f"action_{action}")(*args)
+
+
+def _on_train_screen(app, action: str) -> None:
+    """Run a control of the run in progress without leaving the current screen."""
+    for screen in app.get_screen_stack("train"):
+        if hasattr(screen, f"action_{action}"):
+            getattr(screen, f"action_{action}")()
+            return
+
+
+def _open(app, path: str) -> None:
+    app.set_checkpoint(path)
+    app.notify(f"active checkpoint: {path}")
+
+
+def export_target(checkpoint: str, fmt: str) -> Path:
+    """Where the palette's export writes: a sibling folder named after the layout."""
+    p = Path(checkpoint)
+    return p.with_name(f"{p.name}-{fmt}")
+
+
+def _export(app, fmt: str) -> None:
+    src = app.state.active_checkpoint
+    out = export_target(src, fmt)
+
+    def work() -> None:
+        try:
+            res = export_checkpoint(src, out, fmt, overwrite=True)
+        except (ChexminiError, OSError) as exc:
+            app.call_from_thread(app.notify, f"export failed: {exc}", severity="error")
+            return
+        app.call_from_thread(app.notify, f"exported {src} → {res.out} ({fmt} layout)")
+
+    app.run_worker(work, thread=True, group="export", exit_on_error=False)
+
+
+# -- the list --------------------------------------------------------------------------------
+def _run_commands(app) -> list[Command]:
+    st = app.state
+    busy = ("a run is in progress (stop it first)" if st.running else
+            f"following {st.run_dir} (detach first)" if st.attached else "")
+    no_run = "" if st.running else "no run in progress in this app"
+
+    def cmd(title: str, help: str, run, why: str) -> Command:
+        return Command(title, help, None if why else run, why)
+
+    pause = "continue the paused run" if st.paused else "pause the run"
+    return [
+        cmd("start a run", "Train: start a run with the form's settings",
+            partial(_on_screen, app, "train", "start"), busy),
+        cmd(pause, "Train: pause / continue (p)", partial(_on_train_screen, app, "pause"),
+            no_run),
+        cmd("stop the run", "Train: finish cleanly — best checkpoint, test scores, "
+            "artifacts (x)", partial(_on_train_screen, app, "stop"), no_run),
+        cmd("save now", "Train: write resume.npz at the next step (w)",
+            partial(_on_train_screen, app, "save"), no_run),
+        cmd("resume an interrupted run", "Train: continue a run from its resume.npz (r)",
+            partial(_on_screen, app, "train", "resume_run"), busy),
+        cmd("detach", "Train: stop following the attached run (d)",
+            partial(_on_screen, app, "train", "detach"),
+            "" if st.attached else "not attached to a run"),
+    ]
+
+
+def app_commands(app) -> list[Command]:
+    """Every command, for the app's state now."""
+    st = app.state
+    out = _run_commands(app)
+    out += [Command(f"show {title}", f"switch to the {title} screen ({key})",
+                    partial(_show, app, mode)) for mode, key, title in SCREENS]
+    entries = discover(app.artifacts_dir, app.runs_dir, app.extra_dirs)
+    for e in entries:
+        if e.status == "ok":
+            active = e.path == st.active_checkpoint
+            out.append(Command(f"open checkpoint {e.path}", "make it the active checkpoint",
+                               None if active else partial(_open, app, e.path),
+                               "it is the active checkpoint" if active else ""))
+    for e in entries:
+        if (Path(e.path) / "events.jsonl").is_file():
+            why = "a run is in progress in this app" if st.running else ""
+            out.append(Command(f"attach to {e.path}", "follow its events.jsonl on Train",
+                               None if why else partial(app.attach, e.path), why))
+    out += [
+        Command("threshold +0.01", "Evaluate: raise the decision threshold",
+                partial(_on_screen, app, "evaluate", "move", 1)),
+        Command("threshold −0.01", "Evaluate: lower the decision threshold",
+                partial(_on_screen, app, "evaluate", "move", -1)),
+        Command("threshold reset", "Evaluate: back to the checkpoint's (Youden's J)",
+                partial(_on_screen, app, "evaluate", "reset")),
+    ]
+    for fmt in FORMATS:
+        target = export_target(st.active_checkpoint, fmt)
+        out.append(Command(f"export active checkpoint ({fmt})", f"write it to {target}",
+                           partial(_export, app, fmt)))
+    out += [Command("help", "keys and screens (?)", app.action_help),
+            Command("quit", "quit (asks first while a run is in progress)",
+                    app.action_request_quit)]
+    return out
+
+
+class ChexminiCommands(Provider):
+    """The app's actions for the command palette."""
+
+    async def discover(self) -> Hits:
+        for c in app_commands(self.app):
+            if c.run is not None:
+                yield DiscoveryHit(c.title, c.run, help=c.help)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for c in app_commands(self.app):
+            score = matcher.match(c.title)
+            if score <= 0:
+                continue
+            if c.run is not None:
+                yield Hit(score, matcher.highlight(c.title), c.run, text=c.title, help=c.help)
+            else:
+                note = f"not now: {c.why_not}"
+                yield Hit(score * 0.5, matcher.highlight(f"{c.title} — {note}"),
+                          partial(self.app.notify, f"{c.title}: {note}", severity="warning"),
+                          text=c.title, help=c.help)
