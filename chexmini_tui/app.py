@@ -132,9 +132,9 @@ class ChexminiApp(App):
         keep working; it changes nothing."""
 
     def runner(self):
-        """The live training runner, if a run is in progress in this app."""
+        """The live training runner, if the state says a run is in progress here."""
         r = self.train_runner
-        return r if r is not None and r.active else None
+        return r if r is not None and self.state.running else None
 
     def get_system_commands(self, screen):
         """Textual's own palette commands, minus its Quit (which would not ask first)."""

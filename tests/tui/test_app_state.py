@@ -1,0 +1,155 @@
+"""The app's one state (``chexmini_tui.app_state``): the active checkpoint, the run's
+status and attach/detach live in ``app.state`` only, and the header, the Train status
+line and Inspect's ▶ marker all show what it says."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from textual.widgets import ListView
+
+from chexmini_tui.app_state import AppState, StateChanged
+from core.config import TrainConfig
+from core.data import load_data
+from tests.helpers.tui import (
+    SIZE,
+    make_app,
+    make_checkpoint,
+    text_of,
+    wait_for,
+    write_fixed_events,
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_blas_thread():
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def marked_active(inspect_screen) -> list[str]:
+    """The entries of Inspect's list drawn with the ▶ active marker."""
+    lv = inspect_screen.query_one("#insp-list", ListView)
+    rows = [str(item.query_one("Label").render()) for item in lv.children]
+    return [row for row in rows if "▶" in row]
+
+
+# -- the value itself ------------------------------------------------------------------------
+def test_state_value_headline_and_checks():
+    st = AppState("artifacts")
+    assert st.headline() == "checkpoint: artifacts"
+    assert not st.running and not st.paused
+    st = st.but(run_status="paused", run_dir="runs/a")
+    assert st.running and st.paused
+    assert st.headline() == "checkpoint: artifacts · ● paused runs/a"
+    att = st.but(run_status="attached", attached=True)
+    assert not att.running and "attached runs/a" in att.headline()
+    with pytest.raises(ValueError):
+        st.but(run_status="sleeping")
+    with pytest.raises(AttributeError):
+        st.run_status = "idle"  # immutable: changed only through the app
+
+
+def test_state_changed_messages_merge():
+    a, b = StateChanged(AppState("x")), StateChanged(AppState("y"))
+    assert a.can_replace(b) and a.state.active_checkpoint == "x"
+
+
+# -- through the app ---------------------------------------------------------------------------
+@pytest.mark.slow
+def test_inspect_enter_sets_the_one_active_checkpoint(tmp_path):
+    make_checkpoint(tmp_path / "artifacts", seed=0)
+    make_checkpoint(tmp_path / "runs" / "b", seed=1, hidden=(8,))
+    b = str(tmp_path / "runs" / "b")
+
+    async def go():
+        app = make_app(tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            scr = app.screen
+            assert app.state.active_checkpoint == str(tmp_path / "artifacts")
+            assert "checkpoint: " + str(tmp_path / "artifacts") in app.sub_title
+            scr.query_one("#insp-list", ListView).index = [e.path for e in scr.entries].index(b)
+            await pilot.pause()
+            await pilot.press("enter")
+            await pilot.pause()
+            assert app.state.active_checkpoint == b == app.checkpoint
+            assert app.sub_title == f"checkpoint: {b}"
+            assert len(marked_active(scr)) == 1 and b in marked_active(scr)[0]
+            assert "▶ active" in text_of(scr.query_one("#insp-head"))
+            # set from elsewhere (as a finished run does): Inspect follows without a rescan key
+            app.set_checkpoint(tmp_path / "artifacts")
+            await pilot.pause()
+            assert str(tmp_path / "artifacts") in marked_active(scr)[0]
+            assert app.sub_title == f"checkpoint: {tmp_path / 'artifacts'}"
+            await pilot.press("3")
+            await wait_for(pilot, lambda: app.current_mode == "evaluate", 5, "evaluate")
+            await pilot.pause()
+            assert app.screen.loaded_for == app.state.active_checkpoint
+
+    run(go())
+
+
+@pytest.mark.slow
+def test_attach_then_detach_is_idle_everywhere(tmp_path):
+    run_dir = write_fixed_events(tmp_path / "runs" / "demo")
+
+    async def go():
+        app = make_app(tmp_path, attach=str(run_dir))
+        async with app.run_test(size=SIZE) as pilot:
+            scr = app.screen
+            await wait_for(pilot, lambda: scr.state.finished is not None, 10, "replay")
+            assert app.state.attached and app.state.run_status == "attached"
+            assert app.state.run_dir == str(run_dir)
+            assert f"● attached {run_dir}" in app.sub_title
+            await pilot.press("d")
+            await pilot.pause()
+            assert app.state == AppState(app.state.active_checkpoint)  # idle, nothing else
+            assert scr.status == "idle"
+            assert "●" not in app.sub_title and "attached" not in app.sub_title
+            assert "● idle" in text_of(scr.query_one("#run-status"))
+
+    run(go())
+
+
+@pytest.mark.slow
+def test_a_finished_run_is_finished_everywhere(tmp_path):
+    make_checkpoint(tmp_path / "artifacts", seed=0)
+    out = tmp_path / "runs" / "short"
+    data = load_data("synthetic:200")
+    cfg = TrainConfig(hidden_dims=[8], epochs=2, batch_size=32, augment=False)
+    seen: list[str] = []
+
+    async def go():
+        app = make_app(tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            inspect = app.screen
+            await pilot.press("1")
+            await wait_for(pilot, lambda: app.current_mode == "train", 5, "train")
+            scr = app.screen
+            runner = scr.start_run(cfg, "synthetic:200", out, data=data)
+            seen.append(app.state.run_status)
+            assert app.state.running and app.state.run_dir == str(out)
+            assert app.runner() is runner
+            await wait_for(pilot, lambda: app.state.run_status == "finished", 90, "finish")
+            await pilot.pause(0.2)
+            assert scr.status == "finished" and "● finished" in text_of(
+                scr.query_one("#run-status"))
+            assert app.state.active_checkpoint == str(out)
+            assert app.sub_title == f"checkpoint: {out} · ● finished {out}"
+            # Inspect (not on screen) was told: the run is listed as the active checkpoint,
+            # a finished checkpoint now, no longer "(run)"
+            rows = marked_active(inspect)
+            assert len(rows) == 1 and str(out) in rows[0] and "(run)" not in rows[0]
+
+    run(go())
+    assert seen == ["loading"]
