@@ -34,6 +34,7 @@ class AppState:
     active_checkpoint: str
     run_status: RunStatus = "idle"
     #: The run folder being trained here, or followed when ``attached``; ``None`` if none.
+    #: A followed run is ``attached`` while it goes on and ``finished`` once it has.
     run_dir: str | None = None
     attached: bool = False
 
@@ -58,7 +59,8 @@ class AppState:
         """The header's sub-title: the active checkpoint, then the run (if any)."""
         parts = [f"checkpoint: {self.active_checkpoint}"]
         if self.attached:
-            parts.append(f"● attached {self.run_dir}")
+            done = " · finished" if self.run_status == "finished" else ""
+            parts.append(f"● attached{done} {self.run_dir}")
         elif self.run_status != "idle":
             where = f" {self.run_dir}" if self.run_dir else ""
             parts.append(f"● {self.run_status}{where}")

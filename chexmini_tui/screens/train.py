@@ -417,6 +417,7 @@ class TrainScreen(BaseScreen):
         if events:
             self.last_event_time = now
             self.state.apply_all(events)
+            self.status = "finished" if self.state.finished is not None else "attached"
             self._plots_dirty = True
             self._after_events()
             self.status_detail = f"following {self.follow}"

@@ -53,7 +53,8 @@ def test_state_value_headline_and_checks():
     assert st.running and st.paused
     assert st.headline() == "checkpoint: artifacts · ● paused runs/a"
     att = st.but(run_status="attached", attached=True)
-    assert not att.running and "attached runs/a" in att.headline()
+    assert not att.running and "● attached runs/a" in att.headline()
+    assert "● attached · finished runs/a" in att.but(run_status="finished").headline()
     with pytest.raises(ValueError):
         st.but(run_status="sleeping")
     with pytest.raises(AttributeError):
@@ -108,9 +109,11 @@ def test_attach_then_detach_is_idle_everywhere(tmp_path):
         async with app.run_test(size=SIZE) as pilot:
             scr = app.screen
             await wait_for(pilot, lambda: scr.state.finished is not None, 10, "replay")
-            assert app.state.attached and app.state.run_status == "attached"
-            assert app.state.run_dir == str(run_dir)
-            assert f"● attached {run_dir}" in app.sub_title
+            # the followed run has finished: attached, and finished in the state and header
+            assert app.state.attached and app.state.run_status == "finished"
+            assert app.state.run_dir == str(run_dir) and not app.state.running
+            assert f"● attached · finished {run_dir}" in app.sub_title
+            assert "attached · finished" in text_of(scr.query_one("#run-status"))
             await pilot.press("d")
             await pilot.pause()
             assert app.state == AppState(app.state.active_checkpoint)  # idle, nothing else
