@@ -34,9 +34,9 @@ class QuitScreen(ModalScreen[str | None]):
             yield Static(
                 "[b]A training run is in progress.[/b]\n\n"
                 "[b]s[/b]  stop cleanly, then quit: the best checkpoint is restored, the test "
-                "split scored and all artifacts written (control.stop).\n"
-                "[b]a[/b]  abort now: resume.npz is saved; continue with "
-                "[i]chexmini train --resume RUN[/i] (generator.close).\n"
+                "split scored and all artifacts written.\n"
+                "[b]a[/b]  abort now: resume.npz is saved; continue later with "
+                "[i]chexmini train --resume RUN[/i] (or r on the Train screen).\n"
                 "[b]esc[/b] keep training.", markup=True)
             with Horizontal():
                 yield Button("Stop & quit (s)", id="stop", variant="warning")
