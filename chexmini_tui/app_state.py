@@ -15,6 +15,7 @@ and change it through the app: ``set_checkpoint``, ``set_run_status``,
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Literal
 
 from textual.message import Message
@@ -56,14 +57,19 @@ class AppState:
         return replace(self, **changes)
 
     def headline(self) -> str:
-        """The header's sub-title: the active checkpoint, then the run (if any)."""
+        """The header's sub-title: the active checkpoint, then the run (if any), named by
+        its folder's name (the whole path when it is the active checkpoint is said once),
+        so that it fits an 80-column header."""
         parts = [f"checkpoint: {self.active_checkpoint}"]
-        if self.attached:
-            done = " · finished" if self.run_status == "finished" else ""
-            parts.append(f"● attached{done} {self.run_dir}")
-        elif self.run_status != "idle":
-            where = f" {self.run_dir}" if self.run_dir else ""
-            parts.append(f"● {self.run_status}{where}")
+        if self.attached or self.run_status != "idle":
+            name = ""
+            if self.run_dir and self.run_dir != self.active_checkpoint:
+                name = f" {Path(self.run_dir).name}"
+            if self.attached:
+                done = " · finished" if self.run_status == "finished" else ""
+                parts.append(f"● attached{done}{name}")
+            else:
+                parts.append(f"● {self.run_status}{name}")
         return " · ".join(parts)
 
 

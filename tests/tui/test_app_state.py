@@ -51,10 +51,11 @@ def test_state_value_headline_and_checks():
     assert not st.running and not st.paused
     st = st.but(run_status="paused", run_dir="runs/a")
     assert st.running and st.paused
-    assert st.headline() == "checkpoint: artifacts · ● paused runs/a"
+    assert st.headline() == "checkpoint: artifacts · ● paused a"
     att = st.but(run_status="attached", attached=True)
-    assert not att.running and "● attached runs/a" in att.headline()
-    assert "● attached · finished runs/a" in att.but(run_status="finished").headline()
+    assert not att.running and "● attached a" in att.headline()
+    assert "● attached · finished a" in att.but(run_status="finished").headline()
+    assert att.but(active_checkpoint="runs/a").headline() == "checkpoint: runs/a · ● attached"
     with pytest.raises(ValueError):
         st.but(run_status="sleeping")
     with pytest.raises(AttributeError):
@@ -112,7 +113,7 @@ def test_attach_then_detach_is_idle_everywhere(tmp_path):
             # the followed run has finished: attached, and finished in the state and header
             assert app.state.attached and app.state.run_status == "finished"
             assert app.state.run_dir == str(run_dir) and not app.state.running
-            assert f"● attached · finished {run_dir}" in app.sub_title
+            assert app.sub_title.endswith("● attached · finished demo")
             assert "attached · finished" in text_of(scr.query_one("#run-status"))
             await pilot.press("d")
             await pilot.pause()
@@ -148,7 +149,7 @@ def test_a_finished_run_is_finished_everywhere(tmp_path):
             assert scr.status == "finished" and "● finished" in text_of(
                 scr.query_one("#run-status"))
             assert app.state.active_checkpoint == str(out)
-            assert app.sub_title == f"checkpoint: {out} · ● finished {out}"
+            assert app.sub_title == f"checkpoint: {out} · ● finished"
             # Inspect (not on screen) was told: the run is listed as the active checkpoint,
             # a finished checkpoint now, no longer "(run)"
             rows = marked_active(inspect)
