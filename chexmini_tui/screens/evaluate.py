@@ -9,8 +9,6 @@ which is how the engine chose the checkpoint's threshold.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -24,32 +22,11 @@ from chexmini_tui.widgets.plots import CurvePlot, Series
 from core.checkpoint import checkpoint_dir, read_metrics
 from core.errors import ChexminiError
 from core.metrics import binary_metrics, pr_curve, roc_auc, roc_curve, youden_threshold
-from core.safe_npz import read_npy
+from core.scores import load_scores
 
 STEP = 0.01
 FINE_STEP = 0.001
 SPLITS = (("val", "validation"), ("test", "test"))
-
-
-def load_scores(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """``{"val": (scores, labels), "test": (...)}`` from a checkpoint folder."""
-    ckpt = checkpoint_dir(path)
-    out = {}
-    for split, _ in SPLITS:
-        arrays = []
-        for kind in ("scores", "labels"):
-            f = ckpt / f"{split}_{kind}.npy"
-            if not f.exists():
-                raise ChexminiError("file not found (needed to evaluate the checkpoint)", f)
-            a = read_npy(f)
-            if a.dtype.kind not in "fiub" or not np.isfinite(a).all():
-                raise ChexminiError("expected finite numbers", f)
-            arrays.append(a.reshape(-1))
-        if arrays[0].shape != arrays[1].shape:
-            raise ChexminiError(f"{split}_scores.npy and {split}_labels.npy differ in length",
-                                ckpt)
-        out[split] = (arrays[0], arrays[1])
-    return out
 
 
 class EvaluateScreen(BaseScreen):

@@ -4,7 +4,6 @@ compare two side by side; make one the active checkpoint; attach to a run."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from rich import box
@@ -20,96 +19,12 @@ from textual.widgets import Label, ListItem, ListView, Static
 from chexmini_tui.screens.base import BaseScreen
 from chexmini_tui.widgets.metrics_table import METRICS, NAMES, fmt
 from chexmini_tui.widgets.plots import CurvePlot, Series
-from core.checkpoint import ARTIFACT_FILES, read_json
-from core.errors import ChexminiError
-from core.events import read_events
-from core.inference import checkpoint_summary
-from core.metrics_schema import validate_history
+from core.catalog import Entry, Info, discover, load_info
+from core.checkpoint import ARTIFACT_FILES
 
 CONFIG_SHOWN = ("hidden_dims", "dropout", "optimizer", "lr", "lr_min", "lr_schedule",
                 "weight_decay", "label_smoothing", "batch_size", "epochs", "augment", "seed",
                 "class_weight")
-
-
-@dataclass
-class Entry:
-    path: str
-    status: str      # "ok" | "run" (events, no artifacts yet) | "missing" | "empty"
-
-
-def discover(artifacts: str, runs: str, extra: list[str]) -> list[Entry]:
-    """The folders to list, in order: artifacts, runs/* (newest first), extra."""
-    paths: list[str] = [artifacts]
-    runs_p = Path(runs)
-    if runs_p.is_dir():
-        subs = [p for p in runs_p.iterdir() if p.is_dir()]
-        subs.sort(key=lambda p: p.name, reverse=True)
-        paths += [str(p) for p in subs]
-    for e in extra:
-        if e not in paths and str(Path(e)) not in map(lambda q: str(Path(q)), paths):
-            paths.append(e)
-    return [Entry(p, status_of(p)) for p in paths]
-
-
-def status_of(path: str) -> str:
-    p = Path(path)
-    if not p.is_dir():
-        return "missing"
-    if (p / "metrics.json").is_file():
-        return "ok"
-    if (p / "events.jsonl").is_file() or (p / "resume.npz").is_file():
-        return "run"
-    return "empty"
-
-
-@dataclass
-class Info:
-    """What is shown for one checkpoint (``error`` when it cannot be read)."""
-
-    path: str
-    summary: dict | None = None
-    history: dict | None = None
-    error: str | None = None
-    note: str | None = None      # e.g. "3 bad lines skipped in events.jsonl"
-
-
-def events_note(path: str) -> str | None:
-    """How many ``events.jsonl`` lines of a run are not valid events (None when none)."""
-    log = Path(path) / "events.jsonl"
-    if not log.exists() and not log.is_symlink():
-        return None
-    try:
-        read = read_events(log)
-    except (ChexminiError, OSError) as exc:
-        return f"events.jsonl not read: {exc}"
-    return f"{read.bad} bad lines skipped in events.jsonl" if read.bad else None
-
-
-def load_info(path: str) -> Info:
-    info = Info(path)
-    st = status_of(path)
-    if st == "missing":
-        info.error = f"{path}: folder not found"
-        return info
-    info.note = events_note(path)
-    try:
-        info.summary = checkpoint_summary(path)
-    except (ChexminiError, OSError) as exc:
-        files = sorted(q.name for q in Path(path).iterdir() if q.is_file())
-        hint = ("a run without artifacts yet (in progress or interrupted) — press a to "
-                "attach and follow it" if st == "run" else "no checkpoint here")
-        info.error = f"{exc}\n{hint}; files: {', '.join(files) or 'none'}"
-        if info.note:
-            info.error += f"\n{info.note}"
-        return info
-    history = Path(path) / "history.json"
-    try:
-        info.history = validate_history(read_json(history), history)
-    except ChexminiError as exc:
-        info.history = None
-        if history.exists():
-            info.note = "; ".join(filter(None, (info.note, str(exc))))
-    return info
 
 
 class InspectScreen(BaseScreen):
@@ -153,7 +68,8 @@ class InspectScreen(BaseScreen):
         self.entries = discover(app.artifacts_dir, app.runs_dir, app.extra_dirs)
         lv = self.query_one("#insp-list", ListView)
         lv.clear()
-        marks = {"ok": "", "run": " [yellow](run)[/]", "missing": " [dim](missing)[/]",
+        marks = {"ok": "", "training": " [yellow](training)[/]",
+                 "unfinished": " [yellow](unfinished)[/]", "missing": " [dim](missing)[/]",
                  "empty": " [dim](empty)[/]"}
         index = 0
         for i, e in enumerate(self.entries):
