@@ -29,6 +29,15 @@ CONFIG_SHOWN = ("hidden_dims", "dropout", "optimizer", "lr", "lr_min", "lr_sched
 
 class InspectScreen(BaseScreen):
     MODE = "inspect"
+    DEFAULT_CSS = """
+    InspectScreen #insp-body { height: 1fr; }
+    InspectScreen #insp-left { width: 26; border-right: vkey $primary 40%; }
+    InspectScreen #insp-list { height: 1fr; }
+    InspectScreen #insp-detail { width: 1fr; padding: 0 1; }
+    InspectScreen #insp-head { height: auto; }
+    InspectScreen #insp-plots { height: 10; }
+    InspectScreen #insp-tables { height: auto; }
+    """
     BINDINGS = [
         Binding("enter", "use", "use as active checkpoint", priority=True),
         Binding("m", "mark", "mark for compare"),
