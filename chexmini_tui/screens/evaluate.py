@@ -49,11 +49,11 @@ class EvaluateScreen(BaseScreen):
     EvaluateScreen.-stack #ev-plots CurveChart { height: 17; margin-bottom: 1; }
     """
     BINDINGS = [
-        Binding("left", "move(-1)", "−", priority=True, group=THRESHOLD_KEYS),
-        Binding("right", "move(1)", "+", priority=True, group=THRESHOLD_KEYS),
+        Binding("left", "move(-1)", "threshold −0.01", priority=True, group=THRESHOLD_KEYS),
+        Binding("right", "move(1)", "threshold +0.01", priority=True, group=THRESHOLD_KEYS),
         Binding("shift+left", "move(-0.1)", "threshold −0.001", priority=True, show=False),
         Binding("shift+right", "move(0.1)", "threshold +0.001", priority=True, show=False),
-        Binding("r", "reset", "Youden"),
+        Binding("r", "reset", "reset (Youden's J)"),
         Binding("l", "reload", "reload"),
     ]
 
