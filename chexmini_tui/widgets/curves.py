@@ -46,8 +46,9 @@ class CurveCanvas(PlotextPlot):
     CurveCanvas { width: 1fr; height: 1fr; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, int_x: bool = False, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.int_x = int_x  # whole-number x ticks (epochs)
         self.curves: list[Curve] = []
         self.xlim: tuple[float, float] | None = None
         self.ylim: tuple[float, float] | None = None
@@ -63,6 +64,12 @@ class CurveCanvas(PlotextPlot):
                 plt.scatter(x, y, color=c.color, marker="dot")
             else:
                 plt.plot(x, y, color=c.color, marker="braille")
+        xs = [float(v) for c in self.curves for v in c.x]
+        if self.int_x and xs:
+            lo, hi = int(min(xs)), int(max(xs))
+            n = max(2, min(6, hi - lo + 1, max(self.size.width // 10, 2)))
+            ticks = sorted({int(round(lo + (hi - lo) * i / (n - 1))) for i in range(n)})
+            plt.xticks(ticks, [str(t) for t in ticks])
         if self.xlim:
             plt.xlim(*self.xlim)
         if self.ylim:
@@ -81,9 +88,10 @@ class CurveChart(Vertical):
                                  color: $text-muted; padding-right: 1; }
     """
 
-    def __init__(self, title: str, xlabel: str, ylabel: str, *,
+    def __init__(self, title: str, xlabel: str, ylabel: str, *, int_x: bool = False,
                  id: str | None = None) -> None:
         super().__init__(id=id)
+        self.int_x = int_x
         self.title = title
         self.xlabel = xlabel
         self.ylabel = ylabel
@@ -94,7 +102,7 @@ class CurveChart(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(self._head(), classes="chart-head")
         yield Static(f"↑ {self.ylabel}", classes="chart-ylabel")
-        yield CurveCanvas()
+        yield CurveCanvas(int_x=self.int_x)
         yield Static(f"{self.xlabel} →", classes="chart-xlabel")
 
     def set_curves(self, curves: list[Curve], *, note: str = "",
