@@ -116,20 +116,34 @@ class CurveChart(Vertical):
         self.builds += 1
         self.query_one(".chart-head", Static).update(self._head())
 
+    def on_resize(self) -> None:
+        self.query_one(".chart-head", Static).update(self._head())
+
     def _head(self) -> Text:
-        text = Text(self.title, style="bold")
-        shown = [c for c in self.curves if c.label and len(c.x)]
+        """Title and legend entries, wrapped between entries only (never inside one)."""
+        parts = [Text(self.title, style="bold")]
         if not any(len(c.x) for c in self.curves):
-            text.append(" — no data", style="dim")
-            return text
-        for c in shown:
-            text.append("   ")
-            text.append("• " if c.points else "━ ", style=RICH_COLOR.get(c.color, c.color))
-            text.append(c.label)
+            parts[0].append(" — no data", style="dim")
+            return parts[0]
+        for c in self.curves:
+            if c.label and len(c.x):
+                parts.append(Text.assemble(("• " if c.points else "━ ",
+                                            RICH_COLOR.get(c.color, c.color)), c.label))
         dots = [c for c in self.curves if c.points and len(c.x)]
         if self.note and dots:
-            text.append("   • ", style=RICH_COLOR.get(dots[0].color, dots[0].color))
-            text.append(self.note)
+            parts.append(Text.assemble(("• ", RICH_COLOR.get(dots[0].color, dots[0].color)),
+                                       self.note))
+        width = self.size.width or 10_000
+        text, used = Text(), 0
+        for part in parts:
+            if used and used + 3 + part.cell_len > width:
+                text.append("\n")
+                used = 0
+            elif used:
+                text.append("   ")
+                used += 3
+            text.append_text(part)
+            used += part.cell_len
         return text
 
     def legend_text(self) -> str:
