@@ -213,3 +213,39 @@ def test_inspect_detail_scrolls_by_keyboard_and_damaged_checkpoint(tmp_path):
             assert app.checkpoint == str(tmp_path / "artifacts")
 
     run(go())
+
+
+# -- the engine parts the two screens draw from -------------------------------------------
+def test_score_report_matches_core_metrics(ckpt):
+    import numpy as np
+
+    from core.metrics import roc_auc, youden_threshold
+    from core.scores import score_report
+
+    r = score_report(ckpt)
+    vs, vl = np.load(ckpt / "val_scores.npy"), np.load(ckpt / "val_labels.npy")
+    ts, tl = np.load(ckpt / "test_scores.npy"), np.load(ckpt / "test_labels.npy")
+    assert r.youden == youden_threshold(vs, vl)
+    assert r.auc == {"val": roc_auc(vs, vl), "test": roc_auc(ts, tl)}
+    assert set(r.curves["test"]) == {"fpr", "tpr", "precision", "recall"}
+
+
+def test_catalog_statuses(tmp_path):
+    from core.catalog import status_of
+    from core.runfolder import claim
+
+    run_dir = tmp_path / "run"
+    write_fixed_events(run_dir)
+    assert status_of(str(run_dir)) == "unfinished"
+    lock = claim(tmp_path / "live", resume=False)
+    try:
+        write_fixed_events(tmp_path / "live")
+        assert status_of(str(tmp_path / "live")) == "training"
+    finally:
+        lock.release()
+    assert status_of(str(tmp_path / "live")) == "unfinished"
+    make_checkpoint(run_dir)
+    assert status_of(str(run_dir)) == "ok"
+    (tmp_path / "empty").mkdir()
+    assert status_of(str(tmp_path / "empty")) == "empty"
+    assert status_of(str(tmp_path / "nope")) == "missing"
