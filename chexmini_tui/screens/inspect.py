@@ -192,6 +192,8 @@ class InspectScreen(BaseScreen):
         info = self.selected
         compare = self.marked is not None and info is not None and \
             self.marked.path != info.path
+        # empty plot frames only push the explanation off screen: hide them then
+        self.query_one("#insp-plots").display = info is not None and info.summary is not None
         if info is None or info.summary is None:
             msg = info.error if info else "nothing to show"
             head.update(Text.assemble(("✗ ", "red"), (msg, "red")))
