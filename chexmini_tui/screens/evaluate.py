@@ -164,7 +164,7 @@ class EvaluateScreen(BaseScreen):
         info.update(
             f"[b]checkpoint[/] {self.loaded_for}   [b]threshold[/] [reverse] {t:.4f} [/]\n"
             f"[dim]saved {r.saved_threshold:.4f} · Youden's J (val) {r.youden:.4f} · "
-            "abnormal iff P(abnormal) ≥ threshold\n"
+            "abnormal iff score ≥ threshold\n"
             "matrices: rows true, columns predicted · shift+←/→ ±0.001 · ↓/PgDn/End: more[/]",
             layout=first)
         metrics = {}
