@@ -1,17 +1,17 @@
 """Evaluate: confusion matrices, metrics, ROC and PR curves of the checkpoint's saved
 validation and test scores, at a threshold you move with the arrow keys.
 
-Everything is computed by :mod:`core.metrics` from ``val_scores.npy``/``val_labels.npy``
-and ``test_scores.npy``/``test_labels.npy``. The threshold is shared by both splits (it
-is chosen on validation — never on test); ``r`` resets it to Youden's J on validation,
-which is how the engine chose the checkpoint's threshold.
+The scores and curves come from :func:`core.scores.score_report`; the metrics at a
+threshold from :func:`core.metrics.binary_metrics`. The threshold is shared by both
+splits (it is chosen on validation — never on test); ``r`` resets it to Youden's J on
+validation, which is how the engine chose the checkpoint's threshold.
+
+Everything sits in one scrolling column that has the focus, so at 80×24 the keyboard
+reaches all of it: ↑/↓, PageUp/PageDown, Home/End (and Tab gives the focus back).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -19,46 +19,40 @@ from textual.widgets import Static
 
 from chexmini_tui.screens.base import BaseScreen
 from chexmini_tui.widgets.confusion import ConfusionMatrix
+from chexmini_tui.widgets.curves import Curve, CurveChart
 from chexmini_tui.widgets.metrics_table import MetricsTable
-from chexmini_tui.widgets.plots import CurvePlot, Series
-from core.checkpoint import checkpoint_dir, read_metrics
 from core.errors import ChexminiError
-from core.metrics import binary_metrics, pr_curve, roc_auc, roc_curve, youden_threshold
-from core.safe_npz import read_npy
+from core.metrics import binary_metrics
+from core.scores import SPLITS, ScoreReport, score_report
 
 STEP = 0.01
 FINE_STEP = 0.001
-SPLITS = (("val", "validation"), ("test", "test"))
-
-
-def load_scores(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """``{"val": (scores, labels), "test": (...)}`` from a checkpoint folder."""
-    ckpt = checkpoint_dir(path)
-    out = {}
-    for split, _ in SPLITS:
-        arrays = []
-        for kind in ("scores", "labels"):
-            f = ckpt / f"{split}_{kind}.npy"
-            if not f.exists():
-                raise ChexminiError("file not found (needed to evaluate the checkpoint)", f)
-            a = read_npy(f)
-            if a.dtype.kind not in "fiub" or not np.isfinite(a).all():
-                raise ChexminiError("expected finite numbers", f)
-            arrays.append(a.reshape(-1))
-        if arrays[0].shape != arrays[1].shape:
-            raise ChexminiError(f"{split}_scores.npy and {split}_labels.npy differ in length",
-                                ckpt)
-        out[split] = (arrays[0], arrays[1])
-    return out
+COLORS = {"val": "cyan", "test": "orange"}
+#: below this width the three tables take two rows; below PLOTS_SIDE the curves stack
+TABLES_IN_ROW = 104
+PLOTS_SIDE = 100
+THRESHOLD_KEYS = Binding.Group("threshold ±0.01", compact=True)
 
 
 class EvaluateScreen(BaseScreen):
     MODE = "evaluate"
+    DEFAULT_CSS = """
+    EvaluateScreen #ev-scroll { height: 1fr; }
+    EvaluateScreen #ev-scroll:focus { background-tint: $foreground 0%; }
+    EvaluateScreen #ev-info { height: auto; padding: 0 1; }
+    EvaluateScreen #ev-tables { layout: grid; grid-size: 3; grid-rows: auto; height: auto;
+                                grid-gutter: 0 1; }
+    EvaluateScreen.-narrow #ev-tables { grid-size: 2; }
+    EvaluateScreen #ev-plots { height: auto; margin-top: 1; }
+    EvaluateScreen #ev-plots CurveChart { height: 20; }
+    EvaluateScreen.-stack #ev-plots { layout: vertical; }
+    EvaluateScreen.-stack #ev-plots CurveChart { height: 17; margin-bottom: 1; }
+    """
     BINDINGS = [
-        Binding("left", "move(-1)", "threshold −0.01", priority=True),
-        Binding("right", "move(1)", "threshold +0.01", priority=True),
-        Binding("shift+left", "move(-0.1)", "threshold −0.001", priority=True),
-        Binding("shift+right", "move(0.1)", "threshold +0.001", priority=True),
+        Binding("left", "move(-1)", "threshold −0.01", priority=True, group=THRESHOLD_KEYS),
+        Binding("right", "move(1)", "threshold +0.01", priority=True, group=THRESHOLD_KEYS),
+        Binding("shift+left", "move(-0.1)", "threshold −0.001", priority=True, show=False),
+        Binding("shift+right", "move(0.1)", "threshold +0.001", priority=True, show=False),
         Binding("r", "reset", "reset (Youden's J)"),
         Binding("l", "reload", "reload"),
     ]
@@ -66,35 +60,46 @@ class EvaluateScreen(BaseScreen):
     def __init__(self) -> None:
         super().__init__()
         self.loaded_for: str | None = None
-        self.data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self.saved_threshold: float | None = None
-        self.youden: float | None = None
+        self.report: ScoreReport | None = None
         self.threshold: float | None = None
-        self.auc: dict[str, float] = {}
-        self.curves: dict[str, dict] = {}
         self.error: str | None = None
         self._metrics: dict = {}
         self._plots_due = False
 
+    # what tests and other code read: the report's parts
+    @property
+    def data(self) -> dict:
+        return self.report.data if self.report else {}
+
+    @property
+    def youden(self) -> float | None:
+        return self.report.youden if self.report else None
+
+    @property
+    def saved_threshold(self) -> float | None:
+        return self.report.saved_threshold if self.report else None
+
     def compose_body(self) -> ComposeResult:
-        with VerticalScroll(id="ev-scroll", can_focus=False):
+        with VerticalScroll(id="ev-scroll"):
             yield Static("", id="ev-info")
             with Horizontal(id="ev-tables"):
                 yield ConfusionMatrix("validation", id="cm-val")
                 yield ConfusionMatrix("test", id="cm-test")
                 yield MetricsTable(id="ev-metrics")
             with Horizontal(id="ev-plots"):
-                yield CurvePlot("ROC", "false positive rate", "true positive rate", id="roc")
-                yield CurvePlot("precision–recall", "recall", "precision", id="pr")
+                yield CurveChart("ROC", "false positive rate", "true positive rate", id="roc")
+                yield CurveChart("precision–recall", "recall", "precision", id="pr")
 
     def on_mount(self) -> None:
         self.load()
+        self.query_one("#ev-scroll").focus()
         # Tables follow every key press; the curves' operating points are redrawn at
         # most ~7×/s, so holding an arrow key stays smooth.
         self.set_interval(0.15, self._draw_plots_if_due)
 
     def on_resize(self) -> None:
-        self.set_class(self.size.width < 99, "-narrow")
+        self.set_class(self.size.width < TABLES_IN_ROW, "-narrow")
+        self.set_class(self.size.width < PLOTS_SIDE, "-stack")
 
     def on_screen_resume(self) -> None:
         if self.loaded_for != self.app.state.active_checkpoint:
@@ -104,25 +109,14 @@ class EvaluateScreen(BaseScreen):
     def load(self) -> None:
         path = self.app.state.active_checkpoint
         self.loaded_for = path
-        self.data, self.curves, self.auc = {}, {}, {}
-        self.threshold = self.youden = self.saved_threshold = None
+        self.report, self.threshold = None, None
         try:
-            self.data = load_scores(path)
-            self.saved_threshold = float(read_metrics(checkpoint_dir(path))["threshold"])
-            vs, vl = self.data["val"]
-            self.youden = youden_threshold(vs, vl)
-            for split, (s, y) in self.data.items():
-                self.auc[split] = roc_auc(s, y)
-                fpr, tpr, _ = roc_curve(s, y)
-                prec, rec, _ = pr_curve(s, y)
-                self.curves[split] = {"fpr": fpr, "tpr": tpr, "precision": prec, "recall": rec}
-            self.threshold = self.saved_threshold
+            self.report = score_report(path)
+            self.threshold = self.report.saved_threshold
             self.error = None
         except ChexminiError as exc:
-            self.data = {}
             self.error = str(exc)
         except Exception as exc:  # noqa: BLE001 - shown inline, never a traceback
-            self.data = {}
             self.error = f"{path}: cannot evaluate ({type(exc).__name__}: {exc})"
         self.update_view(first=True)
 
@@ -134,8 +128,7 @@ class EvaluateScreen(BaseScreen):
         if self.threshold is None:
             return
         # steps is ±1 (0.01) or ±0.1 (0.001); round to the step grid to avoid drift
-        delta = STEP * steps
-        self.set_threshold(round(self.threshold + delta, 6))
+        self.set_threshold(round(self.threshold + STEP * steps, 6))
 
     def action_reset(self) -> None:
         if self.youden is not None:
@@ -148,41 +141,37 @@ class EvaluateScreen(BaseScreen):
     def metrics_at(self, split: str) -> dict:
         s, y = self.data[split]
         m = binary_metrics(s, y, self.threshold)
-        m["auc"] = self.auc[split]
+        m["auc"] = self.report.auc[split]
         return m
 
     # -- drawing -------------------------------------------------------------------------------
     def update_view(self, first: bool = False) -> None:
         info = self.query_one("#ev-info", Static)
-        cm_val = self.query_one("#cm-val", ConfusionMatrix)
-        cm_test = self.query_one("#cm-test", ConfusionMatrix)
+        cm = {"val": self.query_one("#cm-val", ConfusionMatrix),
+              "test": self.query_one("#cm-test", ConfusionMatrix)}
         table = self.query_one("#ev-metrics", MetricsTable)
-        if not self.data:
-            roc = self.query_one("#roc", CurvePlot)
-            pr = self.query_one("#pr", CurvePlot)
+        if self.report is None:
             info.update(f"[b]checkpoint[/] {self.loaded_for}\n[red]✗ {self.error}[/]\n"
                         "[dim]Train a model (1), or pick a checkpoint in Inspect (4) and press "
                         "Enter; start the app with --checkpoint DIR.[/]")
-            cm_val.show(None)
-            cm_test.show(None)
+            for widget in cm.values():
+                widget.show(None)
             table.show({})
-            roc.set_data([])
-            pr.set_data([])
+            for chart in self.query(CurveChart):
+                chart.set_curves([])
             return
-        t = self.threshold
+        t, r = self.threshold, self.report
         info.update(
-            f"[b]checkpoint[/] {self.loaded_for}   [b]threshold[/] [reverse] {t:.4f} [/]"
-            f"  [dim]saved {self.saved_threshold:.4f} · Youden's J (val) "
-            f"{self.youden:.4f}[/]\n[dim]abnormal iff P(abnormal) ≥ threshold · matrices: rows "
-            "true, columns predicted · ←/→ ±0.01 · shift+←/→ ±0.001 · r reset[/]",
+            f"[b]checkpoint[/] {self.loaded_for}   [b]threshold[/] [reverse] {t:.4f} [/]\n"
+            f"[dim]saved {r.saved_threshold:.4f} · Youden's J (val) {r.youden:.4f} · "
+            "abnormal iff score ≥ threshold\n"
+            "matrices: rows true, columns predicted · shift+←/→ ±0.001 · ↓/PgDn/End: more[/]",
             layout=first)
         metrics = {}
         for split, title in SPLITS:
-            m = self.metrics_at(split)
-            metrics[split] = m
+            metrics[split] = m = self.metrics_at(split)
             n = len(self.data[split][1])
-            widget = cm_val if split == "val" else cm_test
-            widget.show(m["confusion_matrix"], f"{title} (n={n})", layout=first)
+            cm[split].show(m["confusion_matrix"], f"{title} (n={n})", layout=first)
         table.show(metrics, title=f"metrics @ {t:.4f}", layout=first)
         self._metrics = metrics
         self._plots_due = True
@@ -190,23 +179,22 @@ class EvaluateScreen(BaseScreen):
             self._draw_plots_if_due()
 
     def _draw_plots_if_due(self) -> None:
-        if not self._plots_due or not self.data:
+        if not self._plots_due or self.report is None:
             return
         self._plots_due = False
-        metrics = self._metrics
-        roc = self.query_one("#roc", CurvePlot)
-        pr = self.query_one("#pr", CurvePlot)
-        colors = {"val": "cyan", "test": "orange"}
-        roc_series, pr_series = [], []
+        roc_curves, pr_curves = [], []
         for split, _ in SPLITS:
-            c, m = self.curves[split], metrics[split]
-            roc_series.append(Series(c["fpr"], c["tpr"],
-                                     f"{split} AUC {self.auc[split]:.3f}", colors[split]))
-            pr_series.append(Series(c["recall"], c["precision"], split, colors[split]))
+            c, color = self.report.curves[split], COLORS[split]
+            roc_curves.append(Curve(c["fpr"], c["tpr"],
+                                    f"{split} AUC {self.report.auc[split]:.3f}", color))
+            pr_curves.append(Curve(c["recall"], c["precision"], split, color))
         for split, _ in SPLITS:
-            m = metrics[split]
-            roc_series.append(Series([1 - m["specificity"]], [m["recall"]], "", "red",
-                                     scatter=True))
-            pr_series.append(Series([m["recall"]], [m["precision"]], "", "red", scatter=True))
-        roc.set_data(roc_series, xlim=(0, 1), ylim=(0, 1))
-        pr.set_data(pr_series, xlim=(0, 1), ylim=(0, 1))
+            m = self._metrics[split]
+            roc_curves.append(Curve([1 - m["specificity"]], [m["recall"]], "", "red",
+                                    points=True))
+            pr_curves.append(Curve([m["recall"]], [m["precision"]], "", "red", points=True))
+        note = f"threshold {self.threshold:.4f}"
+        self.query_one("#roc", CurveChart).set_curves(roc_curves, note=note, xlim=(0, 1),
+                                                      ylim=(0, 1))
+        self.query_one("#pr", CurveChart).set_curves(pr_curves, note=note, xlim=(0, 1),
+                                                     ylim=(0, 1))

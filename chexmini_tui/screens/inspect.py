@@ -4,7 +4,6 @@ compare two side by side; make one the active checkpoint; attach to a run."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from rich import box
@@ -15,108 +14,42 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Label, ListItem, ListView, Static
+from textual.widgets import Label, ListView, Static
 
 from chexmini_tui.screens.base import BaseScreen
+from chexmini_tui.widgets.checkpoint_list import LEGEND, CheckpointList
+from chexmini_tui.widgets.curves import Curve, CurveChart
 from chexmini_tui.widgets.metrics_table import METRICS, NAMES, fmt
-from chexmini_tui.widgets.plots import CurvePlot, Series
-from core.checkpoint import ARTIFACT_FILES, read_json
-from core.errors import ChexminiError
-from core.events import read_events
-from core.inference import checkpoint_summary
-from core.metrics_schema import validate_history
+from core.catalog import Entry, Info, discover, load_info, status_of
+from core.checkpoint import ARTIFACT_FILES
 
+#: from this width on the list is wider (long run names on one line)
+WIDE = 120
+#: below this width the two history plots go one under the other
+STACK = 100
 CONFIG_SHOWN = ("hidden_dims", "dropout", "optimizer", "lr", "lr_min", "lr_schedule",
                 "weight_decay", "label_smoothing", "batch_size", "epochs", "augment", "seed",
                 "class_weight")
 
 
-@dataclass
-class Entry:
-    path: str
-    status: str      # "ok" | "run" (events, no artifacts yet) | "missing" | "empty"
-
-
-def discover(artifacts: str, runs: str, extra: list[str]) -> list[Entry]:
-    """The folders to list, in order: artifacts, runs/* (newest first), extra."""
-    paths: list[str] = [artifacts]
-    runs_p = Path(runs)
-    if runs_p.is_dir():
-        subs = [p for p in runs_p.iterdir() if p.is_dir()]
-        subs.sort(key=lambda p: p.name, reverse=True)
-        paths += [str(p) for p in subs]
-    for e in extra:
-        if e not in paths and str(Path(e)) not in map(lambda q: str(Path(q)), paths):
-            paths.append(e)
-    return [Entry(p, status_of(p)) for p in paths]
-
-
-def status_of(path: str) -> str:
-    p = Path(path)
-    if not p.is_dir():
-        return "missing"
-    if (p / "metrics.json").is_file():
-        return "ok"
-    if (p / "events.jsonl").is_file() or (p / "resume.npz").is_file():
-        return "run"
-    return "empty"
-
-
-@dataclass
-class Info:
-    """What is shown for one checkpoint (``error`` when it cannot be read)."""
-
-    path: str
-    summary: dict | None = None
-    history: dict | None = None
-    error: str | None = None
-    note: str | None = None      # e.g. "3 bad lines skipped in events.jsonl"
-
-
-def events_note(path: str) -> str | None:
-    """How many ``events.jsonl`` lines of a run are not valid events (None when none)."""
-    log = Path(path) / "events.jsonl"
-    if not log.exists() and not log.is_symlink():
-        return None
-    try:
-        read = read_events(log)
-    except (ChexminiError, OSError) as exc:
-        return f"events.jsonl not read: {exc}"
-    return f"{read.bad} bad lines skipped in events.jsonl" if read.bad else None
-
-
-def load_info(path: str) -> Info:
-    info = Info(path)
-    st = status_of(path)
-    if st == "missing":
-        info.error = f"{path}: folder not found"
-        return info
-    info.note = events_note(path)
-    try:
-        info.summary = checkpoint_summary(path)
-    except (ChexminiError, OSError) as exc:
-        files = sorted(q.name for q in Path(path).iterdir() if q.is_file())
-        hint = ("a run without artifacts yet (in progress or interrupted) — press a to "
-                "attach and follow it" if st == "run" else "no checkpoint here")
-        info.error = f"{exc}\n{hint}; files: {', '.join(files) or 'none'}"
-        if info.note:
-            info.error += f"\n{info.note}"
-        return info
-    history = Path(path) / "history.json"
-    try:
-        info.history = validate_history(read_json(history), history)
-    except ChexminiError as exc:
-        info.history = None
-        if history.exists():
-            info.note = "; ".join(filter(None, (info.note, str(exc))))
-    return info
-
-
 class InspectScreen(BaseScreen):
     MODE = "inspect"
+    DEFAULT_CSS = """
+    InspectScreen #insp-body { height: 1fr; }
+    InspectScreen #insp-left { width: 30; border-right: vkey $primary 40%; }
+    InspectScreen.-wide #insp-left { width: 40; }
+    InspectScreen #insp-list { height: 1fr; }
+    InspectScreen #insp-legend { height: 1; color: $text-muted; }
+    InspectScreen #insp-detail { width: 1fr; padding: 0 1; }
+    InspectScreen #insp-head { height: auto; }
+    InspectScreen #insp-plots { height: auto; }
+    InspectScreen.-stack #insp-plots { layout: vertical; }
+    InspectScreen #insp-plots CurveChart { height: 13; }
+    InspectScreen #insp-tables { height: auto; }
+    """
     BINDINGS = [
-        Binding("enter", "use", "use as active checkpoint", priority=True),
-        Binding("m", "mark", "mark for compare"),
+        Binding("enter", "use", "make active", priority=True),
+        Binding("m", "mark", "compare"),
         Binding("a", "attach", "attach"),
         Binding("l", "rescan", "rescan"),
     ]
@@ -131,45 +64,71 @@ class InspectScreen(BaseScreen):
         with Horizontal(id="insp-body"):
             with Vertical(id="insp-left"):
                 yield Label("[b]checkpoints[/]", markup=True)
-                yield ListView(id="insp-list")
-            with VerticalScroll(id="insp-detail", can_focus=False):
+                yield CheckpointList(id="insp-list")
+                yield Static(LEGEND, id="insp-legend")
+            with VerticalScroll(id="insp-detail"):
                 yield Static("", id="insp-head")
                 with Horizontal(id="insp-plots"):
-                    yield CurvePlot("loss", "epoch", int_x=True, id="insp-loss")
-                    yield CurvePlot("val AUC", "epoch", int_x=True, id="insp-auc")
+                    yield CurveChart("loss", "epoch", "loss", int_x=True, id="insp-loss")
+                    yield CurveChart("val AUC", "epoch", "AUC", int_x=True, id="insp-auc")
                 yield Static("", id="insp-tables")
 
     def on_mount(self) -> None:
         self.rescan()
+        # a run that finishes (or starts) while this screen is shown changes its status
+        self.set_interval(2.0, self.refresh_statuses)
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width >= WIDE, "-wide")
+        self.set_class(self.size.width < STACK, "-stack")
 
     def on_screen_resume(self) -> None:
+        # statuses and the active marker may have changed on another screen
+        keep = self.selected.path if self.selected else None
         known = {e.path for e in self.entries}
-        if self.app.state.active_checkpoint not in known:
-            self.rescan()
+        if self.app.state.active_checkpoint not in known or self._statuses_changed():
+            self.rescan(keep=keep)
+        else:
+            self._relabel()
 
     def on_state_changed(self, message) -> None:
         """Keep the ▶ active marker in step with the app's state."""
         if message.state.active_checkpoint != getattr(self, "listed_active", None):
-            self.rescan()
+            self.rescan(keep=self.selected.path if self.selected else None)
 
     # -- listing -------------------------------------------------------------------------------
-    def rescan(self) -> None:
+    def rescan(self, keep: str | None = None) -> None:
+        """List the folders again; highlight ``keep`` (or the active checkpoint)."""
         app = self.app
         self.entries = discover(app.artifacts_dir, app.runs_dir, app.extra_dirs)
         self.listed_active = app.state.active_checkpoint
-        lv = self.query_one("#insp-list", ListView)
-        lv.clear()
-        marks = {"ok": "", "run": " [yellow](run)[/]", "missing": " [dim](missing)[/]",
-                 "empty": " [dim](empty)[/]"}
-        index = 0
-        for i, e in enumerate(self.entries):
-            active = "[b]▶[/] " if e.path == app.state.active_checkpoint else "  "
-            lv.append(ListItem(Label(f"{active}{e.path}{marks[e.status]}", markup=True)))
-            if e.path == app.state.active_checkpoint:
-                index = i
+        lv = self.query_one("#insp-list", CheckpointList)
+        lv.set_entries(self.entries, app.state.active_checkpoint,
+                       self.marked.path if self.marked else None)
+        paths = [e.path for e in self.entries]
+        want = keep if keep in paths else app.state.active_checkpoint
+        index = paths.index(want) if want in paths else 0
         lv.index = index
         self.show(index)
         lv.focus()
+
+    def _statuses_changed(self) -> bool:
+        return any(status_of(e.path) != e.status for e in self.entries)
+
+    def refresh_statuses(self) -> None:
+        """Re-check each folder's status (a few stat calls); redraw what changed."""
+        if not self.is_current or not self._statuses_changed():
+            return
+        for e in self.entries:
+            e.status = status_of(e.path)
+        self._relabel()
+        if self.selected is not None:
+            self.selected = load_info(self.selected.path)
+            self.render_detail()
+
+    def _relabel(self) -> None:
+        self.query_one("#insp-list", CheckpointList).relabel(
+            self.app.state.active_checkpoint, self.marked.path if self.marked else None)
 
     def action_rescan(self) -> None:
         self.rescan()
@@ -200,10 +159,7 @@ class InspectScreen(BaseScreen):
             return
         self.app.set_checkpoint(self.selected.path)
         self.notify(f"active checkpoint: {self.selected.path}")
-        lv = self.query_one("#insp-list", ListView)
-        keep = lv.index
-        self.rescan()
-        lv.index = keep
+        self.rescan(keep=self.selected.path)
 
     def action_mark(self) -> None:
         if self.selected is None:
@@ -212,6 +168,7 @@ class InspectScreen(BaseScreen):
             self.marked = None
         else:
             self.marked = self.selected
+        self._relabel()
         self.render_detail()
 
     def action_attach(self) -> None:
@@ -236,24 +193,25 @@ class InspectScreen(BaseScreen):
     def _render_detail(self) -> None:
         head = self.query_one("#insp-head", Static)
         tables = self.query_one("#insp-tables", Static)
-        loss = self.query_one("#insp-loss", CurvePlot)
-        auc = self.query_one("#insp-auc", CurvePlot)
+        loss = self.query_one("#insp-loss", CurveChart)
+        auc = self.query_one("#insp-auc", CurveChart)
         info = self.selected
         compare = self.marked is not None and info is not None and \
             self.marked.path != info.path
+        # empty plot frames only push the explanation off screen: hide them then
+        self.query_one("#insp-plots").display = info is not None and info.summary is not None
         if info is None or info.summary is None:
             msg = info.error if info else "nothing to show"
             head.update(Text.assemble(("✗ ", "red"), (msg, "red")))
             tables.update(self._help_text())
-            loss.set_data([])
-            auc.set_data([])
+            loss.set_curves([])
+            auc.set_curves([])
             return
         s = info.summary
         cfg = _dict(s.get("config"))
         arch = "→".join(map(str, [cfg.get("image_size", 64) ** 2, *cfg.get("hidden_dims", []),
                                   1]))
-        line = Text.assemble(("▶ active  " if info.path == self.app.state.active_checkpoint else "",
-                              "bold green"), (info.path, "bold"), f"   MLP {arch}   best epoch ",
+        line = Text.assemble((info.path, "bold"), f"   MLP {arch}   best epoch ",
                              (str(s.get("best_epoch")), "bold"), "   threshold ",
                              (f"{s.get('threshold', float('nan')):.4f}", "bold"))
         if s.get("format"):
@@ -271,23 +229,23 @@ class InspectScreen(BaseScreen):
         else:
             tables.update(self._tables(info))
 
-    def _plots(self, info: Info, loss: CurvePlot, auc: CurvePlot, other: Info | None) -> None:
+    def _plots(self, info: Info, loss: CurveChart, auc: CurveChart, other: Info | None) -> None:
         def series(h: dict | None, tag: str, c1: str, c2: str) -> tuple[list, list]:
             if not h or not h.get("val_loss"):
                 return [], []
             ep = list(range(1, len(h["val_loss"]) + 1))
-            return ([Series(ep, h["train_loss"], f"{tag}train", c1),
-                     Series(ep, h["val_loss"], f"{tag}val", c2)],
-                    [Series(ep, h["val_auc"], f"{tag}val AUC", c2)])
+            return ([Curve(ep, h["train_loss"], f"{tag}train", c1),
+                     Curve(ep, h["val_loss"], f"{tag}val", c2)],
+                    [Curve(ep, h["val_auc"], f"{tag}val AUC", c2)])
         if other is None:
             l1, a1 = series(info.history, "", "cyan", "orange")
-            loss.set_data(l1)
-            auc.set_data(a1)
+            loss.set_curves(l1)
+            auc.set_curves(a1)
         else:
             la, aa = series(other.history, "A ", "blue", "cyan")
             lb, ab = series(info.history, "B ", "red", "orange")
-            loss.set_data(la + lb)
-            auc.set_data(aa + ab)
+            loss.set_curves(la + lb)
+            auc.set_curves(aa + ab)
 
     def _tables(self, info: Info) -> Group:
         s = info.summary
@@ -344,20 +302,11 @@ class InspectScreen(BaseScreen):
 
     def _compare_tables(self, a: Info, b: Info) -> Group:
         sa, sb = a.summary, b.summary
-        table = Table(title="A (marked) vs B (highlighted)", title_justify="left",
-                      title_style="bold", padding=(0, 1), box=box.SIMPLE_HEAD, show_edge=False)
-        table.add_column("metric", no_wrap=True)
-        for col in ("A val", "B val", "A test", "B test", "Δ test"):
-            table.add_column(col, justify="right", no_wrap=True)
-        for key in METRICS:
-            av, bv = _split(sa, "validation").get(key), _split(sb, "validation").get(key)
-            at, bt = _split(sa, "test").get(key), _split(sb, "test").get(key)
-            delta = f"{bt - at:+.4f}" if _isfmt(at) and _isfmt(bt) else "—"
-            table.add_row(NAMES[key], fmt(av), fmt(bv), fmt(at), fmt(bt), delta)
-        table.add_row("best epoch", str(sa.get("best_epoch")), str(sb.get("best_epoch")),
-                      "", "", "")
-        table.add_row("threshold", fmt(sa.get("threshold")), fmt(sb.get("threshold")),
-                      "", "", "")
+        if self.query_one("#insp-detail").size.width >= 64:
+            table = self._compare_metrics(sa, sb, ("validation", "test"))
+        else:  # narrow: one table per split, so no column is cut
+            table = Group(self._compare_metrics(sa, sb, ("validation",)),
+                          self._compare_metrics(sa, sb, ("test",)))
         cfg = Table(title="config differences", title_justify="left", title_style="bold",
                     padding=(0, 1), box=box.SIMPLE_HEAD, show_edge=False)
         cfg.add_column("key")
@@ -381,6 +330,35 @@ class InspectScreen(BaseScreen):
                        f"{y.get('n', '—')} / {y.get('pos', '—')}")
         return Group(Text(f"A = {a.path}\nB = {b.path}", style="dim"),
                      self._side_by_side(table, Group(sp, cfg), 100))
+
+    def _compare_metrics(self, sa: dict, sb: dict, splits: tuple[str, ...]) -> Table:
+        """Metrics of A (marked) and B (highlighted) for ``splits``; Δ on test."""
+        short = {"validation": "val", "test": "test"}
+        title = "A (marked) vs B (highlighted)" if len(splits) > 1 else \
+            f"{splits[0]}: A (marked) vs B (highlighted)"
+        table = Table(title=title, title_justify="left", title_style="bold",
+                      padding=(0, 1), box=box.SIMPLE_HEAD, show_edge=False)
+        table.add_column("metric", no_wrap=True)
+        for sp in splits:
+            for tag in ("A", "B"):
+                table.add_column(f"{tag} {short[sp]}", justify="right", no_wrap=True)
+        if "test" in splits:
+            table.add_column("Δ test", justify="right", no_wrap=True)
+        for key in METRICS:
+            row = [NAMES[key]]
+            for sp in splits:
+                row += [fmt(_split(sa, sp).get(key)), fmt(_split(sb, sp).get(key))]
+            if "test" in splits:
+                at, bt = _split(sa, "test").get(key), _split(sb, "test").get(key)
+                row.append(f"{bt - at:+.4f}" if _isfmt(at) and _isfmt(bt) else "—")
+            table.add_row(*row)
+        if "validation" in splits:
+            pad = [""] * (len(table.columns) - 3)
+            table.add_row("best epoch", str(sa.get("best_epoch")), str(sb.get("best_epoch")),
+                          *pad)
+            table.add_row("threshold", fmt(sa.get("threshold")), fmt(sb.get("threshold")),
+                          *pad)
+        return table
 
     def _help_text(self) -> Text:
         return Text(

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chexmini_cli.main import main
-from chexmini_tui.screens.inspect import load_info
 from chexmini_tui.state import RunState
+from core.catalog import load_info
 from core.checkpoint import build_metrics, save_artifacts
 from core.config import TrainConfig
 from core.data import load_data

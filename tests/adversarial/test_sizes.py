@@ -149,7 +149,7 @@ def test_chestmnist_with_a_huge_declared_split_is_refused(tmp_path, monkeypatch)
 
 @pytest.mark.slow
 def test_score_npy_with_a_huge_header_is_refused(ckpt):
-    from chexmini_tui.screens.evaluate import load_scores
+    from core.scores import load_scores
     (ckpt / "val_scores.npy").write_bytes(npy_bytes((10**12,), "<f8"))
     with pytest.raises(ChexminiError, match="val_scores.npy") as exc:
         load_scores(ckpt)

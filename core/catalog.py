@@ -1,0 +1,116 @@
+"""The checkpoint folders a front end offers, and what each one holds.
+
+:func:`discover` lists ``artifacts``, ``runs/*`` (newest first) and any extra folders;
+:func:`status_of` says what a folder is (a checkpoint, a run still training, a run that
+stopped before writing artifacts, empty, missing) from a few ``stat`` calls, so it is
+cheap enough to re-check on every screen visit; :func:`load_info` reads a folder's
+summary (:func:`core.inference.checkpoint_summary`) and history, turning every problem
+into a one-paragraph message instead of an exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.checkpoint import read_json
+from core.errors import ChexminiError
+from core.events import read_events
+from core.inference import checkpoint_summary
+from core.metrics_schema import validate_history
+from core.runfolder import owner_pid
+
+#: what each status means, in a user's words (front ends show these)
+STATUS_TEXT = {
+    "ok": "checkpoint",
+    "training": "training now",
+    "unfinished": "stopped before its artifacts were written",
+    "missing": "folder not found",
+    "empty": "no checkpoint here",
+}
+
+
+@dataclass
+class Entry:
+    path: str
+    status: str      # one of STATUS_TEXT
+
+
+def discover(artifacts: str, runs: str, extra: list[str]) -> list[Entry]:
+    """The folders to list, in order: artifacts, runs/* (newest first), extra."""
+    paths: list[str] = [artifacts]
+    runs_p = Path(runs)
+    if runs_p.is_dir():
+        subs = [p for p in runs_p.iterdir() if p.is_dir()]
+        subs.sort(key=lambda p: p.name, reverse=True)
+        paths += [str(p) for p in subs]
+    seen = {str(Path(q)) for q in paths}
+    for e in extra:
+        if e not in paths and str(Path(e)) not in seen:
+            paths.append(e)
+            seen.add(str(Path(e)))
+    return [Entry(p, status_of(p)) for p in paths]
+
+
+def status_of(path: str) -> str:
+    p = Path(path)
+    if not p.is_dir():
+        return "missing"
+    if (p / "metrics.json").is_file():
+        return "ok"
+    if (p / "events.jsonl").is_file() or (p / "resume.npz").is_file():
+        return "training" if owner_pid(p) is not None else "unfinished"
+    return "empty"
+
+
+@dataclass
+class Info:
+    """What is shown for one checkpoint (``error`` when it cannot be read)."""
+
+    path: str
+    summary: dict | None = None
+    history: dict | None = None
+    error: str | None = None
+    note: str | None = None      # e.g. "3 bad lines skipped in events.jsonl"
+
+
+def events_note(path: str) -> str | None:
+    """How many ``events.jsonl`` lines of a run are not valid events (None when none)."""
+    log = Path(path) / "events.jsonl"
+    if not log.exists() and not log.is_symlink():
+        return None
+    try:
+        read = read_events(log)
+    except (ChexminiError, OSError) as exc:
+        return f"events.jsonl not read: {exc}"
+    return f"{read.bad} bad lines skipped in events.jsonl" if read.bad else None
+
+
+def load_info(path: str) -> Info:
+    info = Info(path)
+    st = status_of(path)
+    if st == "missing":
+        info.error = f"{path}: folder not found"
+        return info
+    info.note = events_note(path)
+    try:
+        info.summary = checkpoint_summary(path)
+    except (ChexminiError, OSError) as exc:
+        files = sorted(q.name for q in Path(path).iterdir() if q.is_file())
+        if st in ("training", "unfinished"):
+            hint = (f"a run without artifacts yet ({STATUS_TEXT[st]}) — press a to attach "
+                    "and follow it")
+        else:
+            hint = "no checkpoint here"
+        info.error = f"{exc}\n{hint}; files: {', '.join(files) or 'none'}"
+        if info.note:
+            info.error += f"\n{info.note}"
+        return info
+    history = Path(path) / "history.json"
+    try:
+        info.history = validate_history(read_json(history), history)
+    except ChexminiError as exc:
+        info.history = None
+        if history.exists():
+            info.note = "; ".join(filter(None, (info.note, str(exc))))
+    return info

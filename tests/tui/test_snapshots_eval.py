@@ -1,0 +1,114 @@
+"""Snapshot tests of Evaluate and Inspect at 80×24 and 100×32: default, moved threshold,
+missing score file; checkpoint list, compare, damaged checkpoint.
+
+Built from fixed data (``tests/helpers/tui.py``) with relative paths, like
+``test_snapshots.py``. Update after an intended change with ``pytest
+tests/tui/test_snapshots_eval.py --snapshot-update`` and review the SVGs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chexmini_tui.app import ChexminiApp
+from tests.helpers.tui import make_checkpoint, write_fixed_events
+
+SIZES = pytest.mark.parametrize("size", [(80, 24), (100, 32)], ids=["80x24", "100x32"])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_blas_thread():
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("world-eval")
+    make_checkpoint(root / "artifacts", seed=0)
+    make_checkpoint(root / "runs" / "20261129-225415-long-run-name-h64-32", seed=1, hidden=(8,))
+    make_checkpoint(root / "runs" / "no-scores", seed=2)
+    (root / "runs" / "no-scores" / "test_scores.npy").unlink()
+    (root / "runs" / "broken").mkdir()
+    (root / "runs" / "broken" / "metrics.json").write_text("{not json")
+    write_fixed_events(root / "runs" / "demo")
+    return root
+
+
+@pytest.fixture
+def app_in(world, monkeypatch):
+    monkeypatch.chdir(world)
+
+    def make(**kw) -> ChexminiApp:
+        return ChexminiApp(artifacts="artifacts", runs="runs", image_mode="halfcell", **kw)
+
+    return make
+
+
+async def _plots_drawn(pilot):
+    await pilot.pause(0.4)  # the curves' operating points follow within 0.15 s
+
+
+@pytest.mark.slow
+@SIZES
+def test_snapshot_evaluate_default(snap_compare, app_in, size):
+    assert snap_compare(app_in(start="evaluate"), terminal_size=size, run_before=_plots_drawn)
+
+
+@pytest.mark.slow
+@SIZES
+def test_snapshot_evaluate_moved_threshold_scrolled(snap_compare, app_in, size):
+    async def settle(pilot):
+        await pilot.press("right", "right", "right", "shift+left", "pagedown")
+        await pilot.wait_for_scheduled_animations()
+        await _plots_drawn(pilot)
+
+    assert snap_compare(app_in(start="evaluate"), terminal_size=size, run_before=settle)
+
+
+@pytest.mark.slow
+@SIZES
+def test_snapshot_evaluate_missing_scores(snap_compare, app_in, size):
+    assert snap_compare(app_in(start="evaluate", checkpoint="runs/no-scores"),
+                        terminal_size=size, run_before=_plots_drawn)
+
+
+def _select(path: str):
+    async def settle(pilot):
+        scr = pilot.app.screen
+        scr.query_one("#insp-list").index = [e.path for e in scr.entries].index(path)
+        await pilot.pause(0.2)
+    return settle
+
+
+@pytest.mark.slow
+@SIZES
+def test_snapshot_inspect_list(snap_compare, app_in, size):
+    assert snap_compare(app_in(start="inspect"), terminal_size=size,
+                        run_before=lambda pilot: pilot.pause(0.2))
+
+
+@pytest.mark.slow
+@SIZES
+def test_snapshot_inspect_compare(snap_compare, app_in, size):
+    select = _select(str(Path("runs") / "20261129-225415-long-run-name-h64-32"))
+
+    async def settle(pilot):
+        await pilot.press("m")
+        await select(pilot)
+
+    assert snap_compare(app_in(start="inspect"), terminal_size=size, run_before=settle)
+
+
+@pytest.mark.slow
+@SIZES
+def test_snapshot_inspect_damaged_checkpoint(snap_compare, app_in, size):
+    assert snap_compare(app_in(start="inspect"), terminal_size=size,
+                        run_before=_select(str(Path("runs") / "broken")))
