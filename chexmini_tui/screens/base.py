@@ -45,7 +45,7 @@ class BaseScreen(Screen):
         yield NavBar(self.MODE)
         with Container(classes="body"):
             yield from self.compose_body()
-        yield Footer(compact=True)
+        yield Footer()
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -39,9 +39,7 @@ def run(coro):
 
 def marked_active(inspect_screen) -> list[str]:
     """The entries of Inspect's list drawn with the ▶ active marker."""
-    lv = inspect_screen.query_one("#insp-list", ListView)
-    rows = [str(item.query_one("Label").render()) for item in lv.children]
-    return [row for row in rows if "▶" in row]
+    return [row for row in inspect_screen.query_one("#insp-list").rows() if "▶" in row]
 
 
 # -- the value itself ------------------------------------------------------------------------
@@ -87,7 +85,6 @@ def test_inspect_enter_sets_the_one_active_checkpoint(tmp_path):
             assert app.state.active_checkpoint == b == app.checkpoint
             assert app.sub_title == f"checkpoint: {b}"
             assert len(marked_active(scr)) == 1 and b in marked_active(scr)[0]
-            assert "▶ active" in text_of(scr.query_one("#insp-head"))
             # set from elsewhere (as a finished run does): Inspect follows without a rescan key
             app.set_checkpoint(tmp_path / "artifacts")
             await pilot.pause()

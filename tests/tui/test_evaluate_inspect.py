@@ -51,7 +51,7 @@ def test_evaluate_keyboard_reaches_everything_at_80x24(tmp_path, ckpt):
             assert app.focused is scroll                 # the scrolling column has focus
             footer = lines[-1]
             for words in ("←→ threshold ±0.01", "r reset (Youden's J)", "l reload",
-                          "? help", "q quit"):
+                          "^p palette"):   # ? help and q quit are on the switcher line
                 assert words in footer, footer           # whole words, nothing cut
             assert not any("│ F1 " in line for line in lines)   # below the fold at first
             await pilot.press("tab")
