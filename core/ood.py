@@ -106,3 +106,18 @@ def assess(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> OODResult:
         reasons.append(f"noise-like: neighbouring pixels correlate {smooth:.2f} "
                        f"(training images ≥ {SMOOTHNESS_MIN:g})")
     return OODResult(distance, contrast, smooth, tuple(reasons))
+
+
+def assess_files(paths, image_size: int, mean: np.ndarray, std: np.ndarray,
+                 resize: str = "area") -> list[OODResult | None]:
+    """:func:`assess` for each image file (None for a file that cannot be read)."""
+    from core.errors import ChexminiError
+    from core.inference import preprocess_image
+
+    out: list[OODResult | None] = []
+    for path in paths:
+        try:
+            out.append(assess(preprocess_image(path, image_size, mean, std, resize), mean, std))
+        except (ChexminiError, OSError, MemoryError):
+            out.append(None)
+    return out
