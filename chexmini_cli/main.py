@@ -165,13 +165,14 @@ def _sample_row(path: str) -> list[str]:
 def cmd_predict(args, console: Console) -> int:
     from core.data.true_labels import LabelFinder
     from core.inference import load_checkpoint, predict_files
-    from core.ood import assess_files
+    from core.ood import assess_files, xray_rules_apply
 
     ckpt = load_checkpoint(args.checkpoint)
     model, mean, std, thr = ckpt
     paths = list(_predict_paths(args))
     preds = predict_files(model, mean, std, thr, paths, resize=ckpt.resize_filter)
-    oods = assess_files([p.path for p in preds], ckpt.image_size, mean, std, ckpt.resize_filter)
+    oods = assess_files([p.path for p in preds], ckpt.image_size, mean, std, ckpt.resize_filter,
+                        xray_rules_apply(args.checkpoint))
     finder = LabelFinder()
     truths = [finder.lookup(p.path) if p.error is None else None for p in preds]
     if args.json:

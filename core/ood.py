@@ -25,9 +25,11 @@ against clearly non-X-ray inputs:
     horizontal grey ramp       distance 3.81, contrast 0.29, smoothness 0.996
                                                               → NOT flagged
 
-A smooth ramp of the right brightness is not caught: a per-pixel mean and standard
-deviation cannot tell it from an X-ray. The 12 bundled 256-px sample X-rays score
-0.46–1.47. ``tests/core/test_ood.py`` checks these numbers.
+The contrast and smoothness rules describe real X-rays; a checkpoint trained on
+synthetic data (``synthetic:N``, noisy blobs) is measured by distance only
+(:func:`xray_rules_apply`). A smooth ramp of the right brightness is not caught: a
+per-pixel mean and standard deviation cannot tell it from an X-ray. The 12 bundled
+256-px sample X-rays score 0.46–1.47. ``tests/core/test_ood.py`` checks these numbers.
 """
 
 from __future__ import annotations
@@ -88,8 +90,23 @@ def _neighbour_correlation(z: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def assess(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> OODResult:
-    """Measure a standardised input ``x`` ``(D,)`` against the checkpoint's μ, σ."""
+def xray_rules_apply(checkpoint) -> bool:
+    """Whether the X-ray contrast/smoothness rules fit the checkpoint: not for one
+    trained on synthetic data (its own training images are noise-like)."""
+    from core.checkpoint import checkpoint_dir, read_metrics
+
+    try:
+        source = str((read_metrics(checkpoint_dir(checkpoint)).get("data") or {})
+                      .get("source", ""))
+    except Exception:  # noqa: BLE001 - an unreadable record: keep every rule
+        return True
+    return not source.startswith("synthetic")
+
+
+def assess(x: np.ndarray, mean: np.ndarray, std: np.ndarray,
+           xray_rules: bool = True) -> OODResult:
+    """Measure a standardised input ``x`` ``(D,)`` against the checkpoint's μ, σ
+    (``xray_rules=False``: the distance only, see :func:`xray_rules_apply`)."""
     z = np.asarray(x, dtype=np.float64).reshape(-1)
     pixels = z * np.asarray(std, np.float64).reshape(-1) + np.asarray(mean, np.float64).reshape(-1)
     distance = z_distance(z)
@@ -99,17 +116,17 @@ def assess(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> OODResult:
     if not distance <= DISTANCE_CUTOFF:
         reasons.append(f"distance from the training images {distance:.2f} "
                        f"(theirs ≈ 1, cut-off {DISTANCE_CUTOFF:g})")
-    if contrast < CONTRAST_MIN:
+    if xray_rules and contrast < CONTRAST_MIN:
         reasons.append(f"almost flat: pixel spread {contrast:.3f} "
                        f"(training images ≥ {CONTRAST_MIN:g})")
-    if smooth < SMOOTHNESS_MIN:
+    if xray_rules and smooth < SMOOTHNESS_MIN:
         reasons.append(f"noise-like: neighbouring pixels correlate {smooth:.2f} "
                        f"(training images ≥ {SMOOTHNESS_MIN:g})")
     return OODResult(distance, contrast, smooth, tuple(reasons))
 
 
 def assess_files(paths, image_size: int, mean: np.ndarray, std: np.ndarray,
-                 resize: str = "area") -> list[OODResult | None]:
+                 resize: str = "area", xray_rules: bool = True) -> list[OODResult | None]:
     """:func:`assess` for each image file (None for a file that cannot be read)."""
     from core.errors import ChexminiError
     from core.inference import preprocess_image
@@ -117,7 +134,8 @@ def assess_files(paths, image_size: int, mean: np.ndarray, std: np.ndarray,
     out: list[OODResult | None] = []
     for path in paths:
         try:
-            out.append(assess(preprocess_image(path, image_size, mean, std, resize), mean, std))
+            x = preprocess_image(path, image_size, mean, std, resize)
+            out.append(assess(x, mean, std, xray_rules))
         except (ChexminiError, OSError, MemoryError):
             out.append(None)
     return out

@@ -36,7 +36,7 @@ from core.inference import (
     preprocess_image,
     saliency,
 )
-from core.ood import assess, assess_files
+from core.ood import assess, assess_files, xray_rules_apply
 
 MAX_BATCH_FILES = 5000
 CHUNK = 64   # a folder's rows are posted this many files at a time
@@ -85,7 +85,7 @@ class PredictScreen(BaseScreen):
         self.folder_note: str | None = None
 
     def compose_body(self) -> ComposeResult:
-        root = Path(self.app.predict_root or str(SAMPLE_PNG_DIR)).expanduser().absolute()
+        root = Path(self.app.predict_root or str(SAMPLE_PNG_DIR)).expanduser()
         cls = image_widget_class(self.app.image_mode)
         with Horizontal(id="pred-body"):
             with Vertical(id="pred-left"):
@@ -122,6 +122,7 @@ class PredictScreen(BaseScreen):
             ckpt = load_checkpoint(path)
             self.model, self.mean, self.std, self.threshold = ckpt
             self.side, self.resize = ckpt.image_size, ckpt.resize_filter
+            self.xray_rules = xray_rules_apply(path)
             self.load_error = None
         except ChexminiError as exc:
             self.model, self.threshold = None, None
@@ -148,7 +149,7 @@ class PredictScreen(BaseScreen):
         self.query_one("#pred-tree", ImageTree).focus()
 
     def action_tree_up(self) -> None:
-        folder = self.tree_folder
+        folder = self.tree_folder.absolute()
         if folder.parent != folder:
             self.set_tree_folder(folder.parent)
             self.notify_where()
@@ -214,7 +215,7 @@ class PredictScreen(BaseScreen):
             x = preprocess_image(path, self.side, self.mean, self.std, self.resize)
             prob, label = predict_label(self.model, x, self.threshold)
             sal = saliency(self.model, x)
-            ood = assess(x, self.mean, self.std)
+            ood = assess(x, self.mean, self.std, self.xray_rules)
         except Exception as exc:  # ChexminiError, or anything unexpected: inline, never a crash
             msg = str(exc) if isinstance(exc, ChexminiError) else \
                 f"{path}: {type(exc).__name__}: {exc}"
@@ -262,7 +263,8 @@ class PredictScreen(BaseScreen):
                 chunk = files[start:start + CHUNK]
                 preds = predict_files(self.model, self.mean, self.std, self.threshold, chunk,
                                       resize=self.resize)
-                oods = assess_files(chunk, self.side, self.mean, self.std, self.resize)
+                oods = assess_files(chunk, self.side, self.mean, self.std, self.resize,
+                                    self.xray_rules)
                 rows = [ResultRow(p.path, p.prob, p.label, p.error,
                                   None if p.error else self.labels.lookup(p.path), o)
                         for p, o in zip(preds, oods, strict=True)]

@@ -65,3 +65,15 @@ def test_non_xrays_are_flagged(ckpt):
         assert assess(_standardise(img, ckpt), ckpt.mean, ckpt.std).flagged, name
     ramp = assess(_standardise(xx * 4.0, ckpt), ckpt.mean, ckpt.std)
     assert not ramp.flagged           # the documented blind spot: a smooth ramp
+
+
+def test_synthetic_checkpoints_use_distance_only(tmp_path, ckpt):
+    from core.ood import xray_rules_apply
+    from tests.helpers.tui import make_checkpoint, write_png
+
+    synth = make_checkpoint(tmp_path / "synth")
+    assert xray_rules_apply(REPO / "artifacts") and not xray_rules_apply(synth)
+    c = load_checkpoint(synth)
+    x = c.preprocess(write_png(tmp_path / "s.png", 1))
+    assert assess(x, c.mean, c.std).flagged            # noise-like to the X-ray rules
+    assert not assess(x, c.mean, c.std, xray_rules=False).flagged
