@@ -65,10 +65,10 @@ class PredictScreen(BaseScreen):
     BINDINGS = [
         Binding("o", "focus_path", "path"),
         Binding("t", "focus_tree", "tree"),
-        Binding("u", "tree_up", "up a folder"),
-        Binding("a", "predict_folder", "whole folder"),
+        Binding("u", "tree_up", "up"),
+        Binding("a", "predict_folder", "folder"),
         Binding("c", "clear", "clear"),
-        Binding("escape", "blur", "leave box"),
+        Binding("escape", "blur", "leave box", show=False),
     ]
 
     def __init__(self) -> None:

@@ -71,7 +71,8 @@ class PathBox(Input):
     PathBox:focus { background: $primary 30%; }
     """
 
-    BINDINGS = [Binding("tab", "complete", "complete path", priority=True)]
+    BINDINGS = [Binding("tab", "complete", "complete", priority=True),
+                 Binding("escape", "screen.blur", "leave box")]
 
     class Candidates(Message):
         """Several completions remain (``names``), or none (empty list)."""
