@@ -126,6 +126,7 @@ class GradcheckScreen(BaseScreen):
     @on(Input.Submitted)
     @on(Button.Pressed, "#gc-run")
     def _go(self) -> None:
+        self.set_focus(None)    # out of the form, so the footer's keys work again
         self.action_run()
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:

@@ -254,8 +254,11 @@ def test_gradcheck_rows_arrive_one_tensor_at_a_time(tmp_path, ckpt):
                     seen.append((table.row_count, scr.running))
 
             scr._add_row = spy
-            scr.query_one("#gc-samples").value = "3"
-            await pilot.press("g")
+            samples = scr.query_one("#gc-samples")
+            samples.value = "3"
+            samples.focus()
+            await pilot.press("enter")                  # Enter in a field runs the check
+            assert app.focused is None                  # and leaves the field: keys work
             await wait_for(pilot, lambda: not scr.running and scr.report is not None, 60)
             n = len(scr.report.rows)
             assert seen == [(i, True) for i in range(1, n + 1)]   # one row per message,
