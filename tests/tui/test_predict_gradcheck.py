@@ -130,6 +130,9 @@ def test_path_box_goes_anywhere_and_tree_reroots(tmp_path, ckpt, monkeypatch):
             assert scr.last["path"].endswith("chest_b.png") and scr.error is None
             await pilot.press("o", "s", "tab")                   # relative to the new root
             assert box.value == "scans/"
+            await pilot.press("tab")                             # several: listed
+            shown = text_of(scr.query_one("#pred-result"))
+            assert "chest_a.png" in shown and "more/" in shown
 
     run(go())
 
