@@ -35,21 +35,25 @@ class ResultRow:
 
 
 def folder_summary(rows: list[ResultRow]) -> str:
-    """``12 files: 7 abnormal, 5 normal · accuracy 10/12 = 83.3 % · 1 not X-ray-like``."""
+    """``12 files: 7 abnormal, 5 normal · 1 not X-ray-like`` and, when true labels were
+    found, a second line ``accuracy 10/12 = 83.3 %``."""
     ok = [r for r in rows if r.error is None]
     n_abn = sum(r.label == "abnormal" for r in ok)
     parts = [f"{len(ok)} files: {n_abn} abnormal, {len(ok) - n_abn} normal"]
     judged = [r.correct for r in ok if r.correct is not None]
+    accuracy = ""
     if judged:
         right = sum(judged)
-        parts.append(f"accuracy {right}/{len(judged)} = {100 * right / len(judged):.1f} %")
+        accuracy = f"\naccuracy {right}/{len(judged)} = {100 * right / len(judged):.1f} %"
+        if len(judged) < len(ok):
+            accuracy += f" ({len(ok) - len(judged)} without a true label)"
     n_ood = sum(r.ood is not None and r.ood.flagged for r in ok)
     if n_ood:
         parts.append(f"[yellow]⚠ {n_ood} not X-ray-like[/]")
     n_err = len(rows) - len(ok)
     if n_err:
         parts.append(f"[red]{n_err} unreadable[/]")
-    return " · ".join(parts)
+    return " · ".join(parts) + accuracy
 
 
 class ResultsTable(DataTable):
@@ -67,7 +71,8 @@ class ResultsTable(DataTable):
     def add_result(self, r: ResultRow) -> None:
         name = Path(r.path).name
         if r.error is not None:
-            self.add_row(name, Text("error", style="red"), "", "", Text(r.error, style="red"))
+            why = r.error.rsplit(": ", 1)[-1]     # the full message is on the result line
+            self.add_row(name, Text("error", style="red"), "", "", Text(why, style="red"))
         else:
             style = "bold red" if r.label == "abnormal" else "bold green"
             true = Text(r.truth.label if r.truth is not None else "—")
