@@ -16,38 +16,42 @@ from chexmini_tui.screens.base import SCREENS
 
 NOTES = """\
 [b]Stopping a run[/b]
-  [b]x[/b] stop    finish the run early: training stops after the current step, the best
-          epoch's weights are kept, the test split is scored once and everything
-          (model, metrics, plots) is written to the run folder.
+  [b]x[/b] stop    finish the run early: training stops after the current
+          step, the best epoch's weights are kept, the test split is
+          scored once and the model, metrics and plots are written.
   [b]p[/b] pause   training waits, using no CPU, until you press p again.
-  [b]w[/b] save    write a resume point (RUN/resume.npz) after the current step, so
-          the run can be continued later even if the machine goes down.
-  [b]r[/b] resume  continue an interrupted run from its resume point — the form's out
-          folder, or else the newest interrupted run under runs/. It ends exactly
-          as if it had never stopped, and its earlier epochs show up again.
+  [b]w[/b] save    write a resume point (RUN/resume.npz) after the current
+          step, so the run can go on later even if the machine stops.
+  [b]r[/b] resume  continue an interrupted run from its resume point: the
+          form's out folder, or else the newest interrupted run under
+          runs/. It ends exactly as if it had never stopped.
 [b]Quitting while training[/b] (q / ctrl+q) asks first:
-  [b]s[/b] stop cleanly, then quit — finishes the run as x does and quits once
-          the results are written (the default).
-  [b]a[/b] quit now — saves a resume point and quits at once; continue later
-          with  r  on Train, or  chexmini train --resume RUN.
+  [b]s[/b]   stop cleanly, then quit: finishes the run as x does and
+        quits once the results are written (the default).
+  [b]a[/b]   quit now: saves a resume point and quits at once; continue
+        later with r on Train, or  chexmini train --resume RUN.
   [b]esc[/b] go back and keep training.
 [b]Predict[/b]
-  Type a path with [b]o[/b]: ~, .., absolute paths or paths relative to the tree's
-  folder; Tab completes a file or folder name. Enter on a file predicts it; on a
-  folder, the tree moves there and every image in it is predicted. [b]u[/b] moves the
-  tree up a folder, [b]a[/b] predicts the folder under the cursor.
-  When a labels.csv, an NIH Data_Entry CSV or normal/ and abnormal/ folders sit
-  beside the images, the true label is shown with ✓ / ✗ and a folder's accuracy.
-  "⚠ not X-ray-like" means the image is far from the training X-rays
-  (brightness, contrast or texture): its probability means little.
+  [b]o[/b] opens the path box: ~, .., absolute paths, or paths relative
+  to the tree's folder; Tab completes a file or folder name. Enter on
+  a file predicts it; on a folder, the tree moves there and every
+  image in it is predicted. [b]u[/b] moves the tree up a folder, [b]a[/b]
+  predicts the folder under the cursor.
+  With a labels.csv, an NIH Data_Entry CSV, or normal/ and abnormal/
+  folders beside the images, the true label is shown with ✓ or ✗ and
+  a folder's accuracy. "⚠ not X-ray-like" means the image is far
+  from the training X-rays (brightness, contrast or texture): its
+  probability means little.
 [b]Attach (SSH)[/b]
   Start a long run with the CLI (e.g. inside tmux or nohup):
       chexmini train --data … --out runs/big
-  then, any time, from any terminal:  chexmini-tui --attach runs/big
-  The Train screen follows that run and only watches it: detaching or quitting
-  never stops it. A finished run shows its final state.
+  then, any time, from any terminal:
+      chexmini-tui --attach runs/big
+  The Train screen follows that run and only watches it: detaching or
+  quitting never stops it. A finished run shows its final state.
   In Inspect, [b]a[/b] attaches to the highlighted run.
-[b]Forms[/b]  type into a field; Enter submits; Esc leaves the field so keys work again."""
+[b]Forms[/b]  type into a field; Enter submits; Esc leaves the field so
+  the keys work again."""
 
 
 class HelpScreen(ModalScreen[None]):
