@@ -89,7 +89,7 @@ class PredictScreen(BaseScreen):
         cls = image_widget_class(self.app.image_mode)
         with Horizontal(id="pred-body"):
             with Vertical(id="pred-left"):
-                yield PathBox(placeholder="path: ~ .. /abs, Tab completes", id="pred-path",
+                yield PathBox(placeholder="o: type a path, Tab", id="pred-path",
                               base=root)
                 yield ImageTree(root, id="pred-tree")
             with Vertical(id="pred-right"):
