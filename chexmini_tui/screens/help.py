@@ -98,7 +98,7 @@ def _bindings(bindings) -> list[tuple[str, str]]:
     rows = []
     for b in bindings:
         if isinstance(b, Binding):
-            rows.append((_fmt_key(b.key), b.description))
+            rows.append((_fmt_key(b.key), b.tooltip or b.description))
         else:
             rows.append((_fmt_key(b[0]), b[2] if len(b) > 2 else b[1]))
     return rows

@@ -63,11 +63,14 @@ class PredictScreen(BaseScreen):
     MODE = "predict"
     AUTO_FOCUS = "#pred-tree"
     BINDINGS = [
-        Binding("o", "focus_path", "path"),
-        Binding("t", "focus_tree", "tree"),
-        Binding("u", "tree_up", "up"),
-        Binding("a", "predict_folder", "folder"),
-        Binding("c", "clear", "clear"),
+        # short words for an 80-column footer; the help screen shows the tooltips
+        Binding("o", "focus_path", "path",
+                tooltip="type a path (~, .., absolute; Tab completes)"),
+        Binding("t", "focus_tree", "tree", tooltip="back to the file tree"),
+        Binding("u", "tree_up", "up", tooltip="move the file tree up a folder"),
+        Binding("a", "predict_folder", "folder",
+                tooltip="predict every image in the folder under the cursor"),
+        Binding("c", "clear", "clear", tooltip="clear the results"),
         Binding("escape", "blur", "leave box", show=False),
     ]
 
