@@ -163,27 +163,46 @@ def _sample_row(path: str) -> list[str]:
 
 
 def cmd_predict(args, console: Console) -> int:
+    from core.data.true_labels import LabelFinder
     from core.inference import load_checkpoint, predict_files
+    from core.ood import assess_files, xray_rules_apply
 
     ckpt = load_checkpoint(args.checkpoint)
     model, mean, std, thr = ckpt
-    preds = predict_files(model, mean, std, thr, _predict_paths(args), resize=ckpt.resize_filter)
+    paths = list(_predict_paths(args))
+    preds = predict_files(model, mean, std, thr, paths, resize=ckpt.resize_filter)
+    oods = assess_files([p.path for p in preds], ckpt.image_size, mean, std, ckpt.resize_filter,
+                        xray_rules_apply(args.checkpoint))
+    finder = LabelFinder()
+    truths = [finder.lookup(p.path) if p.error is None else None for p in preds]
     if args.json:
+        rows = [{**p.to_dict(), "ood": o.to_dict() if o is not None else None,
+                 "true_label": t.label if t is not None else None}
+                for p, o, t in zip(preds, oods, truths, strict=True)]
         print(json.dumps({"checkpoint": str(args.checkpoint), "threshold": thr,
-                          "predictions": [p.to_dict() for p in preds]}, indent=2))
+                          "predictions": rows}, indent=2))
     else:
         table = Table(title=f"{args.checkpoint} (threshold {thr:.4f})")
         table.add_column("file")
         table.add_column("P(abnormal)", justify="right")
         table.add_column("label")
-        if args.samples:
-            table.add_column("true label (NIH)")
-        for p in preds:
+        table.add_column("true label")
+        table.add_column("note")
+        for p, o, t in zip(preds, oods, truths, strict=True):
             if p.error is None:
-                shown = _sample_row(p.path) if args.samples else [p.path]
-                table.add_row(shown[0], f"{p.prob:.4f}", p.label, *shown[1:])
+                shown = _sample_row(p.path)[0] if args.samples else p.path
+                true = "—" if t is None else t.label + (" ✓" if t.label == p.label else " ✗")
+                note = "not X-ray-like" if o is not None and o.flagged else ""
+                table.add_row(shown, f"{p.prob:.4f}", p.label, true, note)
         if any(p.error is None for p in preds):
             console.print(table)
+        judged = [t.label == p.label for p, t in zip(preds, truths, strict=True) if t]
+        if judged:
+            console.print(f"accuracy {sum(judged)}/{len(judged)} = "
+                          f"{100 * sum(judged) / len(judged):.1f} % where a true label was found")
+        for p, o in zip(preds, oods, strict=True):
+            if o is not None and o.flagged:
+                console.print(f"warning: {p.path}: {o.explain()}", markup=False)
     errors = [p.error for p in preds if p.error is not None]
     for err in errors:
         print(f"chexmini: error: {err}", file=sys.stderr)

@@ -126,12 +126,13 @@ def gradcheck(
     seed: int = 0,
     order: int = 4,
     progress: Callable[[int, int], None] | None = None,
+    on_row: Callable[[TensorCheck], None] | None = None,
 ) -> GradcheckReport:
     """Check ``model``'s backward pass on the batch ``(x, y)``; ``model`` is not modified.
 
     ``x``: ``(B, n_in)``, ``y``: ``(B,)`` in {0, 1}. ``n_samples`` entries are drawn per
     tensor (all of them when the tensor is smaller). ``progress(done, total)`` is called
-    after each finite difference.
+    after each finite difference, ``on_row(row)`` as each tensor's check finishes.
     """
     check_args(eps, n_samples, tol, order)
     net = model.astype(np.float64)  # a copy: the caller's model is never touched
@@ -194,4 +195,6 @@ def gradcheck(
         rows.append(TensorCheck(name, tuple(arr.shape), int(smooth.sum()),
                                 int((~smooth).sum()), max_rel, max_abs,
                                 bool(rel.size) and max_rel < tol))
+        if on_row is not None:
+            on_row(rows[-1])
     return GradcheckReport(rows, eps, tol)

@@ -12,6 +12,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import (
     Button,
     DataTable,
@@ -29,7 +30,7 @@ from chexmini_tui.screens.base import BaseScreen
 from core.checks import ConfigError
 from core.config import parse_hidden_dims
 from core.errors import ChexminiError
-from core.gradcheck import check_args, gradcheck
+from core.gradcheck import TensorCheck, check_args, gradcheck
 from core.inference import load_checkpoint
 from core.nn.model import MLP
 
@@ -45,13 +46,21 @@ def probe_batch(n_in: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return rng.standard_normal((BATCH, n_in)), (np.arange(BATCH) % 2).astype(float)
 
 
+class GradcheckRow(Message):
+    """One tensor's check has finished (posted by the worker as it happens)."""
+
+    def __init__(self, row: TensorCheck) -> None:
+        super().__init__()
+        self.row = row
+
+
 class GradcheckScreen(BaseScreen):
     MODE = "gradcheck"
     AUTO_FOCUS = None  # keys work at once; Tab enters the form
     BINDINGS = [
         Binding("g", "run", "run check"),
         Binding("m", "cycle_source", "model source"),
-        Binding("escape", "blur", "leave field", show=False),
+        Binding("escape", "blur", "leave field"),
     ]
 
     def __init__(self) -> None:
@@ -62,6 +71,7 @@ class GradcheckScreen(BaseScreen):
         self.running = False
         self._last_progress = 0.0
         self.what = ""
+        self.rows_done: list[TensorCheck] = []
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="gc-top"):
@@ -76,13 +86,17 @@ class GradcheckScreen(BaseScreen):
                 with Horizontal(classes="form-row"):
                     yield Label("samples/tensor", classes="form-label")
                     yield Input("20", id="gc-samples")
-                with Horizontal(classes="form-row"):
-                    yield Label("fresh: hidden", classes="form-label")
+                with Horizontal(classes="form-row", id="gc-dims-row"):
+                    yield Label("hidden layers", classes="form-label")
                     yield Input("1024,256,64", id="gc-dims")
                 yield Button("Run (g)", id="gc-run", variant="primary")
         yield Static("", id="gc-summary")
         yield ProgressBar(total=1, show_eta=False, id="gc-progress")
         yield DataTable(id="gc-table", cursor_type="row", zebra_stripes=True)
+
+    def _show_dims(self) -> None:
+        """The hidden-layer sizes only matter for a fresh model."""
+        self.query_one("#gc-dims-row").display = self.source == "fresh"
 
     def on_mount(self) -> None:
         table = self.query_one("#gc-table", DataTable)
@@ -95,6 +109,7 @@ class GradcheckScreen(BaseScreen):
     @on(RadioSet.Changed, "#gc-source")
     def _source_changed(self, event: RadioSet.Changed) -> None:
         self.source = (event.pressed.id or "src-fresh").removeprefix("src-")
+        self._show_dims()
         self._summary()
 
     def action_cycle_source(self) -> None:
@@ -102,6 +117,7 @@ class GradcheckScreen(BaseScreen):
         nxt = keys[(keys.index(self.source) + 1) % len(keys)]
         self.query_one(f"#src-{nxt}", RadioButton).value = True
         self.source = nxt
+        self._show_dims()
         self._summary()
 
     def action_blur(self) -> None:
@@ -110,6 +126,7 @@ class GradcheckScreen(BaseScreen):
     @on(Input.Submitted)
     @on(Button.Pressed, "#gc-run")
     def _go(self) -> None:
+        self.set_focus(None)    # out of the form, so the footer's keys work again
         self.action_run()
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
@@ -148,6 +165,7 @@ class GradcheckScreen(BaseScreen):
             self._summary()
             return
         self.running, self.error, self.report = True, None, None
+        self.rows_done: list[TensorCheck] = []
         self.query_one("#gc-progress", ProgressBar).update(total=1, progress=0)
         self.query_one("#gc-table", DataTable).clear()
         self._summary()
@@ -182,7 +200,8 @@ class GradcheckScreen(BaseScreen):
                 if worker.is_cancelled:
                     raise ChexminiError("cancelled")
 
-            report = gradcheck(model, x, y, eps=eps, n_samples=n, tol=TOL, progress=progress)
+            report = gradcheck(model, x, y, eps=eps, n_samples=n, tol=TOL, progress=progress,
+                               on_row=lambda row: self.post_message(GradcheckRow(row)))
             self.post_message(GradcheckDone(report, what=what))
         except ChexminiError as exc:
             self.post_message(GradcheckDone(error=str(exc)))
@@ -193,20 +212,29 @@ class GradcheckScreen(BaseScreen):
         self.query_one("#gc-progress", ProgressBar).update(total=message.total,
                                                            progress=message.done)
 
+    def on_gradcheck_row(self, message: GradcheckRow) -> None:
+        self.rows_done.append(message.row)
+        self._add_row(message.row)
+        self._summary()
+
+    def _add_row(self, r: TensorCheck) -> None:
+        table = self.query_one("#gc-table", DataTable)
+        if r.name in table.rows:
+            return
+        ok = (Text("pass", style="bold green") if r.passed
+              else Text("FAIL" if r.n_checked else "nothing checked", style="bold red"))
+        err_style = "green" if r.passed else "red"
+        table.add_row(r.name, "×".join(map(str, r.shape)), str(r.n_checked),
+                      str(r.n_kinks), Text(f"{r.max_rel_error:.2e}", style=err_style),
+                      f"{r.max_abs_error:.2e}", ok, key=r.name)
+
     def on_gradcheck_done(self, message: GradcheckDone) -> None:
         self.running = False
         self.refresh_bindings()
         self.report, self.error, self.what = message.report, message.error, message.what
-        table = self.query_one("#gc-table", DataTable)
-        table.clear()
         if self.report is not None:
-            for r in self.report.rows:
-                ok = (Text("pass", style="bold green") if r.passed
-                      else Text("FAIL" if r.n_checked else "nothing checked", style="bold red"))
-                err_style = "green" if r.passed else "red"
-                table.add_row(r.name, "×".join(map(str, r.shape)), str(r.n_checked),
-                              str(r.n_kinks), Text(f"{r.max_rel_error:.2e}", style=err_style),
-                              f"{r.max_abs_error:.2e}", ok, key=r.name)
+            for r in self.report.rows:   # any row whose message has not arrived yet
+                self._add_row(r)
         self._summary()
 
     def _summary(self) -> None:
@@ -214,7 +242,12 @@ class GradcheckScreen(BaseScreen):
         head = (f"[b]model:[/] {label}   [dim]float64 copy, dropout off, probe batch of "
                 f"{BATCH}, centred differences, pass if max rel error < {TOL:g}[/]")
         if self.running:
-            body = "[yellow]running…[/]"
+            body = f"[yellow]running… {len(self.rows_done)} tensors checked[/]"
+            if self.rows_done:
+                worst = max(r.max_rel_error for r in self.rows_done)
+                n_fail = sum(not r.passed for r in self.rows_done)
+                body += f"  max rel error so far {worst:.2e}" + (
+                    f"  [bold red]{n_fail} failed[/]" if n_fail else "")
         elif self.error:
             body = f"[red]✗ {self.error}[/]"
         elif self.report is not None:

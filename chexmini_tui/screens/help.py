@@ -1,4 +1,5 @@
-"""The help screen (``?``): every key of every screen, and what stop/quit/attach do."""
+"""The help screen (``?``): every key of every screen, and what stopping, quitting,
+Predict's path box and attaching do — in a user's words."""
 
 from __future__ import annotations
 
@@ -15,28 +16,42 @@ from chexmini_tui.screens.base import SCREENS
 
 NOTES = """\
 [b]Stopping a run[/b]
-  [b]x[/b] stop    control.stop(): the engine finishes at the next step — best checkpoint
-          restored, test split scored once, all artifacts written to the run folder.
-  [b]p[/b] pause   the worker simply stops pulling the training generator (no CPU used).
-  [b]w[/b] save    control.save_now(): RUN/resume.npz is written at the next step
-          (while paused: right after you resume).
-  [b]r[/b] resume  continue an interrupted run (RUN/resume.npz): the form's out dir, or
-          the newest interrupted run under runs/ — ends bit-identical to an
-          uninterrupted run; its earlier epochs are replayed from events.jsonl.
+  [b]x[/b] stop    finish the run early: training stops after the current
+          step, the best epoch's weights are kept, the test split is
+          scored once and the model, metrics and plots are written.
+  [b]p[/b] pause   training waits, using no CPU, until you press p again.
+  [b]w[/b] save    write a resume point (RUN/resume.npz) after the current
+          step, so the run can go on later even if the machine stops.
+  [b]r[/b] resume  continue an interrupted run from its resume point: the
+          form's out folder, or else the newest interrupted run under
+          runs/. It ends exactly as if it had never stopped.
 [b]Quitting while training[/b] (q / ctrl+q) asks first:
-  [b]s[/b] stop cleanly, then quit — control.stop(); the app exits once the artifacts
-          are written (this is the default).
-  [b]a[/b] abort now — generator.close(): the engine saves RUN/resume.npz and stops at
-          once; continue later with  r  (Train) or  chexmini train --resume RUN.
-  [b]esc[/b] keep training.
+  [b]s[/b]   stop cleanly, then quit: finishes the run as x does and
+        quits once the results are written (the default).
+  [b]a[/b]   quit now: saves a resume point and quits at once; continue
+        later with r on Train, or  chexmini train --resume RUN.
+  [b]esc[/b] go back and keep training.
+[b]Predict[/b]
+  [b]o[/b] opens the path box: ~, .., absolute paths, or paths relative
+  to the tree's folder; Tab completes a file or folder name. Enter on
+  a file predicts it; on a folder, the tree moves there and every
+  image in it is predicted. [b]u[/b] moves the tree up a folder, [b]a[/b]
+  predicts the folder under the cursor.
+  With a labels.csv, an NIH Data_Entry CSV, or normal/ and abnormal/
+  folders beside the images, the true label is shown with ✓ or ✗ and
+  a folder's accuracy. "⚠ not X-ray-like" means the image is far
+  from the training X-rays (brightness, contrast or texture): its
+  probability means little.
 [b]Attach (SSH)[/b]
-  Start a long run with the CLI (e.g. inside tmux/nohup):
+  Start a long run with the CLI (e.g. inside tmux or nohup):
       chexmini train --data … --out runs/big
-  then, any time, from any terminal:  chexmini-tui --attach runs/big
-  The Train screen follows runs/big/events.jsonl read-only (polled twice a second);
-  detaching or quitting never touches the run. A finished run shows its final state.
+  then, any time, from any terminal:
+      chexmini-tui --attach runs/big
+  The Train screen follows that run and only watches it: detaching or
+  quitting never stops it. A finished run shows its final state.
   In Inspect, [b]a[/b] attaches to the highlighted run.
-[b]Forms[/b]  type into a field; Enter submits; Esc leaves the field so keys work again."""
+[b]Forms[/b]  type into a field; Enter submits; Esc leaves the field so
+  the keys work again."""
 
 
 class HelpScreen(ModalScreen[None]):
@@ -83,7 +98,7 @@ def _bindings(bindings) -> list[tuple[str, str]]:
     rows = []
     for b in bindings:
         if isinstance(b, Binding):
-            rows.append((_fmt_key(b.key), b.description))
+            rows.append((_fmt_key(b.key), b.tooltip or b.description))
         else:
             rows.append((_fmt_key(b[0]), b[2] if len(b) > 2 else b[1]))
     return rows

@@ -1,24 +1,33 @@
 """Predict: pick X-ray files, see P(abnormal), the label at the checkpoint's threshold,
-the image the model sees and a saliency heat map (|∂ logit / ∂ input| from the
-hand-written backward pass). A file that cannot be read is an inline error."""
+the true label when one is found beside the image (``labels.csv``, an NIH
+``Data_Entry*.csv`` or ``normal/``/``abnormal/`` folders), a warning when the input does
+not look like the training X-rays (:mod:`core.ood`), the image the model sees and a
+saliency heat map (|∂ logit / ∂ input| from the hand-written backward pass). A file that
+cannot be read is an inline error.
+
+The path box (``o``) takes ``~``, ``..``, absolute paths and paths relative to the file
+tree's folder, with Tab completion; ``u`` moves the tree up a folder, and a folder typed
+in the box becomes the tree's folder."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, DirectoryTree, Input, Label, Static
+from textual.message import Message
+from textual.widgets import DirectoryTree, Label, Static
 
-from chexmini_tui.messages import PredictionsReady
 from chexmini_tui.screens.base import BaseScreen
 from chexmini_tui.widgets.image_view import gray_to_pil, image_widget_class, saliency_overlay
+from chexmini_tui.widgets.path_box import PathBox
+from chexmini_tui.widgets.results_table import ResultRow, ResultsTable, folder_summary
 from core.data.images import is_image_file, load_gray
 from core.data.nih_sample import SAMPLE_PNG_DIR
+from core.data.true_labels import LabelFinder
 from core.errors import ChexminiError
 from core.inference import (
     load_checkpoint,
@@ -27,8 +36,19 @@ from core.inference import (
     preprocess_image,
     saliency,
 )
+from core.ood import assess, assess_files, xray_rules_apply
 
 MAX_BATCH_FILES = 5000
+CHUNK = 64   # a folder's rows are posted this many files at a time
+
+
+class FolderRows(Message):
+    """Some more of a folder's results (``done`` of ``total`` files); ``error`` ends it."""
+
+    def __init__(self, rows: list[ResultRow], done: int, total: int,
+                 error: str | None = None) -> None:
+        super().__init__()
+        self.rows, self.done, self.total, self.error = rows, done, total, error
 
 
 class ImageTree(DirectoryTree):
@@ -43,11 +63,15 @@ class PredictScreen(BaseScreen):
     MODE = "predict"
     AUTO_FOCUS = "#pred-tree"
     BINDINGS = [
-        Binding("o", "focus_path", "open path"),
-        Binding("t", "focus_tree", "file tree"),
-        Binding("a", "predict_folder", "predict folder"),
-        Binding("c", "clear", "clear results"),
-        Binding("escape", "blur", "leave field", show=False),
+        # short words for an 80-column footer; the help screen shows the tooltips
+        Binding("o", "focus_path", "path",
+                tooltip="type a path (~, .., absolute; Tab completes)"),
+        Binding("t", "focus_tree", "tree", tooltip="back to the file tree"),
+        Binding("u", "tree_up", "up", tooltip="move the file tree up a folder"),
+        Binding("a", "predict_folder", "folder",
+                tooltip="predict every image in the folder under the cursor"),
+        Binding("c", "clear", "clear", tooltip="clear the results"),
+        Binding("escape", "blur", "leave box", show=False),
     ]
 
     def __init__(self) -> None:
@@ -57,16 +81,19 @@ class PredictScreen(BaseScreen):
         self.loaded_for: str | None = None
         self.threshold: float | None = None
         self.load_error: str | None = None
-        self.last: dict | None = None   # {"path", "prob", "label", "threshold"}
+        self.last: dict | None = None   # {"path", "prob", "label", "threshold", "truth", "ood"}
         self.error: str | None = None
-        self.results: list[tuple[str, float | None, str | None, str | None]] = []
+        self.results: list[ResultRow] = []
+        self.labels = LabelFinder()
+        self.folder_note: str | None = None
 
     def compose_body(self) -> ComposeResult:
-        root = self.app.predict_root or str(SAMPLE_PNG_DIR)
+        root = Path(self.app.predict_root or str(SAMPLE_PNG_DIR)).expanduser()
         cls = image_widget_class(self.app.image_mode)
         with Horizontal(id="pred-body"):
             with Vertical(id="pred-left"):
-                yield Input(placeholder="image file or folder — Enter", id="pred-path")
+                yield PathBox(placeholder="o: type a path, Tab", id="pred-path",
+                              base=root)
                 yield ImageTree(root, id="pred-tree")
             with Vertical(id="pred-right"):
                 yield Static("", id="pred-result")
@@ -77,14 +104,14 @@ class PredictScreen(BaseScreen):
                     with Vertical(classes="pred-pane"):
                         yield Label("saliency |∂logit/∂x|", classes="pane-title")
                         yield cls(None, id="img-sal")
-                yield DataTable(id="pred-table", cursor_type="row", zebra_stripes=True)
+                yield ResultsTable(id="pred-table")
 
     def on_mount(self) -> None:
-        table = self.query_one("#pred-table", DataTable)
-        table.add_column("file", key="file")
-        table.add_column("P(abnormal)", key="prob")
-        table.add_column("label", key="label")
         self.load_model()
+
+    def on_resize(self) -> None:
+        # at 80 columns the results need the room more than the file names do
+        self.query_one("#pred-left").styles.width = 26 if self.size.width < 100 else 34
 
     def on_screen_resume(self) -> None:
         if self.loaded_for != self.app.state.active_checkpoint:
@@ -98,6 +125,7 @@ class PredictScreen(BaseScreen):
             ckpt = load_checkpoint(path)
             self.model, self.mean, self.std, self.threshold = ckpt
             self.side, self.resize = ckpt.image_size, ckpt.resize_filter
+            self.xray_rules = xray_rules_apply(path)
             self.load_error = None
         except ChexminiError as exc:
             self.model, self.threshold = None, None
@@ -107,33 +135,62 @@ class PredictScreen(BaseScreen):
             self.load_error = f"{path}: cannot load ({type(exc).__name__}: {exc})"
         self.render_result()
 
-    # -- actions -------------------------------------------------------------------------------
+    # -- the tree and the path box --------------------------------------------------------------
+    @property
+    def tree_folder(self) -> Path:
+        return Path(self.query_one("#pred-tree", ImageTree).path)
+
+    def set_tree_folder(self, folder: Path) -> None:
+        """Re-root the file tree at ``folder`` (the path box follows)."""
+        self.query_one("#pred-tree", ImageTree).path = folder
+        self.query_one("#pred-path", PathBox).base = str(folder)
+
     def action_focus_path(self) -> None:
-        self.query_one("#pred-path", Input).focus()
+        self.query_one("#pred-path", PathBox).focus()
 
     def action_focus_tree(self) -> None:
         self.query_one("#pred-tree", ImageTree).focus()
 
+    def action_tree_up(self) -> None:
+        folder = self.tree_folder.absolute()
+        if folder.parent != folder:
+            self.set_tree_folder(folder.parent)
+            self.notify_where()
+
     def action_blur(self) -> None:
-        self.set_focus(None)
+        self.action_focus_tree()
 
     def action_clear(self) -> None:
         self.results.clear()
-        self.query_one("#pred-table", DataTable).clear()
+        self.folder_note = None
+        self.query_one("#pred-table", ResultsTable).clear()
+        self.render_result()
+
+    def notify_where(self) -> None:
+        self.error = None
+        self.folder_note = f"[dim]folder {_esc(str(self.tree_folder))}[/]"
+        self.render_result()
+
+    @on(PathBox.Candidates, "#pred-path")
+    def _candidates(self, event: PathBox.Candidates) -> None:
+        self.folder_note = ("[dim]" + _esc("  ".join(event.names)) + "[/]") if event.names \
+            else None
+        self.render_result()
 
     @on(DirectoryTree.FileSelected, "#pred-tree")
     def _file_selected(self, event: DirectoryTree.FileSelected) -> None:
         self.predict(event.path)
 
-    @on(Input.Submitted, "#pred-path")
-    def _path_submitted(self, event: Input.Submitted) -> None:
-        text = event.value.strip()
-        if not text:
+    @on(PathBox.Submitted, "#pred-path")
+    def _path_submitted(self, event: PathBox.Submitted) -> None:
+        box = self.query_one("#pred-path", PathBox)
+        if not event.value.strip():
             return
-        p = Path(text).expanduser()
+        p = box.resolved()
+        self.action_focus_tree()        # so the footer's keys work again at once
         if p.is_dir():
-            tree = self.query_one("#pred-tree", ImageTree)
-            tree.path = p
+            self.set_tree_folder(p)
+            box.value = ""
             self.predict_folder(p)
         else:
             self.predict(p)
@@ -151,6 +208,7 @@ class PredictScreen(BaseScreen):
     def predict(self, path: str | Path) -> None:
         """Predict one file (fast: one forward and one backward pass) and show it."""
         path = Path(path)
+        self.folder_note = None
         if self.model is None:
             self.error = f"no model: {self.load_error}"
             self.render_result()
@@ -160,19 +218,22 @@ class PredictScreen(BaseScreen):
             x = preprocess_image(path, self.side, self.mean, self.std, self.resize)
             prob, label = predict_label(self.model, x, self.threshold)
             sal = saliency(self.model, x)
+            ood = assess(x, self.mean, self.std, self.xray_rules)
         except Exception as exc:  # ChexminiError, or anything unexpected: inline, never a crash
             msg = str(exc) if isinstance(exc, ChexminiError) else \
                 f"{path}: {type(exc).__name__}: {exc}"
             self.error = msg
-            self._add_row(str(path), None, None, msg)
+            self._add_row(ResultRow(str(path), None, None, msg))
             self.render_result()
             return
+        truth = self.labels.lookup(path)
         self.error = None
         self.last = {"path": str(path), "prob": prob, "label": label,
-                     "threshold": self.threshold, "saliency_max": float(sal.max())}
+                     "threshold": self.threshold, "saliency_max": float(sal.max()),
+                     "truth": truth, "ood": ood}
         self.query_one("#img-xray").image = gray_to_pil(gray)
         self.query_one("#img-sal").image = saliency_overlay(gray, sal)
-        self._add_row(str(path), prob, label, None)
+        self._add_row(ResultRow(str(path), prob, label, None, truth, ood))
         self.render_result()
 
     def predict_folder(self, folder: Path) -> None:
@@ -190,69 +251,80 @@ class PredictScreen(BaseScreen):
             self.error = f"{folder}: no image files here"
             self.render_result()
             return
-        self.error = None
-        self.query_one("#pred-result", Static).update(
-            f"[yellow]predicting {min(len(files), MAX_BATCH_FILES)} files in {folder} …[/]")
+        self.error, self.last = None, None
+        self.folder_rows: list[ResultRow] = []
+        n = min(len(files), MAX_BATCH_FILES)
+        self.folder_note = f"[yellow]predicting {n} files in {_esc(str(folder))} …[/]"
+        self.render_result()
         self._folder_worker(files[:MAX_BATCH_FILES])
 
     @work(thread=True, exclusive=True, group="predict", exit_on_error=False)
     def _folder_worker(self, files: list[Path]) -> None:
+        total = len(files)
         try:
-            preds = predict_files(self.model, self.mean, self.std, self.threshold, files,
-                                  resize=self.resize)
-            self.post_message(PredictionsReady(preds))
+            for start in range(0, total, CHUNK):
+                chunk = files[start:start + CHUNK]
+                preds = predict_files(self.model, self.mean, self.std, self.threshold, chunk,
+                                      resize=self.resize)
+                oods = assess_files(chunk, self.side, self.mean, self.std, self.resize,
+                                    self.xray_rules)
+                rows = [ResultRow(p.path, p.prob, p.label, p.error,
+                                  None if p.error else self.labels.lookup(p.path), o)
+                        for p, o in zip(preds, oods, strict=True)]
+                self.post_message(FolderRows(rows, start + len(chunk), total))
         except ChexminiError as exc:
-            self.post_message(PredictionsReady([], str(exc)))
+            self.post_message(FolderRows([], total, total, str(exc)))
         except Exception as exc:  # noqa: BLE001
-            self.post_message(PredictionsReady([], f"{type(exc).__name__}: {exc}"))
+            self.post_message(FolderRows([], total, total, f"{type(exc).__name__}: {exc}"))
 
-    def on_predictions_ready(self, message: PredictionsReady) -> None:
-        for p in message.predictions:
-            self._add_row(p.path, p.prob, p.label, p.error)
+    def on_folder_rows(self, message: FolderRows) -> None:
+        for r in message.rows:
+            self._add_row(r)
+            self.folder_rows.append(r)
         self.error = message.error
-        n_err = sum(p.error is not None for p in message.predictions)
-        ok = [p for p in message.predictions if p.error is None]
-        if ok:
-            n_abn = sum(p.label == "abnormal" for p in ok)
-            self.query_one("#pred-result", Static).update(
-                f"{len(ok)} files predicted: {n_abn} abnormal, {len(ok) - n_abn} normal at "
-                f"threshold {self.threshold:.4f}" + (f"; [red]{n_err} unreadable[/]"
-                                                     if n_err else "")
-                + "\n[dim]select a file to see its image and saliency map[/]")
-        else:
-            self.render_result()
+        more = "" if message.done >= message.total else \
+            f"  [yellow]{message.done}/{message.total} …[/]"
+        self.folder_note = folder_summary(self.folder_rows) + more
+        self.render_result()
 
-    def _add_row(self, path: str, prob, label, error) -> None:
-        self.results.append((path, prob, label, error))
-        table = self.query_one("#pred-table", DataTable)
-        name = Path(path).name
-        if error is not None:
-            table.add_row(name, Text("error", style="red"), Text(error, style="red"))
-        else:
-            style = "bold red" if label == "abnormal" else "bold green"
-            table.add_row(name, f"{prob:.4f}", Text(label, style=style))
-        table.move_cursor(row=table.row_count - 1)
+    def _add_row(self, row: ResultRow) -> None:
+        self.results.append(row)
+        self.query_one("#pred-table", ResultsTable).add_result(row)
 
     def render_result(self) -> None:
         out = self.query_one("#pred-result", Static)
-        head = f"[b]checkpoint[/] {self.loaded_for}"
+        head = f"[b]checkpoint[/] {_esc(str(self.loaded_for))}"
         if self.threshold is not None:
             head += f"   threshold {self.threshold:.4f}"
         if self.model is None:
-            out.update(f"{head}\n[red]✗ {self.load_error}[/]\n[dim]Pick a checkpoint in "
-                       "Inspect (4) or start with --checkpoint DIR.[/]")
+            out.update(f"{head}\n[red]✗ {_esc(str(self.load_error))}[/]\n[dim]Pick a "
+                       "checkpoint in Inspect (4) or start with --checkpoint DIR.[/]")
             return
         lines = [head]
         if self.error:
             lines.append(f"[red]✗ {_esc(self.error)}[/]")
-        if self.last is not None:
-            d = self.last
-            color = "red" if d["label"] == "abnormal" else "green"
-            lines.append(f"{_esc(Path(d['path']).name)}   P(abnormal) = [b]{d['prob']:.4f}[/]"
-                         f"   → [b {color}]{d['label']}[/]")
+        if self.folder_note:
+            lines.append(self.folder_note)
+        elif self.last is not None:
+            lines.extend(_describe(self.last))
         elif not self.error:
             lines.append("[dim]choose a file in the tree (Enter), or type a path (o)[/]")
         out.update("\n".join(lines))
+
+
+def _describe(d: dict) -> list[str]:
+    """The lines for one predicted file: probability, label, truth, OOD warning."""
+    color = "red" if d["label"] == "abnormal" else "green"
+    lines = [f"{_esc(Path(d['path']).name)}  P(abnormal) [b]{d['prob']:.4f}[/]"
+             f" → [b {color}]{d['label']}[/]"]
+    truth = d.get("truth")
+    if truth is not None:
+        verdict = "[green]✓ correct[/]" if truth.label == d["label"] else "[b red]✗ wrong[/]"
+        lines.append(f"true label [b]{truth.label}[/] ({_esc(truth.source)})  {verdict}")
+    ood = d.get("ood")
+    if ood is not None and ood.flagged:
+        lines.append(f"[b yellow]⚠ {_esc(ood.explain())}[/]")
+    return lines
 
 
 def _esc(text: str) -> str:
