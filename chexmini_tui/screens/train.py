@@ -405,6 +405,37 @@ class TrainScreen(BaseScreen):
                 self.notify(f"run finished — {self.runner.out_dir} is now the active checkpoint")
             self.app.run_finished()
 
+    # -- after the app exits ------------------------------------------------------------------
+    def exit_summary(self, wait: float = 60.0) -> list[str]:
+        """Lines for the shell once the app has exited: where this screen's run is and
+        whether it finished, was interrupted (with the command that continues it),
+        failed, or — attached — is still going in another process."""
+        st = self.state
+        where = f"epoch {st.epochs_done}/{st.epochs}" if st.epochs else "before epoch 1"
+        if self.follow is not None:
+            run_dir = self.follow.parent
+            if st.finished is not None:
+                return [f"run {run_dir} finished (followed from here)"]
+            return [f"run {run_dir} was still going in another process at {where}",
+                    f"  follow it again: chexmini-tui --attach {run_dir}"]
+        runner = self.runner
+        if runner is None:
+            return []
+        runner.wait(wait)   # a cancelled run writes its resume state on the way out
+        out = runner.out_dir
+        if runner.result is not None:
+            best = f" — best val AUC {st.best_auc:.4f} @ epoch {st.best_epoch}" \
+                if st.best_auc is not None else ""
+            return [f"run finished: artifacts in {out}{best}"]
+        if runner.error:
+            return [f"run {out} failed: {runner.error}"]
+        if runner.active:
+            return [f"run {out} was still stopping at {where}"]
+        if (out / RESUME_FILE).is_file():
+            return [f"run {out} interrupted at {where}",
+                    f"  continue it: chexmini train --resume {out}"]
+        return [f"run {out} stopped at {where}; nothing saved to resume"]
+
     # -- attach mode -------------------------------------------------------------------------
     def take_pending_attach(self) -> None:
         path = getattr(self.app, "pending_attach", None)
