@@ -7,6 +7,7 @@ newest epoch unless the cursor was moved up.
 from __future__ import annotations
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 from chexmini_tui.state import RunState
@@ -18,6 +19,9 @@ COLUMNS = (("epoch", 5), ("train", 7), ("val", 7), ("AUC", 7), ("lr", 8), ("time
 
 
 class EpochTable(DataTable):
+    # Home/End go to the first/last epoch (DataTable's own scroll sideways).
+    BINDINGS = [Binding("home", "first_row", "first epoch", show=False),
+                Binding("end", "last_row", "last epoch", show=False)]
     DEFAULT_CSS = """
     EpochTable { height: 1fr; min-height: 4; scrollbar-size-vertical: 1; }
     """
@@ -31,6 +35,12 @@ class EpochTable(DataTable):
     def on_mount(self) -> None:
         for label, width in COLUMNS:
             self.add_column(Text(label, justify="right"), width=width, key=label)
+
+    def action_first_row(self) -> None:
+        self.move_cursor(row=0, animate=False)
+
+    def action_last_row(self) -> None:
+        self.move_cursor(row=max(self.row_count - 1, 0), animate=False)
 
     def show(self, st: RunState) -> None:
         """Bring the table up to date with ``st`` (adds only the new rows)."""

@@ -81,7 +81,8 @@ class CurvePlot(PlotextPlot):
                 line.append("•" if s.scatter or len(s.x) == 1 else "━",
                             style=_rich_color(s.color))
                 line.append(f" {s.label}")
-        line.truncate(max(self.size.width, 1), overflow="ellipsis")
+        if self.size.width:
+            line.truncate(self.size.width, overflow="ellipsis")
         return line
 
     def render(self):
