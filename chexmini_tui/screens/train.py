@@ -291,10 +291,11 @@ class TrainScreen(BaseScreen):
         """Start a live run (also used by tests and the benchmark, with pre-loaded data)."""
         self._next_state = RunState()
         runner = TrainRunner(config, source, out_dir, self, data=data)
-        return self._launch(runner, f"loading data: {source}", f"training → {out_dir}")
+        return self._launch(runner, f"loading data: {source}", f"training {Path(out_dir).name}")
 
     def _launch(self, runner: TrainRunner, detail: str, note: str) -> TrainRunner:
-        """Show ``runner`` as the live run and start its worker thread."""
+        """Show ``runner`` as the live run and start its worker thread. ``note`` goes in
+        the title, so it names the run folder only (the status line has its path)."""
         self.runner = runner
         self.app.train_runner = runner
         self._detached = False
@@ -348,7 +349,7 @@ class TrainScreen(BaseScreen):
             except (OSError, ChexminiError):
                 pass
         runner = TrainRunner(None, "", run_dir, self, resume=True)
-        return self._launch(runner, f"resuming {run_dir}", f"training → {run_dir} (resumed)")
+        return self._launch(runner, f"resuming {run_dir}", f"resumed {run_dir.name}")
 
     @work(thread=True, exclusive=True, group="train", exit_on_error=False)
     def _train_worker(self, runner: TrainRunner) -> None:
@@ -458,7 +459,7 @@ class TrainScreen(BaseScreen):
         self.last_event_time = time.monotonic()
         self.status, self.status_detail = "attached", f"following {self.follow}"
         self.set_form(False)
-        self.app.set_train_note(f"attached: {self.follow.parent}")
+        self.app.set_train_note(f"attached {self.follow.parent.name}")
         self.refresh_bindings()
         self._poll()
 
