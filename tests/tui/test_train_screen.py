@@ -390,3 +390,24 @@ def test_main_prints_the_summary(monkeypatch, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out == ["chexmini-tui: run runs/x interrupted at epoch 2/5",
                    "chexmini-tui:   continue it: chexmini train --resume runs/x"]
+
+
+# -- long run names ------------------------------------------------------------------------
+@pytest.mark.slow
+def test_title_names_the_run_folder_and_status_wraps_its_path(tmp_path):
+    out = tmp_path / "runs" / "20261129-225415-a-rather-long-run-name"
+
+    async def go():
+        app = make_app(tmp_path, start="train")
+        async with app.run_test(size=SMALL) as pilot:
+            scr = app.screen
+            scr.start_run(TrainConfig(hidden_dims=[8], epochs=1), "folder:" +
+                          str(tmp_path / "nowhere"), out)
+            assert app.sub_title.endswith(f"training {out.name}")
+            assert str(out) not in app.sub_title
+            await wait_for(pilot, lambda: scr.status == "error", 30, "error")
+            await pilot.pause()
+            status = scr.query_one("#run-status")
+            assert "nowhere" in text_of(status) and status.size.height >= 2
+
+    run(go())
