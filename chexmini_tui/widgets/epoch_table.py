@@ -14,7 +14,7 @@ from chexmini_tui.state import RunState
 
 #: (header, width); no cell padding — each column is right-aligned with a leading space,
 #: so the table fits beside the form at 80 columns.
-COLUMNS = (("epoch", 5), ("train", 7), ("val", 7), ("AUC", 7), ("lr", 8), ("time", 6),
+COLUMNS = (("epoch", 5), ("train", 7), ("val", 7), ("AUC", 7), ("lr", 9), ("time", 5),
            ("best", 5))
 
 
