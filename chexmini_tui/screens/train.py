@@ -130,7 +130,7 @@ class TrainScreen(BaseScreen):
     ]
     # Screen CSS outranks the app's stylesheet: these rules replace its Train section.
     CSS = """
-    TrainScreen #run-status { height: auto; max-height: 4; }
+    TrainScreen #run-status { height: auto; max-height: 6; }
     TrainScreen #train-plots { height: 1fr; min-height: 8; }
     TrainScreen #train-bottom { height: 9; layout: horizontal; }
     TrainScreen #epoch-table { width: 50; height: 1fr; }
