@@ -159,7 +159,8 @@ def test_detach_leaves_no_live_eta(tmp_path):
 @pytest.mark.slow
 def test_pause_shows_paused_not_a_growing_eta_and_quit_dialog_keeps_drawing(tmp_path):
     data = load_data("synthetic:160")
-    cfg = TrainConfig(hidden_dims=[16], epochs=400, batch_size=32, augment=False)
+    # long enough never to finish during the test (an epoch is a few ms); aborted at the end
+    cfg = TrainConfig(hidden_dims=[16], epochs=100_000, batch_size=32, augment=False)
 
     async def go():
         app = make_app(tmp_path, start="train")
@@ -178,7 +179,12 @@ def test_pause_shows_paused_not_a_growing_eta_and_quit_dialog_keeps_drawing(tmp_
             await wait_for(pilot, lambda: isinstance(app.screen, QuitScreen), 5, "dialog")
             shown = infos(scr)[0]
             done = scr.state.epochs_done
-            await wait_for(pilot, lambda: scr.state.epochs_done >= done + 2, 120, "epochs")
+            try:
+                await wait_for(pilot, lambda: scr.state.epochs_done >= done + 2, 120, "epochs")
+            except AssertionError:
+                raise AssertionError(f"from {done}: runner {runner.state} at step "
+                                     f"{runner.global_step}, state {scr.state.epochs_done}, "
+                                     f"paused {runner.paused}, result {runner.result}") from None
             await pilot.pause(1.5)                                  # ≥ one drawing tick
             assert isinstance(app.screen, QuitScreen)
             assert infos(scr)[0] != shown                           # not frozen
