@@ -58,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
                       runs=args.runs, image_mode=args.image_mode, predict_root=args.images,
                       start=args.screen, autostart=args.train)
     app.run()
+    view = getattr(app, "train_view", None)   # the Train screen, if it was opened
+    for line in (view.exit_summary() if view is not None else []):
+        print(f"chexmini-tui: {line}")
     return 0
 
 

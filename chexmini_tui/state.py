@@ -72,10 +72,9 @@ class RunState:
         elif isinstance(ev, CheckpointSaved):
             if ev.what == "artifacts":
                 self.log.append(f"artifacts written → {ev.path}")
-            else:
-                self.last_save = f"epoch {ev.epoch}, step {ev.step}"
-                self.log.append(f"resume state saved (epoch {ev.epoch} + {ev.step} steps) "
-                                f"→ {ev.path}")
+            else:  # a status detail, not a log line (it comes every epoch)
+                self.last_save = f"epoch {ev.epoch}" + (f" + {ev.step} steps"
+                                                        if ev.step else "")
         elif isinstance(ev, Finished):
             self._finished(ev)
 

@@ -2,6 +2,10 @@
 
 Set the data with :meth:`CurvePlot.set_data`; the plot is rebuilt only when Textual
 repaints the widget (so many updates between two frames cost one build).
+
+The legend is drawn by the widget, on the title line (``loss  ━ train  ━ val``), never
+inside the canvas: plotext's own legend covers the data on small plots and, with two
+y axes, prefixes each entry with side markers (``L``/``⅃``) that read as glyph noise.
 """
 
 from __future__ import annotations
@@ -9,7 +13,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rich.style import Style
+from rich.text import Text
 from textual_plotext import PlotextPlot
+
+#: plotext colour names that Rich spells differently.
+_RICH_COLOR = {"orange": "dark_orange", "gray": "grey50", "grey": "grey50"}
+
+
+def _rich_color(name: str) -> str:
+    name = _RICH_COLOR.get(name, name)
+    try:
+        Style.parse(name)
+    except Exception:  # noqa: BLE001 - an unknown colour only loses its colour
+        return ""
+    return name
 
 
 @dataclass
@@ -51,11 +69,26 @@ class CurvePlot(PlotextPlot):
         self.xlim, self.ylim = xlim, ylim
         self.refresh()
 
+    def legend(self) -> Text:
+        """The title line: the title, then one ``━ label`` per labelled series with data
+        (``• label`` for points)."""
+        has_data = any(len(s.x) for s in self.series)
+        line = Text(self.title if has_data else f"{self.title} — {self.empty_text}",
+                    style="bold")
+        for s in self.series:
+            if s.label and len(s.x):
+                line.append("  ")
+                line.append("•" if s.scatter or len(s.x) == 1 else "━",
+                            style=_rich_color(s.color))
+                line.append(f" {s.label}")
+        if self.size.width:
+            line.truncate(self.size.width, overflow="ellipsis")
+        return line
+
     def render(self):
         plt = self.plt
         plt.clear_figure()
         has_data = any(len(s.x) for s in self.series)
-        plt.title(self.title if has_data else f"{self.title} — {self.empty_text}")
         if self.xlabel:
             plt.xlabel(self.xlabel)
         if self.ylabel:
@@ -65,11 +98,10 @@ class CurvePlot(PlotextPlot):
                 continue
             x, y = list(map(float, s.x)), list(map(float, s.y))
             if s.scatter or len(x) == 1:
-                plt.scatter(x, y, label=s.label or None, color=s.color, marker="dot"
+                plt.scatter(x, y, color=s.color, marker="dot"
                             if s.marker == "braille" else s.marker, yside=s.yside)
             else:
-                plt.plot(x, y, label=s.label or None, color=s.color, marker=s.marker,
-                         yside=s.yside)
+                plt.plot(x, y, color=s.color, marker=s.marker, yside=s.yside)
         if self.int_x and has_data:
             xs = [float(v) for s in self.series for v in s.x]
             lo, hi = int(min(xs)), int(max(xs))
@@ -81,4 +113,10 @@ class CurvePlot(PlotextPlot):
         if self.ylim:
             plt.ylim(*self.ylim)
         self.builds += 1
-        return super().render()
+        width, height = max(self.size.width, 1), max(self.size.height - 1, 1)
+        plt.plotsize(width, height)
+        plt._set_size(width, height)  # as PlotextPlot.render does (textual-plotext#5)
+        plt.theme(self._get_plotext_theme_name(self.app.theme))
+        head = self.legend()
+        head.align("center", width)
+        return Text("\n").join([head, Text.from_ansi(plt.build())])
