@@ -569,7 +569,7 @@ class TrainScreen(BaseScreen):
         shown = self.status
         if self.follow is not None:
             shown = "attached · finished" if st.finished else "attached"
-        elif st.finished is not None and self.status not in ("loading", "error"):
+        elif st.finished is not None and self.status not in ("loading", "error", "idle"):
             shown = "finished"
         style = STATE_STYLE.get(self.status, "")
         parts = [f"[{style}]● {shown}[/]"]
