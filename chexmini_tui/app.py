@@ -127,10 +127,6 @@ class ChexminiApp(App):
         else:
             self.update_state(attached=True, run_dir=str(run_dir), run_status="attached")
 
-    def set_train_note(self, note: str) -> None:
-        """Superseded: the header is derived from :attr:`state`. Kept so older callers
-        keep working; it changes nothing."""
-
     def runner(self):
         """The live training runner, if the state says a run is in progress here."""
         r = self.train_runner

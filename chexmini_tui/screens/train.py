@@ -299,11 +299,11 @@ class TrainScreen(BaseScreen):
         """Start a live run (also used by tests and the benchmark, with pre-loaded data)."""
         self._next_state = RunState()
         runner = TrainRunner(config, source, out_dir, self, data=data)
-        return self._launch(runner, f"loading data: {source}", f"training {Path(out_dir).name}")
+        return self._launch(runner, f"loading data: {source}")
 
-    def _launch(self, runner: TrainRunner, detail: str, note: str) -> TrainRunner:
-        """Show ``runner`` as the live run and start its worker thread. ``note`` goes in
-        the title, so it names the run folder only (the status line has its path)."""
+    def _launch(self, runner: TrainRunner, detail: str) -> TrainRunner:
+        """Show ``runner`` as the live run and start its worker thread (the title names
+        its folder, from the app state)."""
         self.runner = runner
         self.app.set_runner(runner)
         self._detached = False
@@ -356,7 +356,7 @@ class TrainScreen(BaseScreen):
             except (OSError, ChexminiError):
                 pass
         runner = TrainRunner(None, "", run_dir, self, resume=True)
-        return self._launch(runner, f"resuming {run_dir}", f"resumed {run_dir.name}")
+        return self._launch(runner, f"resuming {run_dir}")
 
     @work(thread=True, exclusive=True, group="train", exit_on_error=False)
     def _train_worker(self, runner: TrainRunner) -> None:

@@ -25,6 +25,8 @@ from textual.containers import Vertical
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
+from chexmini_tui.widgets.plots import integer_ticks
+
 #: plotext colour -> the Rich colour of the same hue (for the legend line)
 RICH_COLOR = {"orange": "dark_orange", "cyan": "cyan", "red": "red", "blue": "blue",
               "green": "green", "magenta": "magenta"}
@@ -66,9 +68,7 @@ class CurveCanvas(PlotextPlot):
                 plt.plot(x, y, color=c.color, marker="braille")
         xs = [float(v) for c in self.curves for v in c.x]
         if self.int_x and xs:
-            lo, hi = int(min(xs)), int(max(xs))
-            n = max(2, min(6, hi - lo + 1, max(self.size.width // 10, 2)))
-            ticks = sorted({int(round(lo + (hi - lo) * i / (n - 1))) for i in range(n)})
+            ticks = integer_ticks(xs, self.size.width)
             plt.xticks(ticks, [str(t) for t in ticks])
         if self.xlim:
             plt.xlim(*self.xlim)

@@ -30,6 +30,13 @@ def _rich_color(name: str) -> str:
     return name
 
 
+def integer_ticks(xs: list[float], width: int) -> list[int]:
+    """2–6 whole-number x ticks spanning ``xs`` (about one per 10 columns of ``width``)."""
+    lo, hi = int(min(xs)), int(max(xs))
+    n = max(2, min(6, hi - lo + 1, max(width // 10, 2)))
+    return sorted({int(round(lo + (hi - lo) * i / (n - 1))) for i in range(n)})
+
+
 @dataclass
 class Series:
     x: Sequence[float]
@@ -103,10 +110,7 @@ class CurvePlot(PlotextPlot):
             else:
                 plt.plot(x, y, color=s.color, marker=s.marker, yside=s.yside)
         if self.int_x and has_data:
-            xs = [float(v) for s in self.series for v in s.x]
-            lo, hi = int(min(xs)), int(max(xs))
-            n = max(2, min(6, hi - lo + 1, max(self.size.width // 10, 2)))
-            ticks = sorted({int(round(lo + (hi - lo) * i / (n - 1))) for i in range(n)})
+            ticks = integer_ticks([float(v) for s in self.series for v in s.x], self.size.width)
             plt.xticks(ticks, [str(t) for t in ticks])
         if self.xlim:
             plt.xlim(*self.xlim)
