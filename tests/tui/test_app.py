@@ -41,19 +41,8 @@ from tests.helpers.tui import (
     write_png,
 )
 
-
 # -- fixtures ----------------------------------------------------------------------------
-@pytest.fixture(scope="module", autouse=True)
-def _one_blas_thread():
-    """Tiny test models on a shared 2-core box: multi-threaded BLAS only spins (a 20-epoch
-    toy run takes 25 s instead of 2 s under load). One thread keeps these tests fast."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 @pytest.fixture(scope="session")

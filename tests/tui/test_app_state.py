@@ -21,16 +21,7 @@ from tests.helpers.tui import (
     write_fixed_events,
 )
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_blas_thread():
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 def run(coro):

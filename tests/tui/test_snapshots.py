@@ -19,15 +19,7 @@ from tests.helpers.tui import make_checkpoint, write_fixed_events, write_png
 SIZE = (100, 32)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_blas_thread():
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 @pytest.fixture(scope="module")

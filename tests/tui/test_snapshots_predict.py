@@ -32,15 +32,7 @@ ROWS = [TensorCheck("fc1.W", (4096, 16), 20, 0, 3.1e-10, 2.0e-13, True),
         TensorCheck("input", (8, 4096), 20, 0, 4.4e-10, 9.0e-14, True)]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_blas_thread():
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 @pytest.fixture(scope="module")

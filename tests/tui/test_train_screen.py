@@ -26,15 +26,7 @@ from tests.helpers.tui import fill_form, make_app, text_of, wait_for, write_fixe
 SMALL = (80, 24)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_blas_thread():
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 def run(coro):
