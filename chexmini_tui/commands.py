@@ -128,6 +128,8 @@ def app_commands(app) -> list[Command]:
                 partial(_on_screen, app, "evaluate", "move", -1)),
         Command("threshold reset", "Evaluate: back to the checkpoint's (Youden's J)",
                 partial(_on_screen, app, "evaluate", "reset")),
+        Command("error gallery", "Evaluate: browse a confusion-matrix cell's images, "
+                "most confident first (g)", partial(_on_screen, app, "evaluate", "gallery")),
     ]
     for fmt in FORMATS:
         target = export_target(st.active_checkpoint, fmt)

@@ -6,6 +6,9 @@ is thread-safe and non-blocking, so the training loop never waits for the UI).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from textual.message import Message
 
 from core.events import Event
@@ -66,3 +69,25 @@ class CheckpointChanged(Message):
     def __init__(self, path: str) -> None:
         super().__init__()
         self.path = path
+
+
+@dataclass
+class GallerySplitLoaded(Message):
+    """The gallery's images of one split were found (``run``: a
+    :class:`core.run_images.RunSplit`, plus the loaded ``checkpoint`` for saliency), or
+    ``error`` says why not."""
+
+    split: str
+    run: Any = None
+    checkpoint: Any = None
+    error: str | None = None
+
+
+@dataclass
+class GalleryItemReady(Message):
+    """One gallery image with its saliency (``item``: :class:`core.gallery.GalleryItem`)
+    for the view ``token`` = ``(split, cell, position)``, or ``error``."""
+
+    token: tuple
+    item: Any = None
+    error: str | None = None

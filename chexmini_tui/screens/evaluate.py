@@ -55,6 +55,8 @@ class EvaluateScreen(BaseScreen):
         Binding("shift+right", "move(0.1)", "threshold +0.001", priority=True, show=False),
         Binding("r", "reset", "reset (Youden's J)"),
         Binding("l", "reload", "reload"),
+        Binding("g", "gallery", "gallery",
+                tooltip="error gallery: the images of a confusion-matrix cell at this threshold"),
     ]
 
     def __init__(self) -> None:
@@ -122,6 +124,14 @@ class EvaluateScreen(BaseScreen):
 
     def action_reload(self) -> None:
         self.load()
+
+    def action_gallery(self) -> None:
+        if self.report is None:
+            self.notify(f"no scores to browse: {self.error}", severity="warning")
+            return
+        from chexmini_tui.screens.gallery import GalleryScreen
+
+        self.app.push_screen(GalleryScreen(self.loaded_for, self.threshold))
 
     # -- threshold -----------------------------------------------------------------------------
     def action_move(self, steps: float) -> None:
