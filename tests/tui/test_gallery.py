@@ -129,6 +129,28 @@ async def _unreachable(app_in) -> None:
         assert scr.item is None
 
 
+@pytest.mark.slow
+def test_palette_opens_the_gallery_from_another_screen(app_in):
+    from textual.command import CommandInput, CommandPalette
+
+    async def go():
+        app = app_in(start="inspect")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause(0.2)
+            await pilot.press("ctrl+p")
+            await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), 5, "palette")
+            app.screen.query_one(CommandInput).value = "error gallery"
+            await pilot.pause(0.5)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, GalleryScreen), 5, "gallery")
+            scr = app.screen
+            assert app.current_mode == "evaluate" and scr.checkpoint == "artifacts"
+            await _shown(pilot, scr, "val", "FP", 0)
+            assert scr.order.tolist() == _expected(Path.cwd(), "val", scr.threshold, "FP")
+
+    asyncio.run(go())
+
+
 async def _open_gallery(pilot, *keys: str) -> None:
     await pilot.pause(0.2)
     await pilot.press("g", *keys)
