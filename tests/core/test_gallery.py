@@ -191,3 +191,40 @@ def test_hostile_splits_json_is_one_line(linear_run, tmp_path, text, problem):
     with pytest.raises(ChexminiError, match=problem) as err:
         locate(run, "val")
     assert str(err.value).startswith(str(run / SPLITS_FILE)) and "\n" not in str(err.value)
+
+
+def test_export_keeps_the_record_and_the_gallery_works_on_the_copy(linear_run, tmp_path):
+    from core.export import export_checkpoint
+
+    out = tmp_path / "exported"
+    export_checkpoint(linear_run, out, "chexmini")
+    assert (out / SPLITS_FILE).read_bytes() == (linear_run / SPLITS_FILE).read_bytes()
+    a, b = locate(linear_run, "val"), locate(out, "val")
+    assert b.names.tolist() == a.names.tolist() and np.array_equal(b.images, a.images)
+
+
+# -- sources decoded through the preprocessing cache: NIH as downloaded, image folders -----------
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["nih", "folder"])
+def test_cached_sources_pair_each_score_with_its_image(tmp_path, monkeypatch, kind):
+    from tests.helpers.data import make_folder, make_nih_root
+
+    monkeypatch.setenv("CHEXMINI_DATA", str(tmp_path / "cache"))
+    root = tmp_path / kind
+    if kind == "nih":
+        make_nih_root(root, n_patients=60, side=64)
+    else:
+        make_folder(root, n=80)
+    data = load_data(f"{kind}:{root}", seed=0, workers=1)
+    out = tmp_path / "run"
+    run_to_end(tiny_config(hidden_dims=[8], epochs=1, batch_size=32), data, out)
+    ckpt = load_checkpoint(out)
+    for split in ("val", "test"):
+        run = locate(out, split)
+        part = getattr(data, split)
+        assert run.names.tolist() == [str(n) for n in part.names]
+        x = (run.images.reshape(len(run), -1).astype(np.float32) / 255 - ckpt.mean) / ckpt.std
+        np.testing.assert_allclose(predict_proba(ckpt.model, x), run.scores, atol=1e-6)
+        want = [int(Path(n).name[:8]) if Path(n).name[:8].isdigit() else -1
+                for n in run.names]
+        assert run.patients.tolist() == want
