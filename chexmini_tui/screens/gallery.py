@@ -66,6 +66,24 @@ class GalleryScreen(BaseScreen):
     def on_mount(self) -> None:
         self.refresh_cell()
 
+    def on_state_changed(self, message) -> None:
+        """Another checkpoint became active: back to Evaluate, which loads its scores."""
+        if message.state.active_checkpoint != self.checkpoint and self.is_current:
+            self.app.pop_screen()
+
+    def on_screen_resume(self) -> None:
+        if self.app.state.active_checkpoint != self.checkpoint:
+            self.refresh_cell()
+
+    def _show_stale(self) -> bool:
+        """The active checkpoint changed on another screen: say so, and browse no more."""
+        active = self.app.state.active_checkpoint
+        if active == self.checkpoint:
+            return False
+        self.view.show_note(f"the active checkpoint is now {active}; Esc goes back to "
+                            f"Evaluate for its scores (this gallery was {self.checkpoint})")
+        return True
+
     # -- keys ----------------------------------------------------------------------------------
     def action_step(self, delta: int) -> None:
         if len(self.order):
@@ -93,6 +111,8 @@ class GalleryScreen(BaseScreen):
         counts = None if run is None else cell_counts(run.scores, run.labels, self.threshold)
         self.view.show_selector(self.split, self.cell, counts, self.threshold)
         self.order, self.pos, self.token, self.item = np.zeros(0, np.int64), 0, None, None
+        if self._show_stale():
+            return
         if self.split in self.errors:
             self.view.show_note(self.errors[self.split], error=True)
         elif run is None:

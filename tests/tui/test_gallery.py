@@ -147,6 +147,18 @@ def test_palette_opens_the_gallery_from_another_screen(app_in):
             assert app.current_mode == "evaluate" and scr.checkpoint == "artifacts"
             await _shown(pilot, scr, "val", "FP", 0)
             assert scr.order.tolist() == _expected(Path.cwd(), "val", scr.threshold, "FP")
+            app.set_checkpoint("runs/moved")     # another checkpoint: back to Evaluate
+            await wait_for(pilot, lambda: isinstance(app.screen, EvaluateScreen), 5, "back")
+            await wait_for(pilot, lambda: app.screen.loaded_for == "runs/moved", 5, "reload")
+            await pilot.press("g", "4")                 # gallery open, then another screen
+            app.set_checkpoint("artifacts")
+            await pilot.press("3")                      # the gallery of runs/moved is stale
+            await pilot.pause(0.2)
+            assert "the active checkpoint is now artifacts" in text_of(
+                app.screen.query_one("#gal-info"))
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: isinstance(app.screen, EvaluateScreen), 5, "back")
+            await wait_for(pilot, lambda: app.screen.loaded_for == "artifacts", 5, "reload")
 
     asyncio.run(go())
 
