@@ -191,10 +191,10 @@ def cmd_evaluate(args, console: Console) -> int:
                           "rule": rule, "operating_point": op and op.to_dict(),
                           "saved_to": saved, "splits": reports}, indent=2))
         return 0
-    console.print(_metric_table(f"{args.checkpoint} on {source} (threshold {threshold:.4f}, "
-                                f"{rule})", reports))
-    if op is not None:
-        console.print(f"Youden's J on validation: {op.youden_threshold:.4f}", markup=False)
+    console.print(_metric_table(f"{args.checkpoint} on {source} (threshold {threshold:.4f})",
+                                reports))
+    youden = "" if op is None else f"; Youden's J on validation {op.youden_threshold:.4f}"
+    console.print(f"threshold {threshold:.4f}: {rule}{youden}", markup=False, soft_wrap=True)
     if saved:
         console.print(f"operating threshold {threshold:.4f} ({rule}) saved → {saved}; "
                       "predict and the app use it", markup=False)
