@@ -324,6 +324,10 @@ def cmd_inspect(args, console: Console) -> int:
                   f"{summary['resize_filter']} filter")
     console.print(f"best epoch {summary.get('best_epoch')}, threshold "
                   f"{summary['threshold']:.4f}; files: {', '.join(summary['files'])}")
+    op = summary.get("operating_point")
+    if op:
+        console.print(f"operating threshold {op['threshold']:.4f} ({op['rule']}), used by "
+                      "predict and the app", markup=False)
     splits = summary.get("splits", {})
     console.print("splits: " + ", ".join(
         f"{k} {v['n']} (pos {v['pos']})" for k, v in splits.items()))
