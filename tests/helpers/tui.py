@@ -150,3 +150,14 @@ def fill_form(screen, **values) -> None:
         else:
             screen.query_one(f"#f-{name}", Input).value = str(value)
 
+
+
+async def inspect_ready(pilot, screen, timeout: float = 30.0) -> None:
+    """Wait until the Inspect screen has drawn the rows of its (threaded) folder scan."""
+    await wait_for(pilot, lambda: screen.scans > 0 and not screen.scanning, timeout,
+                   "the Inspect folder scan")
+
+
+def select_run(screen, path) -> None:
+    """Put Inspect's table cursor on the run folder ``path``."""
+    assert screen.query_one("#insp-runs").select_path(str(path)), f"{path} not listed"
