@@ -8,6 +8,7 @@ import json
 
 from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from core.run_list import COLUMNS, SORT_KEYS
@@ -46,23 +47,44 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if not rows:
         console.print(f"no runs in {args.folder}", highlight=False)
         return 0
-    table = Table(title=f"runs in {args.folder} ({SORT_NAMES[args.sort]}"
-                        f"{', reversed' if args.reverse else ''})", title_justify="left",
-                  box=box.SIMPLE_HEAD, padding=(0, 1), show_edge=False)
-    shown = [(key, heading) for key, heading, _ in COLUMNS if key in SHOWN]
     texts = [cells(row) for row in rows]
-    for key, heading in shown:   # only the run name and the data shrink when narrow
-        width = max(len(heading), *(len(t[key]) for t in texts))
-        table.add_column(heading, justify="right" if key in NUMERIC else "left",
-                         no_wrap=True, overflow="ellipsis",
-                         min_width=None if key in ("name", "data") else width,
-                         max_width=22 if key == "data" else None)
-    for text in texts:
-        table.add_row(*(text[key] for key, _ in shown))
+    title = (f"runs in {args.folder} ({SORT_NAMES[args.sort]}"
+             f"{', reversed' if args.reverse else ''})")
+    shown = list(SHOWN)
+    table = _table(title, shown, texts)
+    while _needs(console, table) > console.width and shown[-1] != "data":
+        shown.pop()          # a narrow terminal: the hyperparameters go first, said below
+        table = _table(title, shown, texts)
     console.print(table, highlight=False)
+    if len(shown) < len(SHOWN):
+        left = ", ".join(dict((k, h) for k, h, _ in COLUMNS)[k] for k in SHOWN
+                         if k not in shown)
+        console.print(f"(not shown at this width: {left}; --json has every column)",
+                      style="dim", highlight=False)
     for row in rows:   # problems under the table, one line each, never cut
         if row.error or row.note:
             style = "red" if row.error else "yellow"
             console.print(f"{row.name}: {row.error or row.note}", style=style,
                           highlight=False, markup=False, soft_wrap=True)
     return 0
+
+
+def _needs(console: Console, table: Table) -> int:
+    """The width ``table`` takes when nothing is cut."""
+    return Measurement.get(console, console.options.update_width(10_000), table).maximum
+
+
+def _table(title: str, shown: list[str], texts: list[dict[str, str]]) -> Table:
+    """The listing with the columns ``shown``; only the data column is ever cut."""
+    headings = {key: heading for key, heading, _ in COLUMNS}
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1),
+                  show_edge=False)
+    for key in shown:
+        width = max(len(headings[key]), *(len(t[key]) for t in texts))
+        table.add_column(headings[key], justify="right" if key in NUMERIC else "left",
+                         no_wrap=True, overflow="ellipsis",
+                         min_width=None if key == "data" else width,
+                         max_width=22 if key == "data" else None)
+    for text in texts:
+        table.add_row(*(text[key] for key in shown))
+    return table

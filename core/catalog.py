@@ -88,7 +88,8 @@ def status_of(path: str) -> str:
 def run_status(path: str | Path) -> str:
     """One of :data:`RUN_STATUS`: ``running`` while a live process holds the folder's
     lock (:func:`core.runfolder.owner_pid`), else ``finished`` with ``metrics.json``,
-    ``interrupted`` with only ``events.jsonl`` or ``resume.npz``, else ``empty``."""
+    ``interrupted`` with only ``events.jsonl`` or ``resume.npz`` (of any file type), else
+    ``empty``."""
     p = Path(path)
     if not p.is_dir():
         return "missing"
@@ -96,9 +97,13 @@ def run_status(path: str | Path) -> str:
         return "running"
     if (p / "metrics.json").is_file():
         return "finished"
-    if (p / "events.jsonl").is_file() or (p / "resume.npz").is_file():
-        return "interrupted"
+    if any(_present(p / name) for name in ("events.jsonl", "resume.npz")):
+        return "interrupted"   # a log that is not a regular file is read, and refused
     return "empty"
+
+
+def _present(path: Path) -> bool:
+    return path.exists() or path.is_symlink()
 
 
 @dataclass
