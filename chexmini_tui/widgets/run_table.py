@@ -23,7 +23,7 @@ STATUS_STYLE = {"running": "bold yellow", "interrupted": "magenta", "finished": 
                 "empty": "dim", "missing": "dim"}
 NUMERIC = ("epochs", "auc", "test_auc", "lr", "batch", "dropout", "wd")
 #: longest run name / data text shown in a cell (the detail below shows them whole)
-CELL_MAX = {"name": 30, "data": 22}
+CELL_MAX = {"name": 24, "data": 22}
 
 
 def _cut(text: str, limit: int | None) -> str:

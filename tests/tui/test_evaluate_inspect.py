@@ -160,7 +160,7 @@ def test_inspect_long_names_markers_and_statuses_at_80x24(tmp_path):
             table = scr.query_one("#insp-runs", RunTable)
             lines = await settle(pilot)
             # the long name is cut in its cell (…) and shown whole in the detail
-            assert any(LONG[:29] + "…" in line for line in lines), "\n".join(lines)
+            assert any(LONG[:23] + "…" in line for line in lines), "\n".join(lines)
             select_run(scr, tmp_path / "runs" / LONG)
             await pilot.pause()
             assert str(tmp_path / "runs" / LONG) in text_of(scr.query_one("#insp-head"))
