@@ -25,7 +25,7 @@ from chexmini_tui.screens.base import BaseScreen
 from chexmini_tui.widgets.run_detail import RunDetail
 from chexmini_tui.widgets.run_overlay import OverlayRun, RunOverlay, run_color
 from chexmini_tui.widgets.run_table import RunTable
-from core.catalog import Info, folders, load_info
+from core.catalog import Info, folders, load_info, run_status
 from core.run_list import RunRow, scan
 
 #: below this width the two history plots of the detail go one under the other
@@ -128,10 +128,13 @@ class InspectScreen(BaseScreen):
         self._status()
 
     def poll(self) -> None:
-        """Re-read the folders whose files changed (nothing is redrawn when none did);
-        off screen only while a listed run is training (its status will change)."""
-        live = any(r.status == "running" for r in self.runs)
-        if (self.is_current or live) and not self.scanning:
+        """Re-read the folders whose files changed (nothing is redrawn when none did).
+        Off screen, only a training run's status is checked (a lock probe: its log is
+        not re-read while it trains), and the folders are read again when it changes."""
+        if self.scanning:
+            return
+        if self.is_current or any(run_status(r.path) != r.status
+                                  for r in self.runs if r.status == "running"):
             self.rescan(reread=False)
 
     # -- the highlighted run ------------------------------------------------------------------
