@@ -111,7 +111,7 @@ class RunTable(DataTable):
         text.append("●" if colour else " ", style=f"bold {colour}" if colour else "")
         return text
 
-    def _heading(self, key: str, heading: str, sort: str) -> Text:
+    def _heading(self, heading: str, sort: str) -> Text:
         if sort and sort == self.sort_key:
             return Text(f"{heading} {'↑' if self.reverse else '↓'}", style="bold")
         return Text(heading)
@@ -136,7 +136,7 @@ class RunTable(DataTable):
         self.clear(columns=True)
         self.add_column("", key="mark")
         for key, heading, sort in COLUMNS:
-            self.add_column(self._heading(key, heading, sort), key=key)
+            self.add_column(self._heading(heading, sort), key=key)
         for row in self.shown:
             self.add_row(*self._row(row), key=row.path)
         if keep is not None:

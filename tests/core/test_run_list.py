@@ -15,14 +15,8 @@ from core.events import EpochEnd, EventLog, RunStarted
 from core.run_history import fold_events, load_history
 from core.run_list import cells, run_row, scan, sort_rows
 from core.runfolder import claim
+from tests.helpers.data import mann_whitney_auc
 from tests.helpers.tui import make_checkpoint, write_fixed_events, write_run_log
-
-
-def mann_whitney_auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    """P(score of a positive > score of a negative) + ½ P(tie), over all pairs."""
-    pos, neg = scores[labels == 1], scores[labels == 0]
-    diff = pos[:, None] - neg[None, :]
-    return float(((diff > 0).sum() + 0.5 * (diff == 0).sum()) / diff.size)
 
 
 # -- statuses --------------------------------------------------------------------------------
