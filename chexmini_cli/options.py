@@ -22,11 +22,12 @@ def _dims(text: str) -> list[int]:
 
 
 def _reader(field: ConfigField):
-    """argparse type for ``field``: :meth:`ConfigField.parse`, the app form's reader too,
-    so a bad value gets the same one-line problem from the CLI and the form."""
+    """argparse type for ``field``: :meth:`ConfigField.read`, the app form's reader too,
+    so unreadable text gets the same one-line problem from the CLI and the form (the
+    range is checked by :func:`config_from_args`, naming the flag)."""
     def read(text: str):
         try:
-            return field.parse(text)
+            return field.read(text)
         except ConfigError as exc:
             raise argparse.ArgumentTypeError(exc.detail) from None
     read.__name__ = field.name   # argparse names the type in some messages
@@ -35,8 +36,8 @@ def _reader(field: ConfigField):
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
     """One ``--flag`` per field of :data:`core.config_fields.CONFIG_FIELDS`; defaults are
-    ``None`` (= keep the config's value). Each value is read and range-checked by
-    :meth:`core.config_fields.ConfigField.parse` (as the app's form reads its fields)."""
+    ``None`` (= keep the config's value). Each value is read by
+    :meth:`core.config_fields.ConfigField.read` (as the app's form reads its fields)."""
     group = parser.add_argument_group("hyperparameters (defaults: the published run)")
     for f in flag_fields():
         help_ = f"{f.help} (default: {f.format(f.default)})"
@@ -56,7 +57,7 @@ def flag_name(field: str) -> str:
 
 def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) -> TrainConfig:
     """``base`` (default: the published config) with every given flag applied, validated;
-    a value out of range with others (``lr_min > lr``) is one line naming its flag."""
+    an out-of-range value is one line naming its flag and the accepted range."""
     cfg = base or TrainConfig()
     given = set()
     for f in flag_fields():

@@ -1,12 +1,14 @@
 """One table of the :class:`~core.config.TrainConfig` fields as front ends show them.
 
 Each field has a kind (how its text is read), a help text (the CLI's ``--flag`` help),
-a label (the app's form) and whether the app's form shows it. :func:`parse_field` is the
-one way from text to a value: the same text gives the same value — or the same
-:class:`~core.checks.ConfigError` — from a command-line flag and from a form field, and
-each front end names the setting its own way (``ConfigError.named``). Checks that
-involve several fields (``lr_min <= lr``, the model size) stay in
-:meth:`TrainConfig.validate`.
+a label (the app's form) and whether the app's form shows it. :func:`read_field` is the
+one way from text to a value, and the range checks are the engine's
+(:data:`core.config.NUMBER_RULES` through :func:`core.checks.check_number`), so the same
+text gives the same value — or the same :class:`~core.checks.ConfigError` problem — from
+a command-line flag and from a form field; each front end names the setting its own way
+(``ConfigError.named``). The CLI reads a flag as argparse parses it and range-checks the
+whole config (:meth:`TrainConfig.validate`); the form checks each field as it reads it
+(:func:`parse_field`), then the whole config.
 """
 
 from __future__ import annotations
@@ -45,8 +47,12 @@ class ConfigField:
     def default(self) -> Any:
         return getattr(TrainConfig(), self.name)
 
+    def read(self, text: str) -> Any:
+        """The value of ``text`` (see :func:`read_field`), not range-checked."""
+        return read_field(self.name, text)
+
     def parse(self, text: str) -> Any:
-        """The value of ``text``, range-checked; :class:`ConfigError` naming the field."""
+        """The value of ``text``, range-checked (see :func:`parse_field`)."""
         return parse_field(self.name, text)
 
     def format(self, value: Any) -> str:
@@ -117,23 +123,19 @@ def form_fields() -> list[ConfigField]:
     return [CONFIG_FIELDS[name] for name in FORM_FIELDS]
 
 
-def parse_field(name: str, text: str) -> Any:
-    """``text`` → the value of TrainConfig field ``name``, with the field's range check.
-
-    Whole numbers (``int``), finite numbers (``float``), ``true``/``false`` (``bool``),
-    one of the field's choices (``choice``) or comma-separated widths (``dims``).
-    Unreadable or out-of-range text raises :class:`ConfigError` (field, rule, text/value).
-    """
+def read_field(name: str, text: str) -> Any:
+    """``text`` → a value of the kind of TrainConfig field ``name``, not yet range-checked
+    (:meth:`TrainConfig.validate` and :func:`parse_field` do that): a whole number
+    (``int``), a number (``float``), ``true``/``false`` (``bool``), comma-separated
+    widths (``dims``) or the text itself (``choice``, ``str``). Unreadable text raises
+    :class:`ConfigError` with the field's full rule (``must be a whole number >= 1``)."""
     kind = CONFIG_FIELDS[name].kind
     text = str(text).strip()
     if kind in ("int", "float"):
-        rules = NUMBER_RULES.get(name) or EXTRA_RULES.get(name, {})
         try:
-            value: Any = int(text) if kind == "int" else float(text)
-        except ValueError:
-            value = text   # not a number: check_number refuses it with the field's rule
-        check_number(name, value, **rules)
-        return value
+            return int(text) if kind == "int" else float(text)
+        except ValueError:   # not a number: check_number refuses it with the field's rule
+            check_number(name, text, **_rules(name))
     if kind == "dims":
         try:
             return parse_hidden_dims(text)
@@ -143,7 +145,20 @@ def parse_field(name: str, text: str) -> Any:
         if text.lower() not in BOOL_TEXT:
             raise ConfigError(name, "must be true or false", text)
         return BOOL_TEXT[text.lower()]
-    if kind == "choice":
-        check_choice(name, text, CHOICES[name])
     return text
 
+
+def parse_field(name: str, text: str) -> Any:
+    """:func:`read_field` and the field's own range check (:data:`NUMBER_RULES`,
+    :data:`CHOICES`): the value, or a :class:`ConfigError` (field, rule, text or value)."""
+    value = read_field(name, text)
+    kind = CONFIG_FIELDS[name].kind
+    if kind in ("int", "float"):
+        check_number(name, value, **_rules(name))
+    elif kind == "choice":
+        check_choice(name, value, CHOICES[name])
+    return value
+
+
+def _rules(name: str) -> dict:
+    return NUMBER_RULES.get(name) or EXTRA_RULES.get(name, {})

@@ -58,12 +58,7 @@ def one_error_line(rc: int, err: str, out: str = "") -> str:
 
 
 def cli(argv, capsys) -> str:
-    """The one error line of ``chexmini argv`` (exit code 2, returned or — a usage error
-    found by argparse, such as an unreadable or out-of-range flag value — raised)."""
-    try:
-        rc = main([str(a) for a in argv])
-    except SystemExit as exc:
-        rc = exc.code
+    rc = main([str(a) for a in argv])
     captured = capsys.readouterr()
     return one_error_line(rc, captured.err, captured.out)
 
