@@ -123,3 +123,11 @@ def test_snapshot_predict(snap_compare, app_in):
 @pytest.mark.slow
 def test_snapshot_help(snap_compare, app_in):
     assert snap_compare(app_in(start="train"), press=["question_mark"], terminal_size=SIZE)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("keys", [(), ("end",)], ids=["top", "end"])
+def test_snapshot_help_80x24(snap_compare, app_in, keys):
+    """The help at 80×24: the keys table on top, and End reaches the last note."""
+    assert snap_compare(app_in(start="train"), press=["question_mark", *keys],
+                        terminal_size=(80, 24))
