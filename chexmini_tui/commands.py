@@ -16,7 +16,7 @@ from pathlib import Path
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from chexmini_tui.screens.base import SCREENS
-from chexmini_tui.screens.inspect import discover
+from core.catalog import discover
 from core.errors import ChexminiError
 from core.export import FORMATS, export_checkpoint
 
@@ -128,6 +128,9 @@ def app_commands(app) -> list[Command]:
                 partial(_on_screen, app, "evaluate", "move", -1)),
         Command("threshold reset", "Evaluate: back to the checkpoint's (Youden's J)",
                 partial(_on_screen, app, "evaluate", "reset")),
+        Command("operating point: next rule", "Evaluate: Youden's J → sensitivity ≥ 0.90 → "
+                "specificity ≥ 0.90 on validation (o)",
+                partial(_on_screen, app, "evaluate", "operating_point")),
         Command("error gallery", "Evaluate: browse a confusion-matrix cell's images, "
                 "most confident first (g)", partial(_on_screen, app, "evaluate", "gallery")),
     ]

@@ -32,6 +32,11 @@ NOTES = """\
   [b]a[/b]   quit now: saves a resume point and quits at once; continue
         later with r on Train, or  chexmini train --resume RUN.
   [b]esc[/b] go back and keep training.
+[b]Evaluate[/b]
+  [b]o[/b] operating point: the threshold chosen by a rule on the
+  validation scores, in turn Youden's J → sensitivity ≥ 0.90 →
+  specificity ≥ 0.90 (the rule shows beside the threshold; the
+  CLI's evaluate --target-sensitivity S --save keeps one for good).
 [b]Predict[/b]
   [b]o[/b] opens the path box: ~, .., absolute paths, or paths relative
   to the tree's folder; Tab completes a file or folder name. Enter on
@@ -51,6 +56,12 @@ NOTES = """\
   The Train screen follows that run and only watches it: detaching or
   quitting never stops it. A finished run shows its final state.
   In Inspect, [b]a[/b] attaches to the highlighted run.
+[b]Inspect[/b]
+  Every run folder in one table; [b]o[/b] sorts by the next column, [b]O[/b]
+  reverses. Running means a live process holds the run's lock;
+  interrupted, that it stopped before writing its artifacts.
+  [b]m[/b] marks any number of runs: their validation AUC and loss
+  curves share one pair of charts. [b]c[/b] clears the marks.
 [b]Forms[/b]  type into a field; Enter submits; Esc leaves the field so
   the keys work again."""
 
