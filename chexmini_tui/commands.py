@@ -131,6 +131,8 @@ def app_commands(app) -> list[Command]:
         Command("operating point: next rule", "Evaluate: Youden's J → sensitivity ≥ 0.90 → "
                 "specificity ≥ 0.90 on validation (o)",
                 partial(_on_screen, app, "evaluate", "operating_point")),
+        Command("error gallery", "Evaluate: browse a confusion-matrix cell's images, "
+                "most confident first (g)", partial(_on_screen, app, "evaluate", "gallery")),
     ]
     for fmt in FORMATS:
         target = export_target(st.active_checkpoint, fmt)

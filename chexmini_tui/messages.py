@@ -12,6 +12,7 @@ the next batch, in order, so no epoch event is lost.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from textual.message import Message
 
@@ -68,3 +69,24 @@ class GradcheckDone(Message):
     error: str | None = None
     what: str = ""
 
+
+@dataclass
+class GallerySplitLoaded(Message):
+    """The gallery's images of one split were found (``run``: a
+    :class:`core.run_images.RunSplit`, plus the loaded ``checkpoint`` for saliency), or
+    ``error`` says why not."""
+
+    split: str
+    run: Any = None
+    checkpoint: Any = None
+    error: str | None = None
+
+
+@dataclass
+class GalleryItemReady(Message):
+    """One gallery image with its saliency (``item``: :class:`core.gallery.GalleryItem`)
+    for the view ``token`` = ``(split, cell, position)``, or ``error``."""
+
+    token: tuple
+    item: Any = None
+    error: str | None = None

@@ -10,6 +10,8 @@ An artifact directory holds exactly:
 - ``history.json`` — per-epoch train_loss, reg_loss, val_loss, val_acc, val_auc, lr
 - ``val_scores.npy``, ``val_labels.npy``, ``test_scores.npy``, ``test_labels.npy``
 - ``loss_curve.png``
+- ``splits.json`` (runs trained since it exists; optional) — the file name and patient
+  of every scored image, in score order (:mod:`core.split_record`)
 
 Every file is written atomically. Reading validates everything and reports problems as
 one-line :class:`ChexminiError` messages that name the file.
@@ -34,6 +36,7 @@ from core.operating_point import OperatingPoint
 from core.plots import write_loss_curve
 from core.published import CHEXMINI, PUBLISHED, detect_layout, published_to_state
 from core.safe_npz import read_npz
+from core.split_record import SPLITS_FILE, write_splits
 
 ARTIFACT_FILES = ("model.npz", "metrics.json", "history.json", "val_scores.npy",
                   "val_labels.npy", "test_scores.npy", "test_labels.npy", "loss_curve.png")
@@ -81,8 +84,10 @@ def save_artifacts(
     val_labels: np.ndarray,
     test_scores: np.ndarray,
     test_labels: np.ndarray,
+    splits: dict | None = None,
 ) -> Path:
-    """Write the full artifact set into ``out_dir`` (each file atomically)."""
+    """Write the full artifact set into ``out_dir`` (each file atomically); ``splits``
+    (:func:`core.split_record.splits_record`) goes to ``splits.json`` when given."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ChexminiError("output path exists and is not a directory", out)
@@ -92,6 +97,8 @@ def save_artifacts(
     arrays["_norm_std"] = np.asarray(std, dtype=np.float32)
     # Data files first, the model and metrics last: a reader that finds metrics.json
     # finds a complete set.
+    if splits is not None:
+        write_splits(out / SPLITS_FILE, splits)
     write_npy(out / "val_scores.npy", np.asarray(val_scores, dtype=np.float64))
     write_npy(out / "val_labels.npy", np.asarray(val_labels, dtype=np.float64))
     write_npy(out / "test_scores.npy", np.asarray(test_scores, dtype=np.float64))

@@ -26,7 +26,7 @@ from core.published import CHEXMINI, PUBLISHED, published_metrics, state_to_publ
 
 FORMATS = (PUBLISHED, CHEXMINI)
 EXTRA_FILES = ("history.json", "val_scores.npy", "val_labels.npy", "test_scores.npy",
-               "test_labels.npy", "loss_curve.png")
+               "test_labels.npy", "loss_curve.png", "splits.json")
 
 
 @dataclass(frozen=True)

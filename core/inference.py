@@ -106,10 +106,16 @@ def preprocess_image(
     if np.size(mean) != d or np.size(std) != d:
         raise ChexminiError(f"normalisation statistics have {np.size(mean)} values, "
                             f"expected {d} for {image_size}×{image_size} images", path)
+    return standardise_image(gray, mean, std)
+
+
+def standardise_image(gray: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """uint8 ``(S, S)`` → model input ``(S²,)`` = ``(p/255 − μ)/σ``: float64 when μ and σ
+    are float64 (published checkpoints), else float32 exactly as training batches."""
     if np.asarray(mean).dtype == np.float64 and np.asarray(std).dtype == np.float64:
-        x = gray.reshape(-1).astype(np.float64) / 255.0
+        x = np.asarray(gray).reshape(-1).astype(np.float64) / 255.0
         return (x - np.reshape(mean, -1)) / np.reshape(std, -1)
-    return standardise_all(gray[None], mean, std)[0]
+    return standardise_all(np.asarray(gray)[None], mean, std)[0]
 
 
 def predict_proba(model: MLP, x: np.ndarray) -> np.ndarray:

@@ -62,6 +62,7 @@ from core.resume_state import load_resume
 from core.run_state import RunState, restore_run
 from core.runfolder import EVENTS_FILE, claim
 from core.save_clock import SaveClock
+from core.split_record import splits_record
 from core.step import TrainStep
 from core.validation import QUIET_FP, score_split, validate
 
@@ -301,7 +302,8 @@ class _Training:
             save_artifacts(out, model=run.model, mean=run.mean, std=run.std,
                            metrics=final.metrics, history=run.history,
                            val_scores=final.val_scores, val_labels=final.val_labels,
-                           test_scores=final.test_scores, test_labels=final.test_labels)
+                           test_scores=final.test_scores, test_labels=final.test_labels,
+                           splits=splits_record(self.data))
         except Exception:
             with contextlib.suppress(ChexminiError):
                 self.save_state()

@@ -64,6 +64,8 @@ class EvaluateScreen(BaseScreen):
         Binding("r", "reset", "Youden's J"),
         Binding("o", "operating_point", "op. point"),
         Binding("l", "reload", "reload"),
+        Binding("g", "gallery", "gallery",
+                tooltip="error gallery: the images of a confusion-matrix cell at this threshold"),
     ]
 
     def __init__(self) -> None:
@@ -148,6 +150,14 @@ class EvaluateScreen(BaseScreen):
         if report.saved_threshold == report.youden:
             return texts[0], 0
         return report.saved_rule, -1
+
+    def action_gallery(self) -> None:
+        if self.report is None:
+            self.notify(f"no scores to browse: {self.error}", severity="warning")
+            return
+        from chexmini_tui.screens.gallery import GalleryScreen
+
+        self.app.push_screen(GalleryScreen(self.loaded_for, self.threshold))
 
     # -- threshold -----------------------------------------------------------------------------
     def action_move(self, steps: float) -> None:

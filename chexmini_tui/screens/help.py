@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from chexmini_tui.keymap import GLOBAL_BINDINGS, MODES
 from chexmini_tui.screens.base import SCREENS
+from chexmini_tui.screens.gallery import GalleryScreen
 
 NOTES = """\
 [b]Stopping a run[/b]
@@ -92,6 +93,8 @@ class HelpScreen(ModalScreen[None]):
         for mode, _, title in SCREENS:
             for key, desc in screen_keys(MODES[mode]):
                 table.add_row(title, key, desc)
+        for key, desc in screen_keys(GalleryScreen):
+            table.add_row("Gallery", key, desc)
         table.add_row("help", "esc / ?", Text("close this help"))
         return table
 
@@ -101,7 +104,8 @@ class HelpScreen(ModalScreen[None]):
 
 def _fmt_key(key: str) -> str:
     names = {"question_mark": "?", "left": "←", "right": "→", "shift+left": "shift+←",
-             "shift+right": "shift+→", "enter": "enter", "escape": "esc", "slash": "/"}
+             "shift+right": "shift+→", "enter": "enter", "escape": "esc", "slash": "/",
+             "up": "↑", "down": "↓"}
     return " / ".join(names.get(k.strip(), k.strip()) for k in key.split(","))
 
 

@@ -1,0 +1,175 @@
+"""Error gallery (``g`` on Evaluate): the images of one confusion-matrix cell of the
+validation or test split at Evaluate's threshold, most confident first, each with its
+saliency map, score, true label, NIH file name and patient ID.
+
+The engine finds the images again from what the run recorded and checks they are the
+ones scored (:mod:`core.run_images`), picks and orders the cell (:mod:`core.gallery`);
+both run in thread workers, so the UI never waits for data. ``Esc`` goes back."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+
+from chexmini_tui.messages import GalleryItemReady, GallerySplitLoaded
+from chexmini_tui.screens.base import BaseScreen
+from chexmini_tui.widgets.gallery_view import SPLIT_NAMES, GalleryView
+from core.errors import ChexminiError
+from core.gallery import CELLS, cell_counts, gallery_item, select
+from core.inference import load_checkpoint
+from core.run_images import locate
+
+
+def _message(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, ChexminiError) else f"{type(exc).__name__}: {exc}"
+
+
+class GalleryScreen(BaseScreen):
+    MODE = "evaluate"
+    BINDINGS = [
+        Binding("down,n", "step(1)", "next", tooltip="next image of the cell (↓ or n)"),
+        Binding("up,p", "step(-1)", "prev", tooltip="previous image (↑ or p)"),
+        Binding("home", "jump(0)", "first", show=False, tooltip="first (most confident)"),
+        Binding("end", "jump(-1)", "last", show=False, tooltip="last (least confident)"),
+        Binding("right", "cell(1)", "cell →", tooltip="next cell: TN → FP → FN → TP"),
+        Binding("left", "cell(-1)", "cell ←", tooltip="previous cell"),
+        Binding("s", "toggle_split", "val/test", tooltip="validation or test split"),
+        Binding("escape", "back", "back", tooltip="back to Evaluate"),
+    ]
+
+    def __init__(self, checkpoint: str, threshold: float, split: str = "val",
+                 cell: str = "FP") -> None:
+        super().__init__()
+        self.checkpoint, self.threshold = checkpoint, float(threshold)
+        self.split, self.cell = split, cell
+        self.runs: dict = {}             # split -> core.run_images.RunSplit
+        self.errors: dict[str, str] = {}
+        self.model_ckpt = None           # core.inference.Checkpoint, for saliency
+        self.pending: set[str] = set()
+        self.order = np.zeros(0, dtype=np.int64)
+        self.pos = 0
+        self.token: tuple | None = None
+        self.item = None                 # the core.gallery.GalleryItem on show
+        self._model_lock = threading.Lock()
+
+    def compose_body(self) -> ComposeResult:
+        yield GalleryView(self.app.image_mode, id="gal-view")
+
+    @property
+    def view(self) -> GalleryView:
+        return self.query_one("#gal-view", GalleryView)
+
+    def on_mount(self) -> None:
+        self.refresh_cell()
+
+    def on_state_changed(self, message) -> None:
+        """Another checkpoint became active: back to Evaluate, which loads its scores."""
+        if message.state.active_checkpoint != self.checkpoint and self.is_current:
+            self.app.pop_screen()
+
+    def on_screen_resume(self) -> None:
+        if self.app.state.active_checkpoint != self.checkpoint:
+            self.refresh_cell()
+
+    def _show_stale(self) -> bool:
+        """The active checkpoint changed on another screen: say so, and browse no more."""
+        active = self.app.state.active_checkpoint
+        if active == self.checkpoint:
+            return False
+        self.view.show_note(f"the active checkpoint is now {active}; Esc goes back to "
+                            f"Evaluate for its scores (this gallery was {self.checkpoint})")
+        return True
+
+    # -- keys ----------------------------------------------------------------------------------
+    def action_step(self, delta: int) -> None:
+        if len(self.order):
+            self.show_position(min(max(self.pos + delta, 0), len(self.order) - 1))
+
+    def action_jump(self, pos: int) -> None:
+        if len(self.order):
+            self.show_position(pos % len(self.order))
+
+    def action_cell(self, delta: int) -> None:
+        self.cell = CELLS[(CELLS.index(self.cell) + delta) % len(CELLS)]
+        self.refresh_cell()
+
+    def action_toggle_split(self) -> None:
+        self.split = "test" if self.split == "val" else "val"
+        self.refresh_cell()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    # -- what is shown -------------------------------------------------------------------------
+    def refresh_cell(self) -> None:
+        """Select and order the current cell (loading the split's images first if needed)."""
+        run = self.runs.get(self.split)
+        counts = None if run is None else cell_counts(run.scores, run.labels, self.threshold)
+        self.view.show_selector(self.split, self.cell, counts, self.threshold)
+        self.order, self.pos, self.token, self.item = np.zeros(0, np.int64), 0, None, None
+        if self._show_stale():
+            return
+        if self.split in self.errors:
+            self.view.show_note(self.errors[self.split], error=True)
+        elif run is None:
+            self.view.show_note(f"finding the images of the {SPLIT_NAMES[self.split]} "
+                                f"split of {self.checkpoint} …")
+            if self.split not in self.pending:
+                self.pending.add(self.split)
+                self._load_split(self.split)
+        else:
+            self.order = select(run.scores, run.labels, self.threshold, self.cell)
+            if len(self.order) == 0:
+                self.view.show_note(f"no {self.cell} images in the {SPLIT_NAMES[self.split]}"
+                                    f" split at threshold {self.threshold:.4f}")
+            else:
+                self.show_position(0)
+
+    def show_position(self, pos: int) -> None:
+        self.pos = pos
+        self.token = (self.split, self.cell, pos)
+        self._load_item(self.token, self.runs[self.split], int(self.order[pos]))
+
+    # -- workers -------------------------------------------------------------------------------
+    @work(thread=True, group="gallery-split", exit_on_error=False)
+    def _load_split(self, split: str) -> None:
+        try:
+            ckpt = self.model_ckpt or load_checkpoint(self.checkpoint)
+            run = locate(self.checkpoint, split)
+        except Exception as exc:  # noqa: BLE001 - shown inline, never a traceback
+            self.post_message(GallerySplitLoaded(split, error=_message(exc)))
+            return
+        self.post_message(GallerySplitLoaded(split, run, ckpt))
+
+    @work(thread=True, exclusive=True, group="gallery-item", exit_on_error=False)
+    def _load_item(self, token: tuple, run, index: int) -> None:
+        try:
+            with self._model_lock:   # one forward/backward at a time through the model
+                item = gallery_item(run, index, self.model_ckpt)
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(GalleryItemReady(token, error=_message(exc)))
+            return
+        self.post_message(GalleryItemReady(token, item))
+
+    def on_gallery_split_loaded(self, message: GallerySplitLoaded) -> None:
+        self.pending.discard(message.split)
+        if message.error is not None:
+            self.errors[message.split] = message.error
+        else:
+            self.runs[message.split] = message.run
+            self.model_ckpt = self.model_ckpt or message.checkpoint
+        if message.split == self.split:
+            self.refresh_cell()
+
+    def on_gallery_item_ready(self, message: GalleryItemReady) -> None:
+        if message.token != self.token:
+            return   # the view moved on while this image was prepared
+        if message.error is not None:
+            self.view.show_note(message.error, error=True)
+            return
+        self.item = message.item
+        self.view.show_item(message.item, self.cell, self.pos, len(self.order))
