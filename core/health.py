@@ -1,0 +1,199 @@
+"""Training health: per-layer figures at every epoch end, and warnings in plain words.
+
+For each linear layer ``fcK`` of the MLP (``W: (n_in, n_out)``), after an epoch:
+
+====================  ======================================================================
+``w_norm``            ‖W‖_F at the epoch end
+``grad_norm``         ‖∂L/∂W‖_F of the epoch's last step: the loss gradient of that batch
+                      only (the weight-decay term λW is *not* included)
+``update_ratio``      ‖ΔW‖_F / ‖W‖_F, ``ΔW`` the update the optimiser applied at that step
+                      (Adam: ``a · m̃ / (√ṽ + ε')``), ``‖W‖`` after it
+``act_mean``          mean of the layer's output over the probe batch: after the ReLU for
+``act_std``           hidden layers, the logit for the last one (population std, ``ddof=0``)
+``dead``              hidden layers: fraction of units whose ReLU output is 0 for every
+                      image of the probe batch
+``saturated``         last layer: fraction of probe images with ``|logit| ≥ 6``, where
+                      σ(z) is within 0.25 % of 0 or 1 and the gradient has all but vanished
+====================  ======================================================================
+
+The **probe batch** is the validation split, which every epoch already runs through the
+model in evaluation mode (no dropout): :class:`ActivationProbe` rides along that forward
+pass, so the activation figures cost no extra pass (a separate 256-image forward pass of
+the published model would cost ~7 % of an epoch). It is the same images every epoch.
+``grad_norm`` and ``update_ratio`` are ``None`` when the epoch's last step ran in another
+process (a run resumed exactly between its last step and its epoch end).
+
+:func:`warnings` reads the per-epoch figures and names known failures, each with what a
+user might change; the thresholds are the named constants below.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from core.nn.layers import Linear, ReLU
+from core.nn.model import MLP
+
+#: ``|logit| ≥`` this counts as saturated: σ(6) = 0.9975.
+SATURATED_LOGIT = 6.0
+
+#: Per-layer figures, ``{"fc1": {"w_norm": …, …}, …}`` (``None`` = not measured).
+Health = dict[str, dict[str, float | None]]
+
+
+class ActivationProbe:
+    """Activation statistics of every linear layer over evaluation-mode forward passes.
+
+    :meth:`forward` is ``model.forward(x, train=False)`` — the same layer calls in the same
+    order, so the logits are bit-identical — and accumulates, per layer, the count, mean
+    and sum of squared deviations (Chan's pairwise update, float64) of its output, which
+    units were ever active (hidden) and how many logits were saturated (last layer)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self._n: dict[str, int] = {}
+        self._mean: dict[str, float] = {}
+        self._m2: dict[str, float] = {}
+        self._active: dict[str, np.ndarray] = {}
+        self._saturated: dict[str, int] = {}
+
+    def forward(self, model: MLP, x: np.ndarray) -> np.ndarray:
+        """``x: (B, n_in)`` → logits ``(B, 1)`` (a reused buffer), observing each layer."""
+        last = model.layers[-1]
+        for layer in model.layers:
+            x = layer.forward(x, False)
+            if isinstance(layer, ReLU):
+                self._observe("fc" + layer.name[len("relu"):], x, hidden=True)
+            elif layer is last and isinstance(layer, Linear):
+                self._observe(layer.name, x, hidden=False)
+        return x
+
+    def _observe(self, name: str, y: np.ndarray, hidden: bool) -> None:
+        n_b = y.size
+        mean_b = float(y.mean(dtype=np.float64))
+        m2_b = float(y.var(dtype=np.float64)) * n_b
+        n_a = self._n.get(name, 0)
+        if n_a == 0:
+            self._n[name], self._mean[name], self._m2[name] = n_b, mean_b, m2_b
+        else:
+            n = n_a + n_b
+            delta = mean_b - self._mean[name]
+            self._mean[name] += delta * n_b / n
+            self._m2[name] += m2_b + delta * delta * n_a * n_b / n
+            self._n[name] = n
+        if hidden:
+            active = (y > 0).any(axis=0)
+            prev = self._active.get(name)
+            self._active[name] = active if prev is None else (prev | active)
+        else:
+            count = int(np.count_nonzero(np.abs(y) >= SATURATED_LOGIT))
+            self._saturated[name] = self._saturated.get(name, 0) + count
+
+    def summary(self) -> Health:
+        """Per layer: ``act_mean``, ``act_std`` and ``dead`` (hidden) or ``saturated``."""
+        out: Health = {}
+        for name, n in self._n.items():
+            fig: dict[str, float | None] = {
+                "act_mean": self._mean[name], "act_std": math.sqrt(max(self._m2[name], 0.0) / n)}
+            if name in self._active:
+                fig["dead"] = 1.0 - float(self._active[name].mean())
+            else:
+                fig["saturated"] = self._saturated[name] / n
+            out[name] = fig
+        return out
+
+
+def _finite(value: float) -> float | None:
+    """JSON-safe: a finite float, else ``None``."""
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def layer_health(params: dict[str, np.ndarray], grads: dict[str, np.ndarray] | None,
+                 update_sq: dict[str, float] | None, activations: Health) -> Health:
+    """The figures of every ``fcK`` (see the module docstring), in layer order.
+
+    ``params``/``grads``: the model's live arrays by name (``fc1.W``, …); ``grads=None``
+    or ``update_sq=None`` when the last step did not run here. ``update_sq["fcK.W"]`` is
+    ‖ΔW‖² as the optimiser recorded it; ``activations`` is :meth:`ActivationProbe.summary`.
+    """
+    out: Health = {}
+    k = 1
+    while f"fc{k}.W" in params:
+        name = f"fc{k}"
+        w = params[f"{name}.W"].reshape(-1)
+        w_norm = math.sqrt(float(np.dot(w, w)))
+        fig: dict[str, float | None] = {"w_norm": _finite(w_norm), "grad_norm": None,
+                                        "update_ratio": None}
+        if grads is not None:
+            g = grads[f"{name}.W"].reshape(-1)
+            fig["grad_norm"] = _finite(math.sqrt(float(np.dot(g, g))))
+        if update_sq is not None and f"{name}.W" in update_sq and w_norm > 0:
+            fig["update_ratio"] = _finite(math.sqrt(update_sq[f"{name}.W"]) / w_norm)
+        fig.update({key: None if v is None else _finite(v)
+                    for key, v in activations.get(name, {}).items()})
+        out[name] = fig
+        k += 1
+    return out
+
+
+# -- warnings ---------------------------------------------------------------------------
+#: ‖∂L/∂W‖ / ‖W‖ below this in a layer: its gradient has (nearly) vanished.
+VANISHING_GRAD = 1e-6
+#: ‖∂L/∂W‖ / ‖W‖ above this in a layer: its gradient is exploding.
+EXPLODING_GRAD = 10.0
+#: ‖ΔW‖ / ‖W‖ per step: healthy training moves weights ~1e-3 of their size a step.
+UPDATE_TOO_LARGE = 1e-2
+UPDATE_TOO_SMALL = 1e-5
+#: More than this fraction of a hidden layer's units never fire on the probe batch.
+DEAD_FRACTION = 0.5
+#: More than this fraction of the probe images get a saturated logit (|z| ≥ 6).
+SATURATED_FRACTION = 0.5
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None or b <= 0 else a / b
+
+
+def _layer_warnings(name: str, fig: dict[str, float | None]) -> list[str]:
+    """The warnings one layer's latest figures raise."""
+    out = []
+    g = _ratio(fig.get("grad_norm"), fig.get("w_norm"))
+    if g is not None and g < VANISHING_GRAD:
+        out.append(f"{name}: vanishing gradient (‖∇W‖/‖W‖ = {g:.1e}) — the layer has "
+                   "stopped learning; use fewer layers, a larger learning rate or check "
+                   "for dead units")
+    if g is not None and g > EXPLODING_GRAD:
+        out.append(f"{name}: exploding gradient (‖∇W‖/‖W‖ = {g:.1e}) — lower the "
+                   "learning rate or raise the weight decay")
+    u = fig.get("update_ratio")
+    if u is not None and u > UPDATE_TOO_LARGE:
+        out.append(f"{name}: each step changes the weights by {u:.1e} of their size "
+                   "(healthy ≈ 1e-3) — lower the learning rate")
+    if u is not None and u < UPDATE_TOO_SMALL:
+        out.append(f"{name}: each step changes the weights by only {u:.1e} of their size "
+                   "(healthy ≈ 1e-3) — raise the learning rate (expected near the end "
+                   "of a decaying schedule)")
+    dead = fig.get("dead")
+    if dead is not None and dead > DEAD_FRACTION:
+        out.append(f"{name}: {dead:.0%} of units never fire on the probe batch — lower "
+                   "the learning rate or use a smaller initialisation")
+    sat = fig.get("saturated")
+    if sat is not None and sat > SATURATED_FRACTION:
+        out.append(f"{name}: {sat:.0%} of outputs are saturated (|logit| ≥ "
+                   f"{SATURATED_LOGIT:g}) — the model is over-confident; raise label "
+                   "smoothing or weight decay, or lower the learning rate")
+    return out
+
+
+def warnings(history: Sequence[Health]) -> list[str]:
+    """Plain-words warnings for the latest epoch of ``history`` (one :data:`Health` per
+    epoch, oldest first); empty when nothing known is wrong (or there is no history)."""
+    if not history:
+        return []
+    return [w for name, fig in history[-1].items() for w in _layer_warnings(name, fig)]
