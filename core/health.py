@@ -150,6 +150,9 @@ EXPLODING_GRAD = 10.0
 #: ‖ΔW‖ / ‖W‖ per step: healthy training moves weights ~1e-3 of their size a step.
 UPDATE_TOO_LARGE = 1e-2
 UPDATE_TOO_SMALL = 1e-5
+#: One step's update ratio is noisy (Adam's first steps are large): it must be out of
+#: range for this many epochs in a row before it is reported.
+UPDATE_EPOCHS = 3
 #: More than this fraction of a hidden layer's units never fire on the probe batch.
 DEAD_FRACTION = 0.5
 #: More than this fraction of the probe images get a saturated logit (|z| ≥ 6).
@@ -160,8 +163,24 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None or b <= 0 else a / b
 
 
+def _update_warnings(name: str, ratios: list[float | None]) -> list[str]:
+    """Update ratio out of range in each of the last :data:`UPDATE_EPOCHS` epochs."""
+    if len(ratios) < UPDATE_EPOCHS or any(u is None for u in ratios[-UPDATE_EPOCHS:]):
+        return []
+    last = ratios[-UPDATE_EPOCHS:]
+    u = last[-1]
+    if all(r > UPDATE_TOO_LARGE for r in last):
+        return [f"{name}: each step changes the weights by {u:.1e} of their size "
+                "(healthy ≈ 1e-3) — lower the learning rate"]
+    if all(r < UPDATE_TOO_SMALL for r in last):
+        return [f"{name}: each step changes the weights by only {u:.1e} of their size "
+                "(healthy ≈ 1e-3) — raise the learning rate (expected near the end "
+                "of a decaying schedule)"]
+    return []
+
+
 def _layer_warnings(name: str, fig: dict[str, float | None]) -> list[str]:
-    """The warnings one layer's latest figures raise."""
+    """The warnings one layer's latest figures raise (the update ratio aside)."""
     out = []
     g = _ratio(fig.get("grad_norm"), fig.get("w_norm"))
     if g is not None and g < VANISHING_GRAD:
@@ -171,14 +190,6 @@ def _layer_warnings(name: str, fig: dict[str, float | None]) -> list[str]:
     if g is not None and g > EXPLODING_GRAD:
         out.append(f"{name}: exploding gradient (‖∇W‖/‖W‖ = {g:.1e}) — lower the "
                    "learning rate or raise the weight decay")
-    u = fig.get("update_ratio")
-    if u is not None and u > UPDATE_TOO_LARGE:
-        out.append(f"{name}: each step changes the weights by {u:.1e} of their size "
-                   "(healthy ≈ 1e-3) — lower the learning rate")
-    if u is not None and u < UPDATE_TOO_SMALL:
-        out.append(f"{name}: each step changes the weights by only {u:.1e} of their size "
-                   "(healthy ≈ 1e-3) — raise the learning rate (expected near the end "
-                   "of a decaying schedule)")
     dead = fig.get("dead")
     if dead is not None and dead > DEAD_FRACTION:
         out.append(f"{name}: {dead:.0%} of units never fire on the probe batch — lower "
@@ -193,7 +204,13 @@ def _layer_warnings(name: str, fig: dict[str, float | None]) -> list[str]:
 
 def warnings(history: Sequence[Health]) -> list[str]:
     """Plain-words warnings for the latest epoch of ``history`` (one :data:`Health` per
-    epoch, oldest first); empty when nothing known is wrong (or there is no history)."""
+    epoch, oldest first; epochs without figures are skipped), each saying what a user
+    might change; empty when nothing known is wrong."""
+    history = [h for h in history if h]
     if not history:
         return []
-    return [w for name, fig in history[-1].items() for w in _layer_warnings(name, fig)]
+    out = []
+    for name, fig in history[-1].items():
+        out += _layer_warnings(name, fig)
+        out += _update_warnings(name, [h.get(name, {}).get("update_ratio") for h in history])
+    return out

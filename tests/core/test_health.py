@@ -163,16 +163,25 @@ def test_a_healthy_run_has_no_warnings():
     ("fc2", {"saturated": 0.8}, ["80% of outputs are saturated", "label smoothing"]),
 ])
 def test_each_rule_fires_on_its_case_and_says_what_to_change(layer, figures, words):
-    found = H.warnings([HEALTHY, _with(layer, **figures)])
+    bad = _with(layer, **figures)
+    found = H.warnings([HEALTHY] + [bad] * H.UPDATE_EPOCHS)
     assert len(found) == 1 and found[0].startswith(f"{layer}: ")
     for w in words:
         assert w in found[0]
-    assert H.warnings([_with(layer, **figures), HEALTHY]) == []   # the latest epoch counts
+    assert H.warnings([bad] * H.UPDATE_EPOCHS + [HEALTHY]) == []   # the latest epoch counts
+
+
+def test_an_update_ratio_out_of_range_must_last_before_it_is_reported():
+    big = _with("fc1", update_ratio=H.UPDATE_TOO_LARGE * 2)
+    assert H.warnings([big] * (H.UPDATE_EPOCHS - 1)) == []
+    assert H.warnings([big, HEALTHY] + [big] * (H.UPDATE_EPOCHS - 1)) == []
+    assert len(H.warnings([HEALTHY] + [big] * H.UPDATE_EPOCHS)) == 1
+    assert H.warnings([{}] + [big] * H.UPDATE_EPOCHS) == H.warnings([big] * H.UPDATE_EPOCHS)
 
 
 def test_thresholds_are_strict_and_missing_figures_are_skipped():
     at_limits = _with("fc1", dead=H.DEAD_FRACTION, update_ratio=H.UPDATE_TOO_LARGE)
-    assert H.warnings([at_limits]) == []
+    assert H.warnings([at_limits] * H.UPDATE_EPOCHS) == []
     assert H.warnings([_with("fc1", grad_norm=None, update_ratio=None)]) == []
 
 
