@@ -5,8 +5,9 @@
 On the published MLP (4096→1024→256→64→1, batch 256, the published hyperparameters) and
 the embedded real sample (1,133 training / 243 validation images, 5 steps an epoch):
 
-1. **side by side** — ``train(..., health=True)`` and ``health=False`` run alternately
-   ``--reps`` times for ``--epochs`` epochs each; the median epoch time of each (the first
+1. **side by side** — ``train(..., health=True)`` and ``health=False`` in one process,
+   epoch by epoch in turn (who goes first alternates), ``--reps`` pairs of runs of
+   ``--epochs`` epochs; the median epoch time of each (``EpochEnd.seconds``; the first
    epoch of every run left out: warm-up) and their ratio. On a shared 2-core machine the
    difference is within the epoch-to-epoch noise, so also:
 2. **by part** — the three things health adds to an epoch, each timed against the same
@@ -48,21 +49,30 @@ def _maybe_reexec(args) -> str:
     return "not set"
 
 
-def epoch_times(config, data, health: bool) -> list[float]:
-    """Seconds of every epoch but the first of one run (``EpochEnd.seconds``)."""
-    from core.train import train
-
-    secs = [ev.seconds for ev in train(config, data, None, step_events=False, health=health)
-            if ev.kind == "epoch"]
-    return secs[1:]
+def _next_epoch(run) -> float | None:
+    """Drive a training generator to its next ``EpochEnd``: its seconds (None at the end)."""
+    for ev in run:
+        if ev.kind == "epoch":
+            return ev.seconds
+    return None
 
 
 def side_by_side(config, data, reps: int) -> tuple[float, float]:
-    """Median epoch seconds ``(with health, without)``, runs alternating."""
+    """Median epoch seconds ``(with health, without)``: two runs advanced epoch by epoch
+    in turn, so a change in the machine's load hits both."""
+    from core.train import train
+
     times: dict[bool, list[float]] = {True: [], False: []}
-    for r in range(reps):
-        for health in ((True, False) if r % 2 == 0 else (False, True)):
-            times[health] += epoch_times(config, data, health)
+    for _ in range(reps):
+        runs = {h: train(config, data, None, step_events=False, health=h) for h in (True, False)}
+        for e in range(config.epochs):
+            for h in ((True, False) if e % 2 == 0 else (False, True)):
+                sec = _next_epoch(runs[h])
+                if e > 0 and sec is not None:
+                    times[h].append(sec)
+        for run in runs.values():
+            for _ in run:   # the finish: best model, test split, no files
+                pass
     return statistics.median(times[True]), statistics.median(times[False])
 
 
@@ -83,6 +93,7 @@ def by_part(config, data, n: int) -> dict[str, float]:
 
     from core.batches import BatchMaker
     from core.health import ActivationProbe, layer_health
+    from core.optim import weight_sq_norms
     from core.run_state import RunState
     from core.step import TrainStep
     from core.validation import validate
@@ -109,11 +120,12 @@ def by_part(config, data, n: int) -> dict[str, float]:
     t_probe, t_val = _median_pair(
         probed_val, lambda: validate(run.model, data.val, maker, config.label_smoothing), n)
     params, grads, sq = run.model.parameters(), run.model.gradients(), run.opt.last_update_sq
-    t_norms, _ = _median_pair(lambda: layer_health(params, grads, sq, probe.summary()),
+    w_sq = weight_sq_norms(params)   # computed for the weight decay's reg_loss anyway
+    t_norms, _ = _median_pair(lambda: layer_health(params, grads, sq, probe.summary(), w_sq),
                               lambda: None, n)
     return {"last step measures ‖ΔW‖": t_meas - t_plain,
             "activation probe on validation": t_probe - t_val,
-            "norms and figures (layer_health)": t_norms}
+            "gradient norms and figures": t_norms}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -48,17 +48,19 @@ class ActivationProbe:
     """Activation statistics of every linear layer over evaluation-mode forward passes.
 
     :meth:`forward` is ``model.forward(x, train=False)`` — the same layer calls in the same
-    order, so the logits are bit-identical — and accumulates, per layer, the count, mean
-    and sum of squared deviations (Chan's pairwise update, float64) of its output, which
-    units were ever active (hidden) and how many logits were saturated (last layer)."""
+    order, so the logits are bit-identical — and accumulates, per layer, the count, the
+    sum and the sum of squares of its output (``mean = Σy/n``, ``std = √(Σy²/n − mean²)``,
+    combined in float64) and which units were ever active (hidden) or how many logits were
+    saturated (last layer). Cheap by construction: one column sum and one dot product per
+    layer (a ReLU output is ≥ 0, so a unit fired iff its column sum is > 0)."""
 
     def __init__(self) -> None:
         self.reset()
 
     def reset(self) -> None:
         self._n: dict[str, int] = {}
-        self._mean: dict[str, float] = {}
-        self._m2: dict[str, float] = {}
+        self._sum: dict[str, float] = {}
+        self._sumsq: dict[str, float] = {}
         self._active: dict[str, np.ndarray] = {}
         self._saturated: dict[str, int] = {}
 
@@ -74,20 +76,13 @@ class ActivationProbe:
         return x
 
     def _observe(self, name: str, y: np.ndarray, hidden: bool) -> None:
-        n_b = y.size
-        mean_b = float(y.mean(dtype=np.float64))
-        m2_b = float(y.var(dtype=np.float64)) * n_b
-        n_a = self._n.get(name, 0)
-        if n_a == 0:
-            self._n[name], self._mean[name], self._m2[name] = n_b, mean_b, m2_b
-        else:
-            n = n_a + n_b
-            delta = mean_b - self._mean[name]
-            self._mean[name] += delta * n_b / n
-            self._m2[name] += m2_b + delta * delta * n_a * n_b / n
-            self._n[name] = n
+        col = y.sum(axis=0)                  # (n_out,) per-unit sums
+        flat = y.reshape(-1)
+        self._n[name] = self._n.get(name, 0) + y.size
+        self._sum[name] = self._sum.get(name, 0.0) + float(col.sum(dtype=np.float64))
+        self._sumsq[name] = self._sumsq.get(name, 0.0) + float(np.dot(flat, flat))
         if hidden:
-            active = (y > 0).any(axis=0)
+            active = col > 0
             prev = self._active.get(name)
             self._active[name] = active if prev is None else (prev | active)
         else:
@@ -98,8 +93,9 @@ class ActivationProbe:
         """Per layer: ``act_mean``, ``act_std`` and ``dead`` (hidden) or ``saturated``."""
         out: Health = {}
         for name, n in self._n.items():
+            mean = self._sum[name] / n
             fig: dict[str, float | None] = {
-                "act_mean": self._mean[name], "act_std": math.sqrt(max(self._m2[name], 0.0) / n)}
+                "act_mean": mean, "act_std": math.sqrt(max(self._sumsq[name] / n - mean**2, 0.0))}
             if name in self._active:
                 fig["dead"] = 1.0 - float(self._active[name].mean())
             else:
@@ -115,19 +111,24 @@ def _finite(value: float) -> float | None:
 
 
 def layer_health(params: dict[str, np.ndarray], grads: dict[str, np.ndarray] | None,
-                 update_sq: dict[str, float] | None, activations: Health) -> Health:
+                 update_sq: dict[str, float] | None, activations: Health,
+                 w_sq: dict[str, float] | None = None) -> Health:
     """The figures of every ``fcK`` (see the module docstring), in layer order.
 
     ``params``/``grads``: the model's live arrays by name (``fc1.W``, …); ``grads=None``
     or ``update_sq=None`` when the last step did not run here. ``update_sq["fcK.W"]`` is
-    ‖ΔW‖² as the optimiser recorded it; ``activations`` is :meth:`ActivationProbe.summary`.
+    ‖ΔW‖² as the optimiser recorded it; ``activations`` is :meth:`ActivationProbe.summary`;
+    ``w_sq``: the ‖W‖² already computed (:func:`core.optim.weight_sq_norms`), if any.
     """
     out: Health = {}
     k = 1
     while f"fc{k}.W" in params:
         name = f"fc{k}"
-        w = params[f"{name}.W"].reshape(-1)
-        w_norm = math.sqrt(float(np.dot(w, w)))
+        if w_sq is not None:
+            w_norm = math.sqrt(w_sq[f"{name}.W"])
+        else:
+            w = params[f"{name}.W"].reshape(-1)
+            w_norm = math.sqrt(float(np.dot(w, w)))
         fig: dict[str, float | None] = {"w_norm": _finite(w_norm), "grad_norm": None,
                                         "update_ratio": None}
         if grads is not None:

@@ -104,14 +104,23 @@ def lr_schedule(config) -> Schedule:
     return make_schedule(config.lr_schedule, config.lr, config.lr_min, config.epochs)
 
 
-def regularisation(params: dict[str, np.ndarray], weight_decay: float, l1: float = 0.0) -> float:
-    """``λ/2 Σ‖W‖² + μ Σ‖W‖₁`` over weights only (the history's ``reg_loss``)."""
+def weight_sq_norms(params: dict[str, np.ndarray]) -> dict[str, float]:
+    """``‖W‖²`` of every weight (``*.W``), by name."""
+    return {name: float(np.dot(p.reshape(-1), p.reshape(-1)))
+            for name, p in params.items() if is_weight(name)}
+
+
+def regularisation(params: dict[str, np.ndarray], weight_decay: float, l1: float = 0.0,
+                   sq_norms: dict[str, float] | None = None) -> float:
+    """``λ/2 Σ‖W‖² + μ Σ‖W‖₁`` over weights only (the history's ``reg_loss``);
+    ``sq_norms``: the ``‖W‖²`` of :func:`weight_sq_norms`, if already computed."""
     total = 0.0
     for name, p in params.items():
         if is_weight(name):
             p64 = p.reshape(-1)
             if weight_decay:
-                total += 0.5 * weight_decay * float(np.dot(p64, p64))
+                sq = float(np.dot(p64, p64)) if sq_norms is None else sq_norms[name]
+                total += 0.5 * weight_decay * sq
             if l1:
                 total += l1 * float(np.abs(p64).sum())
     return total

@@ -61,7 +61,7 @@ from core.finish import HEADLINE, FinalScores, score_best
 from core.health import ActivationProbe, Health, layer_health
 from core.loss import balanced_class_weights
 from core.nn.model import MLP
-from core.optim import regularisation
+from core.optim import regularisation, weight_sq_norms
 from core.resume_state import load_resume
 from core.run_state import RunState, restore_run
 from core.runfolder import EVENTS_FILE, claim
@@ -288,8 +288,9 @@ class _Training:
                        self.probe)
         is_best = run.keep_if_best(val.auc, params)
         train_loss = run.loss_sum / max(run.seen, 1)
-        reg = regularisation(params, config.weight_decay, config.l1)
-        health = self.health(params)
+        w_sq = weight_sq_norms(params) if self.probe is not None else None
+        reg = regularisation(params, config.weight_decay, config.l1, w_sq)
+        health = self.health(params, w_sq)
         system = self.meter.read(run.seen - self.epoch_seen0, run.elapsed - self.epoch_elapsed0)
         run.close_epoch((train_loss, reg, val.loss, val.acc, val.auc, lr))
         yield self.emit(EpochEnd(e + 1, config.epochs, train_loss, reg, val.loss, val.auc,
@@ -298,7 +299,8 @@ class _Training:
         if self.out is not None and run.epoch < config.epochs and self.clock.due(run.epoch):
             yield self.emit(self.save_state())  # the last epoch goes straight to the artifacts
 
-    def health(self, params: dict[str, np.ndarray]) -> Health:
+    def health(self, params: dict[str, np.ndarray],
+               w_sq: dict[str, float] | None = None) -> Health:
         """The epoch's :mod:`core.health` figures (empty with health off); the gradient and
         update figures only when the epoch's last step ran in this process."""
         if self.probe is None:
@@ -306,7 +308,7 @@ class _Training:
         opt = self.run.opt
         update_sq, opt.last_update_sq = opt.last_update_sq or None, {}
         grads = self.run.model.gradients() if update_sq is not None else None
-        return layer_health(params, grads, update_sq, self.probe.summary())
+        return layer_health(params, grads, update_sq, self.probe.summary(), w_sq)
 
     # -- finish: best model, Youden threshold on validation, test scored once ---------------
     def finish(self) -> Iterator[Event]:

@@ -29,6 +29,7 @@ from chexmini_tui.runner import TrainRunner
 from chexmini_tui.screens.base import BaseScreen
 from chexmini_tui.state import RunState
 from chexmini_tui.widgets.epoch_table import EpochTable
+from chexmini_tui.widgets.health_view import HealthView
 from chexmini_tui.widgets.plots import CurvePlot, Series
 from chexmini_tui.widgets.run_progress import RunProgress
 from core.checkpoint import RESUME_FILE
@@ -125,6 +126,7 @@ class TrainScreen(BaseScreen):
         Binding("r", "resume_run", "resume"),
         Binding("f", "toggle_form", "form"),
         Binding("t", "toggle_table", "table/log"),
+        Binding("h", "toggle_health", "health"),
         Binding("d", "detach", "detach"),
         Binding("escape", "blur", "leave field", show=False),
     ]
@@ -143,6 +145,9 @@ class TrainScreen(BaseScreen):
     TrainScreen.-narrow.-show-log #epoch-table { display: none; }
     TrainScreen.-squeeze #train-plots { display: none; }
     TrainScreen.-squeeze #train-bottom { height: 1fr; }
+    TrainScreen #health-view { display: none; }
+    TrainScreen.-health #health-view { display: block; }
+    TrainScreen.-health #train-plots, TrainScreen.-health #train-bottom { display: none; }
     """
 
     def __init__(self) -> None:
@@ -187,6 +192,7 @@ class TrainScreen(BaseScreen):
                 with Container(id="train-bottom"):
                     yield EpochTable(id="epoch-table")
                     yield RichLog(id="train-log", max_lines=5000, wrap=True, markup=False)
+                yield HealthView(id="health-view")
 
     def on_mount(self) -> None:
         data = self.query_one("#f-data", Input)
@@ -254,6 +260,13 @@ class TrainScreen(BaseScreen):
 
     def action_toggle_table(self) -> None:
         self.toggle_class("-show-log")
+
+    def action_toggle_health(self) -> None:
+        """The health view (and system pane) in place of the plots, table and log."""
+        self.toggle_class("-health")
+        if self.has_class("-health"):
+            self.set_form(False)
+        self._plots_dirty = True
 
     # -- starting a run ----------------------------------------------------------------------
     @on(Input.Submitted)
@@ -618,6 +631,8 @@ class TrainScreen(BaseScreen):
             return
         self._plots_dirty = False
         st = self.state
+        if self.has_class("-health"):
+            self.query_one(HealthView).show(st)
         self.query_one("#epoch-table", EpochTable).show(st)
         self.query_one("#plot-loss", CurvePlot).set_data([
             Series(st.hist_epoch, st.hist_train_loss, "train", "cyan"),

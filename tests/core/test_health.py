@@ -16,7 +16,7 @@ from core.events import EpochEnd, event_from_dict
 from core.health import ActivationProbe, layer_health
 from core.loss import bce_with_logits
 from core.nn.model import MLP
-from core.optim import SGD, Adam
+from core.optim import SGD, Adam, regularisation, weight_sq_norms
 from core.system_stats import EpochMeter
 from core.validation import score_split
 from tests.helpers import run_to_end, synthetic, tiny_config
@@ -75,6 +75,8 @@ def test_layer_figures_equal_the_formulas(kind):
     probe = ActivationProbe()
     probe.forward(model, x)
     fig = layer_health(params, grads, opt.last_update_sq, probe.summary())
+    assert layer_health(params, grads, opt.last_update_sq, probe.summary(),
+                        weight_sq_norms(params)) == fig
 
     _, g_hand = _by_hand(before, x, y)          # the loss gradient at the step (no decay)
     acts, _ = _by_hand(model.parameters(), x, y)  # activations after the step
@@ -97,6 +99,15 @@ def test_layer_figures_equal_the_formulas(kind):
         assert fig[f"fc{k}"]["dead"] == pytest.approx(np.mean(np.all(acts[k - 1] <= 0, axis=0)))
     assert fig["fc3"]["saturated"] == pytest.approx(np.mean(np.abs(acts[2]) >= 6.0))
     assert "dead" not in fig["fc3"] and "saturated" not in fig["fc1"]
+
+
+def test_regularisation_from_precomputed_norms_is_the_same_number():
+    model, _, _ = _model_and_batch()
+    params = model.parameters()
+    sq = weight_sq_norms(params)
+    assert sq == pytest.approx({k: float(np.sum(v**2)) for k, v in params.items()
+                                if k.endswith(".W")}, rel=1e-12)
+    assert regularisation(params, WD, 1e-4, sq) == regularisation(params, WD, 1e-4)
 
 
 def test_dead_units_and_saturated_logits_are_counted():
