@@ -66,7 +66,15 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT)
     add_data_flags(e)
     e.add_argument("--split", choices=("train", "val", "test", "all"), default="test")
-    e.add_argument("--threshold", type=float, help="override the checkpoint's threshold")
+    rule = e.add_mutually_exclusive_group()
+    rule.add_argument("--threshold", type=float, help="override the checkpoint's threshold")
+    rule.add_argument("--target-sensitivity", type=float, metavar="S",
+                      help="use the largest threshold whose validation sensitivity is >= S")
+    rule.add_argument("--target-specificity", type=float, metavar="S",
+                      help="use the smallest threshold whose validation specificity is >= S")
+    e.add_argument("--save", action="store_true",
+                   help="record the --target-* threshold (and its rule) in the checkpoint as "
+                        "its operating threshold, used by predict and the app")
     e.add_argument("--json", action="store_true")
 
     pr = sub.add_parser("predict", help="P(abnormal) for image files")
@@ -106,8 +114,9 @@ def _metric_table(title: str, reports: dict[str, dict]) -> Table:
     table.add_column("metric")
     for name in reports:
         table.add_column(name, justify="right")
-    for key in ("auc", "accuracy", "balanced_accuracy", "precision", "recall", "specificity",
-                "f1"):
+    keys = ["auc", "accuracy", "balanced_accuracy", "precision", "recall", "specificity", "f1"]
+    keys += [k for k in ("brier", "ece") if all(k in r for r in reports.values())]
+    for key in keys:
         table.add_row(key, *(f"{r[key]:.4f}" for r in reports.values()))
     for key in ("tn", "fp", "fn", "tp"):
         table.add_row(key.upper(), *(str(r["confusion_matrix"][key]) for r in reports.values()))
@@ -116,34 +125,79 @@ def _metric_table(title: str, reports: dict[str, dict]) -> Table:
     return table
 
 
-def cmd_evaluate(args, console: Console) -> int:
+#: ``--target-*`` must be a rate in (0, 1].
+TARGET_RULE = {"lo": 0, "hi": 1, "lo_open": True}
+
+
+def _target(args) -> tuple[str, float] | None:
+    """``(metric, S)`` of ``--target-sensitivity``/``--target-specificity``, or None."""
+    for metric in ("sensitivity", "specificity"):
+        value = getattr(args, f"target_{metric}")
+        if value is not None:
+            return metric, value
+    return None
+
+
+def _score_splits(args, ckpt, console: Console, names: tuple[str, ...]) -> tuple[dict, str]:
+    """``({split: (P(abnormal), labels)}, source)`` of ``--data`` re-scored by ``ckpt``."""
     from core.batches import BatchMaker
     from core.data.sources import check_source_resize
-    from core.inference import load_checkpoint
-    from core.metrics import split_report
     from core.nn.model import sigmoid
     from core.validation import score_split
 
-    check_flags(args, {"threshold": {"lo": 0, "hi": 1}})
-    ckpt = load_checkpoint(args.checkpoint)
-    model, mean, std, thr = ckpt
-    side = int(round(np.sqrt(model.widths[0])))
-    check_source_resize(args.data, ckpt.resize_filter, side, ckpt.path)
-    data = load_data_from_args(args, console, side, quiet=args.json)
-    threshold = thr if args.threshold is None else args.threshold
-    names = ("train", "val", "test") if args.split == "all" else (args.split,)
+    model, mean, std, _ = ckpt
+    check_source_resize(args.data, ckpt.resize_filter, ckpt.image_size, ckpt.path)
+    data = load_data_from_args(args, console, ckpt.image_size, quiet=args.json)
     maker = BatchMaker(mean, std, dtype=mean.dtype)
-    reports = {}
+    out = {}
     for name in names:
         split = getattr(data, name)
-        scores = sigmoid(score_split(model, split, maker))
-        reports[name] = split_report(scores, split.labels, threshold)
+        out[name] = (sigmoid(score_split(model, split, maker)), split.labels)
+    return out, data.source
+
+
+def cmd_evaluate(args, console: Console) -> int:
+    """Metrics, Brier and ECE per split at the checkpoint's threshold, ``--threshold``, or
+    the threshold a ``--target-*`` rule picks on the validation split (``--save`` records
+    it in the checkpoint)."""
+    from core.calibration import brier_score, expected_calibration_error
+    from core.checkpoint import save_operating_point
+    from core.inference import load_checkpoint
+    from core.metrics import split_report
+    from core.operating_point import choose_operating_point
+
+    check_flags(args, {"threshold": {"lo": 0, "hi": 1}, "target_sensitivity": TARGET_RULE,
+                       "target_specificity": TARGET_RULE})
+    target = _target(args)
+    if args.save and target is None:
+        raise ChexminiError("--save records the threshold a rule chooses: give "
+                            "--target-sensitivity S or --target-specificity S")
+    ckpt = load_checkpoint(args.checkpoint)
+    names = ("train", "val", "test") if args.split == "all" else (args.split,)
+    scored, source = _score_splits(
+        args, ckpt, console, names if target is None else tuple(dict.fromkeys(("val", *names))))
+    op = None if target is None else choose_operating_point(*scored["val"], *target)
+    threshold, rule = ((op.threshold, op.rule) if op is not None else
+                       (ckpt.threshold, ckpt.threshold_rule) if args.threshold is None else
+                       (args.threshold, "--threshold"))
+    reports = {}
+    for name in names:
+        s, y = scored[name]
+        reports[name] = {**split_report(s, y, threshold), "brier": brier_score(s, y),
+                         "ece": expected_calibration_error(s, y)}
+    saved = None if not args.save else str(save_operating_point(args.checkpoint, op))
     if args.json:
         print(json.dumps({"checkpoint": str(args.checkpoint), "threshold": threshold,
-                          "splits": reports}, indent=2))
-    else:
-        console.print(_metric_table(f"{args.checkpoint} on {data.source} "
-                                    f"(threshold {threshold:.4f})", reports))
+                          "rule": rule, "operating_point": op and op.to_dict(),
+                          "saved_to": saved, "splits": reports}, indent=2))
+        return 0
+    console.print(_metric_table(f"{args.checkpoint} on {source} (threshold {threshold:.4f})",
+                                reports))
+    youden = "" if op is None else f"; Youden's J on validation {op.youden_threshold:.4f}"
+    console.print(f"threshold {threshold:.4f}: {rule}{youden}", markup=False, soft_wrap=True)
+    if saved:
+        console.print(f"operating threshold {threshold:.4f} ({rule}) saved → {saved}; "
+                      "predict and the app use it", markup=False)
     return 0
 
 
@@ -270,6 +324,10 @@ def cmd_inspect(args, console: Console) -> int:
                   f"{summary['resize_filter']} filter")
     console.print(f"best epoch {summary.get('best_epoch')}, threshold "
                   f"{summary['threshold']:.4f}; files: {', '.join(summary['files'])}")
+    op = summary.get("operating_point")
+    if op:
+        console.print(f"operating threshold {op['threshold']:.4f} ({op['rule']}), used by "
+                      "predict and the app", markup=False)
     splits = summary.get("splits", {})
     console.print("splits: " + ", ".join(
         f"{k} {v['n']} (pos {v['pos']})" for k, v in splits.items()))

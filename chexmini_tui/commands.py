@@ -131,6 +131,9 @@ def app_commands(app) -> list[Command]:
                 partial(_on_screen, app, "evaluate", "move", -1)),
         Command("threshold reset", "Evaluate: back to the checkpoint's (Youden's J)",
                 partial(_on_screen, app, "evaluate", "reset")),
+        Command("operating point: next rule", "Evaluate: Youden's J → sensitivity ≥ 0.90 → "
+                "specificity ≥ 0.90 on validation (o)",
+                partial(_on_screen, app, "evaluate", "operating_point")),
     ]
     for fmt in FORMATS:
         target = export_target(st.active_checkpoint, fmt)

@@ -30,6 +30,7 @@ from core.errors import ChexminiError
 from core.metrics import split_report
 from core.metrics_schema import validate_metrics
 from core.nn.model import MLP
+from core.operating_point import OperatingPoint
 from core.plots import write_loss_curve
 from core.published import CHEXMINI, PUBLISHED, detect_layout, published_to_state
 from core.safe_npz import read_npz
@@ -112,6 +113,25 @@ def read_metrics(ckpt_dir: Path) -> dict:
     """``metrics.json``, its schema checked (:mod:`core.metrics_schema`)."""
     path = ckpt_dir / "metrics.json"
     return validate_metrics(read_json(path), path)
+
+
+def operating_point(metrics: dict) -> OperatingPoint | None:
+    """The saved operating point of a validated ``metrics.json``, or None."""
+    entry = metrics.get("operating_point")
+    return None if entry is None else OperatingPoint.from_dict(entry)
+
+
+def save_operating_point(path: str | os.PathLike[str], op: OperatingPoint) -> Path:
+    """Record ``op`` as the checkpoint's operating threshold: ``metrics.json`` is read,
+    given an ``operating_point`` entry (``threshold`` and the validation/test blocks are
+    kept) and atomically rewritten. Returns the file written."""
+    ckpt = checkpoint_dir(path)
+    target = ckpt / "metrics.json"
+    metrics = read_metrics(ckpt)
+    metrics["operating_point"] = op.to_dict()
+    validate_metrics(metrics, target)
+    write_json(target, metrics)
+    return target
 
 
 def read_model(ckpt_dir: Path, n_features: int | None = None) -> tuple[MLP, np.ndarray, np.ndarray]:

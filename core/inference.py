@@ -23,10 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from core.batches import standardise_all
-from core.checkpoint import checkpoint_dir, read_metrics, read_model_layout
+from core.checkpoint import checkpoint_dir, operating_point, read_metrics, read_model_layout
 from core.data.images import RESIZE_FILTERS, load_gray
 from core.errors import ChexminiError
 from core.nn.model import MLP
+from core.operating_point import OperatingPoint
 from core.published import LAYOUT_NAMES, check_config, detect_layout, resize_filter
 from core.safe_npz import npz_members
 
@@ -37,7 +38,9 @@ LABELS = ("normal", "abnormal")
 class Checkpoint:
     """A loaded checkpoint. Unpacks (and indexes) as ``(model, mean, std, threshold)``;
     ``layout`` is ``"chexmini"`` or ``"chexvision-mini"``, ``resize_filter`` the image
-    pipeline's filter (``"area"`` or ``"bicubic"``)."""
+    pipeline's filter (``"area"`` or ``"bicubic"``). ``threshold`` is the operating
+    threshold: the saved ``operating_point`` (``chexmini evaluate --save``) when there is
+    one, else ``metrics.json``'s ``threshold``."""
 
     model: MLP
     mean: np.ndarray
@@ -46,6 +49,12 @@ class Checkpoint:
     layout: str
     resize_filter: str
     path: str
+    operating_point: OperatingPoint | None = None
+
+    @property
+    def threshold_rule(self) -> str:
+        """How the threshold was chosen (the saved rule, or the checkpoint's own)."""
+        return "saved threshold" if self.operating_point is None else self.operating_point.rule
 
     def __iter__(self):
         return iter((self.model, self.mean, self.std, self.threshold))
@@ -73,7 +82,9 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     metrics = read_metrics(ckpt)
     check_config(metrics, model.widths, ckpt / "metrics.json")
     resize = resize_filter(metrics, layout, ckpt / "metrics.json")
-    return Checkpoint(model, mean, std, float(metrics["threshold"]), layout, resize, str(ckpt))
+    op = operating_point(metrics)
+    thr = float(metrics["threshold"]) if op is None else op.threshold
+    return Checkpoint(model, mean, std, thr, layout, resize, str(ckpt), op)
 
 
 def preprocess_image(

@@ -4,7 +4,9 @@ Readers (``inspect``, ``evaluate``, ``predict``, the app) index into these files
 of the wrong type must be a one-line :class:`ChexminiError` naming the file and the key,
 not a ``KeyError`` / ``TypeError`` somewhere in a front end. Only ``threshold`` is
 required at the top level (hand-written files may lack the rest), but whatever is
-present must have the published shape.
+present must have the published shape. The optional ``operating_point`` (written by
+``chexmini evaluate --save``) overrides ``threshold`` for use; ``threshold`` and the
+``validation``/``test`` blocks stay the training-time ones (Youden's J).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import math
 from typing import Any
 
 from core.errors import ChexminiError
+from core.operating_point import METRICS, rule_text
 
 HEADLINE = ("auc", "accuracy", "balanced_accuracy", "precision", "recall", "specificity",
             "f1", "positive_rate")
@@ -86,6 +89,38 @@ def _config(cfg: Any, path) -> None:
 MAX_THRESHOLD = math.nextafter(1.0, math.inf)
 
 
+def _threshold_value(value: Any, path, key: str) -> float:
+    if not is_number(value) or not math.isfinite(value) or not 0.0 <= value <= MAX_THRESHOLD:
+        raise _fail(path, key, f"expected a threshold in [0, 1], got {value!r:.40}")
+    return value
+
+
+OPERATING_KEYS = ("threshold", "rule", "metric", "target", "youden_threshold")
+
+
+def _operating_point(entry: Any, path) -> None:
+    """``operating_point``: ``{threshold, rule, metric, target, youden_threshold}`` where
+    ``rule`` is the text of ``metric`` and ``target`` (see :mod:`core.operating_point`)."""
+    entry = _dict(entry, path, "operating_point")
+    unknown = sorted(set(entry) - set(OPERATING_KEYS))
+    if unknown:
+        raise _fail(path, f"operating_point.{unknown[0]!s:.40}", "unknown key")
+    for key in ("threshold", "youden_threshold"):
+        _threshold_value(entry.get(key), path, f"operating_point.{key}")
+    metric = entry.get("metric")
+    if not isinstance(metric, str) or metric not in METRICS:
+        raise _fail(path, "operating_point.metric", f"expected one of {', '.join(METRICS)}")
+    target = entry.get("target")
+    if metric == "youden":
+        if target is not None:
+            raise _fail(path, "operating_point.target", "expected null for Youden's J")
+    elif not (is_number(target) and math.isfinite(target) and 0.0 < target <= 1.0):
+        raise _fail(path, "operating_point.target", "expected a number in (0, 1]")
+    if entry.get("rule") != rule_text(metric, target):
+        raise _fail(path, "operating_point.rule",
+                    f"expected {rule_text(metric, target)!r} for this metric and target")
+
+
 def validate_metrics(metrics: Any, path) -> dict:
     """``metrics`` if it follows the ``metrics.json`` schema, else a ChexminiError."""
     if not isinstance(metrics, dict):
@@ -109,6 +144,8 @@ def validate_metrics(metrics: Any, path) -> dict:
     for key in ("validation", "test"):
         if key in metrics:
             _split_block(metrics[key], path, key)
+    if "operating_point" in metrics:
+        _operating_point(metrics["operating_point"], path)
     for key in ("label_map", "data", "engine"):
         if key in metrics:
             _dict(metrics[key], path, key)

@@ -3,8 +3,9 @@
 A checkpoint folder holds ``val_scores.npy``/``val_labels.npy`` and
 ``test_scores.npy``/``test_labels.npy`` (written by :func:`core.checkpoint.save_artifacts`).
 :func:`load_scores` reads them through :mod:`core.safe_npz` and checks them;
-:func:`score_report` adds the threshold the checkpoint was saved with, Youden's J on
-validation, and each split's AUC and ROC/PR curves, so a front end only draws.
+:func:`score_report` adds the threshold the checkpoint was saved with (its operating
+point when one is saved) and its rule, Youden's J on validation, and each split's AUC,
+ROC/PR curves, Brier score, ECE and reliability bins, so a front end only draws.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.checkpoint import checkpoint_dir, read_metrics
+from core.calibration import (
+    ReliabilityBins,
+    brier_score,
+    expected_calibration_error,
+    reliability_bins,
+)
+from core.checkpoint import checkpoint_dir, operating_point, read_metrics
 from core.errors import ChexminiError
 from core.metrics import pr_curve, roc_auc, roc_curve, youden_threshold
 from core.safe_npz import read_npy
@@ -27,7 +34,8 @@ def load_scores(path: str | os.PathLike[str]) -> dict[str, tuple[np.ndarray, np.
     """``{"val": (scores, labels), "test": (...)}`` from a checkpoint folder.
 
     Raises :class:`ChexminiError` naming the file when one is missing, is not a finite
-    numeric array, or when a split's scores and labels differ in length."""
+    numeric array, holds scores outside [0, 1], or when a split's scores and labels differ
+    in length."""
     ckpt = checkpoint_dir(path)
     out = {}
     for split, _ in SPLITS:
@@ -39,6 +47,8 @@ def load_scores(path: str | os.PathLike[str]) -> dict[str, tuple[np.ndarray, np.
             a = read_npy(f)
             if a.dtype.kind not in "fiub" or not np.isfinite(a).all():
                 raise ChexminiError("expected finite numbers", f)
+            if kind == "scores" and a.size and (a.min() < 0 or a.max() > 1):
+                raise ChexminiError("expected probabilities P(abnormal) in [0, 1]", f)
             arrays.append(a.reshape(-1))
         if arrays[0].shape != arrays[1].shape:
             raise ChexminiError(f"{split}_scores.npy and {split}_labels.npy differ in length",
@@ -55,18 +65,30 @@ class ScoreReport:
     data: dict[str, tuple[np.ndarray, np.ndarray]]
     saved_threshold: float
     youden: float
+    #: how ``saved_threshold`` was chosen
+    saved_rule: str = "saved threshold"
     auc: dict[str, float] = field(default_factory=dict)
     #: per split: ``fpr``, ``tpr``, ``precision``, ``recall`` arrays
     curves: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    #: per split: ``brier`` and ``ece`` (floats)
+    calibration: dict[str, dict[str, float]] = field(default_factory=dict)
+    reliability: dict[str, ReliabilityBins] = field(default_factory=dict)
 
 
 def score_report(path: str | os.PathLike[str]) -> ScoreReport:
-    """Scores, saved threshold, Youden's J (validation), AUCs and curves of a checkpoint."""
+    """Scores, saved threshold and rule, Youden's J (validation), AUCs, curves and
+    calibration of a checkpoint."""
     data = load_scores(path)
-    saved = float(read_metrics(checkpoint_dir(path))["threshold"])
+    metrics = read_metrics(checkpoint_dir(path))
+    op = operating_point(metrics)
+    saved = float(metrics["threshold"]) if op is None else op.threshold
     vs, vl = data["val"]
-    report = ScoreReport(str(path), data, saved, youden_threshold(vs, vl))
+    report = ScoreReport(str(path), data, saved, youden_threshold(vs, vl),
+                         "saved threshold" if op is None else op.rule)
     for split, (s, y) in data.items():
+        report.calibration[split] = {"brier": brier_score(s, y),
+                                     "ece": expected_calibration_error(s, y)}
+        report.reliability[split] = reliability_bins(s, y)
         report.auc[split] = roc_auc(s, y)
         fpr, tpr, _ = roc_curve(s, y)
         prec, rec, _ = pr_curve(s, y)

@@ -1,10 +1,12 @@
 """Evaluate: confusion matrices, metrics, ROC and PR curves of the checkpoint's saved
 validation and test scores, at a threshold you move with the arrow keys.
 
-The scores and curves come from :func:`core.scores.score_report`; the metrics at a
-threshold from :func:`core.metrics.binary_metrics`. The threshold is shared by both
-splits (it is chosen on validation — never on test); ``r`` resets it to Youden's J on
-validation, which is how the engine chose the checkpoint's threshold.
+The scores, curves, Brier scores, ECEs and reliability bins come from
+:func:`core.scores.score_report`; the metrics at a threshold from
+:func:`core.metrics.binary_metrics`. The threshold is shared by both splits (it is chosen
+on validation — never on test); ``r`` resets it to Youden's J on validation, which is how
+the engine chose the checkpoint's threshold, and ``o`` cycles the operating-point rules
+of :mod:`core.operating_point` (Youden's J → sensitivity ≥ 0.90 → specificity ≥ 0.90).
 
 Everything sits in one scrolling column that has the focus, so at 80×24 the keyboard
 reaches all of it: ↑/↓, PageUp/PageDown, Home/End (and Tab gives the focus back).
@@ -12,6 +14,7 @@ reaches all of it: ↑/↓, PageUp/PageDown, Home/End (and Tab gives the focus b
 
 from __future__ import annotations
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -20,9 +23,11 @@ from textual.widgets import Static
 from chexmini_tui.screens.base import BaseScreen
 from chexmini_tui.widgets.confusion import ConfusionMatrix
 from chexmini_tui.widgets.curves import Curve, CurveChart
-from chexmini_tui.widgets.metrics_table import MetricsTable
+from chexmini_tui.widgets.metrics_table import METRICS, MetricsTable
+from chexmini_tui.widgets.reliability import ReliabilityDiagram
 from core.errors import ChexminiError
 from core.metrics import binary_metrics
+from core.operating_point import choose_operating_point, rule_text
 from core.scores import SPLITS, ScoreReport, score_report
 
 STEP = 0.01
@@ -32,6 +37,9 @@ COLORS = {"val": "cyan", "test": "orange"}
 TABLES_IN_ROW = 104
 PLOTS_SIDE = 100
 THRESHOLD_KEYS = Binding.Group("threshold ±0.01", compact=True)
+#: what ``o`` cycles through, on validation: (metric, target)
+RULES = (("youden", None), ("sensitivity", 0.9), ("specificity", 0.9))
+MANUAL = "set by hand"
 
 
 class EvaluateScreen(BaseScreen):
@@ -53,7 +61,8 @@ class EvaluateScreen(BaseScreen):
         Binding("right", "move(1)", "threshold +0.01", priority=True, group=THRESHOLD_KEYS),
         Binding("shift+left", "move(-0.1)", "threshold −0.001", priority=True, show=False),
         Binding("shift+right", "move(0.1)", "threshold +0.001", priority=True, show=False),
-        Binding("r", "reset", "reset (Youden's J)"),
+        Binding("r", "reset", "Youden's J"),
+        Binding("o", "operating_point", "op. point"),
         Binding("l", "reload", "reload"),
     ]
 
@@ -62,9 +71,13 @@ class EvaluateScreen(BaseScreen):
         self.loaded_for: str | None = None
         self.report: ScoreReport | None = None
         self.threshold: float | None = None
+        #: how the threshold shown was chosen (a rule of core.operating_point, or by hand)
+        self.rule: str = ""
+        self._rule_index = -1
         self.error: str | None = None
         self._metrics: dict = {}
         self._plots_due = False
+        self._shown_rule: str | None = None
 
     # what tests and other code read: the report's parts
     @property
@@ -89,6 +102,7 @@ class EvaluateScreen(BaseScreen):
             with Horizontal(id="ev-plots"):
                 yield CurveChart("ROC", "false positive rate", "true positive rate", id="roc")
                 yield CurveChart("precision–recall", "recall", "precision", id="pr")
+            yield ReliabilityDiagram(id="reliability")
 
     def on_mount(self) -> None:
         self.load()
@@ -100,6 +114,7 @@ class EvaluateScreen(BaseScreen):
     def on_resize(self) -> None:
         self.set_class(self.size.width < TABLES_IN_ROW, "-narrow")
         self.set_class(self.size.width < PLOTS_SIDE, "-stack")
+        self.query_one(ReliabilityDiagram).set_class(self.size.width < PLOTS_SIDE, "-stack")
 
     def on_screen_resume(self) -> None:
         if self.loaded_for != self.app.state.active_checkpoint:
@@ -113,6 +128,7 @@ class EvaluateScreen(BaseScreen):
         try:
             self.report = score_report(path)
             self.threshold = self.report.saved_threshold
+            self.rule, self._rule_index = self._saved_rule(self.report)
             self.error = None
         except ChexminiError as exc:
             self.error = str(exc)
@@ -123,6 +139,16 @@ class EvaluateScreen(BaseScreen):
     def action_reload(self) -> None:
         self.load()
 
+    @staticmethod
+    def _saved_rule(report: ScoreReport) -> tuple[str, int]:
+        """The saved threshold's rule and its place in :data:`RULES` (-1: none of them)."""
+        texts = [rule_text(m, t) for m, t in RULES]
+        if report.saved_rule in texts:
+            return report.saved_rule, texts.index(report.saved_rule)
+        if report.saved_threshold == report.youden:
+            return texts[0], 0
+        return report.saved_rule, -1
+
     # -- threshold -----------------------------------------------------------------------------
     def action_move(self, steps: float) -> None:
         if self.threshold is None:
@@ -132,16 +158,34 @@ class EvaluateScreen(BaseScreen):
 
     def action_reset(self) -> None:
         if self.youden is not None:
-            self.set_threshold(self.youden)
+            self._rule_index = 0
+            self.set_threshold(self.youden, rule_text("youden"))
 
-    def set_threshold(self, value: float) -> None:
-        self.threshold = float(min(max(value, 0.0), 1.0))
+    def action_operating_point(self) -> None:
+        """The next rule of :data:`RULES`, applied to the validation scores."""
+        if self.report is None:
+            return
+        self._rule_index = (self._rule_index + 1) % len(RULES)
+        metric, target = RULES[self._rule_index]
+        try:
+            op = choose_operating_point(*self.data["val"], metric, target)
+        except ChexminiError as exc:
+            self.rule = f"✗ {exc}"
+            self.update_view()
+            return
+        self.set_threshold(op.threshold, op.rule)
+
+    def set_threshold(self, value: float, rule: str = MANUAL) -> None:
+        """Show everything at ``value`` (clamped to [0, 1] when set by hand)."""
+        self.threshold = float(min(max(value, 0.0), 1.0)) if rule == MANUAL else float(value)
+        self.rule = rule
         self.update_view()
 
     def metrics_at(self, split: str) -> dict:
         s, y = self.data[split]
         m = binary_metrics(s, y, self.threshold)
         m["auc"] = self.report.auc[split]
+        m.update(self.report.calibration[split])
         return m
 
     # -- drawing -------------------------------------------------------------------------------
@@ -161,21 +205,32 @@ class EvaluateScreen(BaseScreen):
                 chart.set_curves([])
             return
         t, r = self.threshold, self.report
-        info.update(
-            f"[b]checkpoint[/] {self.loaded_for}   [b]threshold[/] [reverse] {t:.4f} [/]\n"
-            f"[dim]saved {r.saved_threshold:.4f} · Youden's J (val) {r.youden:.4f} · "
-            "abnormal iff score ≥ threshold\n"
-            "matrices: rows true, columns predicted · shift+←/→ ±0.001 · ↓/PgDn/End: more[/]",
-            layout=first)
+        rule = escape(self.rule.replace(">=", " ≥ "))
+        shown = f"[red]{rule}[/]" if rule.startswith("✗") else f"[b]{rule}[/]"
+        saved_rule = ("" if r.saved_rule == "saved threshold" else
+                      f" ({escape(r.saved_rule.replace('>=', ' ≥ '))})")
+        text = (f"[b]checkpoint[/] {self.loaded_for}   [b]threshold[/] [reverse] {t:.4f} [/] "
+                f"{shown}\n"
+                f"[dim]saved {r.saved_threshold:.4f}{saved_rule} · Youden's J (val) "
+                f"{r.youden:.4f} · abnormal iff score ≥ threshold\n"
+                "matrices: rows true, columns predicted · shift+←/→ ±0.001 · "
+                "↓/PgDn/End: more[/]")
+        # the text re-wraps only when the rule changes: arrow keys need no re-layout
+        info.update(text, layout=first or rule != self._shown_rule)
+        self._shown_rule = rule
         metrics = {}
         for split, title in SPLITS:
             metrics[split] = m = self.metrics_at(split)
             n = len(self.data[split][1])
             cm[split].show(m["confusion_matrix"], f"{title} (n={n})", layout=first)
-        table.show(metrics, title=f"metrics @ {t:.4f}", layout=first)
+        table.show(metrics, title=f"metrics @ {t:.4f}", rows=(*METRICS, "brier", "ece"),
+                   layout=first)
         self._metrics = metrics
         self._plots_due = True
         if first:
+            self.query_one(ReliabilityDiagram).show(
+                {split: r.reliability[split] for split, _ in SPLITS},
+                {split: r.calibration[split] for split, _ in SPLITS}, COLORS)
             self._draw_plots_if_due()
 
     def _draw_plots_if_due(self) -> None:

@@ -31,6 +31,11 @@ NOTES = """\
   [b]a[/b]   quit now: saves a resume point and quits at once; continue
         later with r on Train, or  chexmini train --resume RUN.
   [b]esc[/b] go back and keep training.
+[b]Evaluate[/b]
+  [b]o[/b] operating point: the threshold chosen by a rule on the
+  validation scores, in turn Youden's J → sensitivity ≥ 0.90 →
+  specificity ≥ 0.90 (the rule shows beside the threshold; the
+  CLI's evaluate --target-sensitivity S --save keeps one for good).
 [b]Predict[/b]
   [b]o[/b] opens the path box: ~, .., absolute paths, or paths relative
   to the tree's folder; Tab completes a file or folder name. Enter on

@@ -14,12 +14,9 @@ runs as is when the tests are not root).
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import json
 import math
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +39,9 @@ from core.gradcheck import GradcheckReport, gradcheck
 from core.inference import load_checkpoint, predict_files
 from core.nn import MLP
 from core.train import TrainingDiverged, train
-from tests.helpers import REPO, run_to_end, synthetic, tiny_config
+from tests.helpers import run_to_end, synthetic, tiny_config
 from tests.helpers.data import gray_pattern, make_nih_root
+from tests.helpers.files import run_without_permission_bypass
 
 NAN, INF = float("nan"), float("inf")
 
@@ -255,29 +253,12 @@ def test_divergence_from_a_huge_weight_decay_names_it(tmp_path):
 # Cause 5 — file-system errors: one line naming the path; a batch keeps its good results
 # ======================================================================================
 
-PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 24, 1, 2
-
-
-def _drop_file_permission_bypass() -> None:  # runs in the child before exec
-    if os.geteuid() == 0:
-        libc = ctypes.CDLL(None, use_errno=True)
-        for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
-            if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
-                raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
-
-
-def _run_without_permission_bypass(args: list[str]) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "400"}
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True,
-                          env=env, timeout=120, preexec_fn=_drop_file_permission_bypass)
-
-
 @pytest.fixture()
 def unreadable(tmp_path) -> Path:
     path = _png(tmp_path / "locked.png", 7)
     path.chmod(0)
     try:
-        probe = _run_without_permission_bypass(["-c", f"open({str(path)!r}, 'rb')"])
+        probe = run_without_permission_bypass(["-c", f"open({str(path)!r}, 'rb')"])
     except (OSError, subprocess.SubprocessError) as exc:
         pytest.skip(f"cannot run a process without the root file-permission bypass: {exc}")
     if "PermissionError" not in probe.stderr:
@@ -292,7 +273,7 @@ def test_predict_batch_with_a_permission_denied_image_keeps_the_others(
     good = [_png(tmp_path / f"good{i}.png", i) for i in range(2)]
     args = ["-m", "chexmini_cli", "predict", "--checkpoint", str(ckpt), "--image",
             str(good[0]), str(unreadable), str(good[1])] + (["--json"] if as_json else [])
-    res = _run_without_permission_bypass(args)
+    res = run_without_permission_bypass(args)
     line = one_error_line(res.returncode, res.stderr, res.stdout)
     assert str(unreadable) in line and "permission denied" in line
     model, mean, std, thr = load_checkpoint(ckpt)

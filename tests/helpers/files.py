@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import ctypes
 import io
+import os
+import subprocess
+import sys
 
 import numpy as np
 from PIL import Image
+
+from tests.helpers import REPO
 
 
 def png_bytes() -> bytes:
@@ -22,3 +28,22 @@ def rewrite_npz(path, mutate) -> None:
         arrays = {k: z[k] for k in z.files}
     mutate(arrays)
     np.savez(path, **arrays)
+
+
+PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 24, 1, 2
+
+
+def _drop_file_permission_bypass() -> None:  # runs in the child before exec
+    if os.geteuid() == 0:
+        libc = ctypes.CDLL(None, use_errno=True)
+        for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+            if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+                raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+
+def run_without_permission_bypass(args: list[str]) -> subprocess.CompletedProcess:
+    """``python ARGS`` in a child whose capability bounding set lacks CAP_DAC_OVERRIDE and
+    CAP_DAC_READ_SEARCH, so file modes apply to it even when the tests run as root."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "400"}
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True,
+                          env=env, timeout=120, preexec_fn=_drop_file_permission_bypass)

@@ -50,7 +50,7 @@ def test_evaluate_keyboard_reaches_everything_at_80x24(tmp_path, ckpt):
             lines = await settle(pilot)
             assert app.focused is scroll                 # the scrolling column has focus
             footer = lines[-1]
-            for words in ("←→ threshold ±0.01", "r reset (Youden's J)", "l reload",
+            for words in ("←→ threshold ±0.01", "r Youden's J", "o op. point", "l reload",
                           "^p palette"):   # ? help and q quit are on the switcher line
                 assert words in footer, footer           # whole words, nothing cut
             assert not any("│ F1 " in line for line in lines)   # below the fold at first
@@ -73,8 +73,15 @@ def test_evaluate_keyboard_reaches_everything_at_80x24(tmp_path, ckpt):
             await pilot.press("end")
             shown = "\n".join(await settle(pilot))
             assert scroll.scroll_y == scroll.max_scroll_y > 0
-            assert "↑ precision" in shown and "recall →" in shown
-            await pilot.press("pageup", "pageup", "pageup", "pageup")
+            assert "mean P(abnormal) in bin →" in shown    # the reliability diagram is last
+            for _ in range(80):                             # ↑ back to the whole PR chart
+                if "↑ precision" in shown and "recall →" in shown:
+                    break
+                await pilot.press("up")
+                shown = "\n".join(await settle(pilot))
+            else:
+                pytest.fail("the precision-recall chart was never shown whole")
+            await pilot.press(*["pageup"] * 8)
             await settle(pilot)
             assert scroll.scroll_y == 0
             # the threshold keys still work while the column has the focus

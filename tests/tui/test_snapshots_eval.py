@@ -1,5 +1,6 @@
 """Snapshot tests of Evaluate and Inspect at 80×24 and 100×32: default, moved threshold,
-missing score file; checkpoint list, compare, damaged checkpoint.
+operating point (``o``), reliability diagram, missing score file; checkpoint list,
+compare, damaged checkpoint.
 
 Built from fixed data (``tests/helpers/tui.py``) with relative paths, like
 ``test_snapshots.py``. Update after an intended change with ``pytest
@@ -59,6 +60,27 @@ def test_snapshot_evaluate_default(snap_compare, app_in, size):
 def test_snapshot_evaluate_moved_threshold_scrolled(snap_compare, app_in, size):
     async def settle(pilot):
         await pilot.press("right", "right", "right", "shift+left", "pagedown")
+        await pilot.wait_for_scheduled_animations()
+        await _plots_drawn(pilot)
+
+    assert snap_compare(app_in(start="evaluate"), terminal_size=size, run_before=settle)
+
+
+@pytest.mark.slow
+@SIZES
+def test_snapshot_evaluate_operating_point(snap_compare, app_in, size):
+    async def settle(pilot):
+        await pilot.press("o")                  # Youden's J -> sensitivity >= 0.90
+        await _plots_drawn(pilot)
+
+    assert snap_compare(app_in(start="evaluate"), terminal_size=size, run_before=settle)
+
+
+@pytest.mark.slow
+@SIZES
+def test_snapshot_evaluate_reliability(snap_compare, app_in, size):
+    async def settle(pilot):
+        await pilot.press("end")
         await pilot.wait_for_scheduled_animations()
         await _plots_drawn(pilot)
 
