@@ -126,7 +126,8 @@ class TrainScreen(BaseScreen):
         Binding("r", "resume_run", "resume"),
         Binding("f", "toggle_form", "form"),
         Binding("t", "toggle_table", "table/log"),
-        Binding("h", "toggle_health", "health"),
+        Binding("h", "toggle_health", "health",
+                tooltip="training health per layer, warnings, CPU and memory"),
         Binding("d", "detach", "detach"),
         Binding("escape", "blur", "leave field", show=False),
     ]
