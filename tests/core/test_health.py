@@ -259,3 +259,29 @@ def test_every_epoch_carries_health_and_health_never_changes_the_run(tmp_path):
         assert all(v is not None for f in ev.health.values() for v in f.values())
         assert set(ev.system) == {"cpu_percent", "rss_mb", "peak_rss_mb", "samples_per_s"}
     assert all(e.health == {} for e in without if e.kind == "epoch")
+
+
+def test_a_resumed_run_reports_the_same_health(tmp_path):
+    """Closed right after an epoch's last step, the resumed process never ran that step:
+    its epoch end has no gradient or update figures, everything else as uninterrupted."""
+    from core.train import train
+
+    data, cfg = synthetic(200), dict(epochs=3)
+    full = [e for e in run_to_end(tiny_config(**cfg), data, tmp_path / "full")
+            if e.kind == "epoch"]
+    gen = train(tiny_config(**cfg), data, tmp_path / "part")
+    for ev in gen:
+        if ev.kind == "run_started":
+            spe = ev.steps_per_epoch
+        if ev.kind == "step" and ev.epoch == 2 and ev.step == spe:
+            break
+    gen.close()
+    resumed = [e for e in run_to_end(tiny_config(**cfg), data, tmp_path / "part", resume=True)
+               if e.kind == "epoch"]
+    assert [e.epoch for e in resumed] == [2, 3]
+    first, want = resumed[0].health, full[1].health
+    for name, fig in first.items():
+        assert fig["grad_norm"] is None and fig["update_ratio"] is None
+        assert {k: v for k, v in fig.items() if k not in ("grad_norm", "update_ratio")} == \
+            {k: v for k, v in want[name].items() if k not in ("grad_norm", "update_ratio")}
+    assert resumed[1].health == full[2].health

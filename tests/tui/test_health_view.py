@@ -125,3 +125,34 @@ def test_h_shows_the_health_view_of_an_attached_run_at_80x24(tmp_path):
             assert not view.display and scr.query_one("#train-plots").display
 
     run(go())
+
+
+def test_a_live_run_fills_the_health_view_as_epochs_end(tmp_path):
+    from core.config import TrainConfig
+    from core.data import load_data
+
+    data = load_data("synthetic:160")
+    cfg = TrainConfig(hidden_dims=[16, 8], epochs=3, batch_size=32, augment=False)
+
+    async def go():
+        app = make_app(tmp_path, start="train")
+        async with app.run_test(size=SMALL) as pilot:
+            scr = app.screen
+            await pilot.press("h")
+            view = scr.query_one(HealthView)
+            scr.start_run(cfg, "synthetic:160", tmp_path / "runs" / "live", data=data)
+            await wait_for(pilot, lambda: scr.state.finished is not None, 60, "the run")
+            await pilot.pause(0.6)
+            assert view.display
+            st = scr.state
+            assert len(st.hist_health) == 3 and set(st.hist_health[-1]) == {"fc1", "fc2", "fc3"}
+            rows = text_of(view.query_one("#hv-table")).splitlines()
+            fig = st.hist_health[-1]["fc1"]
+            assert rows[0].startswith("health · epoch 3")
+            assert rows[2].split()[:4] == ["fc1", three_digits(fig["w_norm"]),
+                                           three_digits(fig["grad_norm"]),
+                                           f"{fig['update_ratio']:.1e}"]
+            cpu = st.hist_system[-1]["cpu_percent"]
+            assert f"{cpu:.0f} %" in text_of(view.query_one("#hv-system"))
+
+    run(go())
