@@ -15,7 +15,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from chexmini_cli import cv_cmd, data_cmd, export_cmd
+from chexmini_cli import cv_cmd, data_cmd, export_cmd, runs_cmd
 from chexmini_cli.options import (
     add_config_flags,
     add_data_flags,
@@ -102,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     data_cmd.register(sub)
     cv_cmd.register(sub)
     export_cmd.register(sub)
+    runs_cmd.register(sub)
 
     i = sub.add_parser("inspect", help="summarise a checkpoint folder")
     i.add_argument("checkpoint", nargs="?", default=DEFAULT_CHECKPOINT)
@@ -359,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_train(args, console)
         commands = {"cv": cv_cmd.run, "data": data_cmd.run, "export": export_cmd.run,
+                    "runs": runs_cmd.run,
                     "evaluate": cmd_evaluate,
                     "predict": cmd_predict,
                     "gradcheck": cmd_gradcheck, "inspect": cmd_inspect}

@@ -1,74 +1,53 @@
-"""Command-line flags generated from :class:`core.config.TrainConfig` (one per field)."""
+"""Command-line flags: one per :class:`core.config.TrainConfig` field (generated from
+:mod:`core.config_fields`), and the data flags shared by every command."""
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import MISSING, fields
 
 from core.checks import ConfigError, check_number
 from core.config import TrainConfig, parse_hidden_dims
+from core.config_fields import ConfigField, flag_fields
 from core.data.sources import DEFAULT_SOURCE
 from core.errors import ChexminiError
 
-HELP = {
-    "image_size": "image side in pixels (data must match)",
-    "hidden_dims": "hidden layer widths, comma-separated (e.g. 1024,256,64; '' for none)",
-    "dropout": "dropout rate after each hidden ReLU",
-    "optimizer": "adam or sgd",
-    "lr": "initial learning rate",
-    "lr_schedule": "cosine or constant",
-    "weight_decay": "L2 weight decay on weights (not biases)",
-    "l1": "L1 penalty on weights",
-    "label_smoothing": "label smoothing epsilon",
-    "batch_size": "mini-batch size",
-    "epochs": "number of epochs",
-    "augment": "augment training batches (flip, brightness, noise)",
-    "standardize": "per-feature standardisation with training-split statistics",
-    "seed": "seed for weights, shuffling, augmentation and dropout",
-    "lr_min": "final learning rate of the cosine schedule",
-    "momentum": "SGD momentum",
-    "beta1": "Adam beta1",
-    "beta2": "Adam beta2",
-    "adam_eps": "Adam epsilon",
-    "flip_prob": "horizontal-flip probability",
-    "brightness": "brightness jitter (± in [0,1] pixel units)",
-    "noise_std": "Gaussian pixel-noise std (in [0,1] pixel units)",
-    "class_weight": "none or balanced (weight the loss so both classes count equally)",
-    "checkpoint_every": "write the resumable state every N epochs (0: when the time "
-                        "since the last save exceeds 9× its cost)",
-}
-SKIP = {"dataset_revision"}
-
 
 def _dims(text: str) -> list[int]:
-    """argparse type for ``--hidden-dims`` (see :func:`core.config.parse_hidden_dims`)."""
+    """argparse type for gradcheck's ``--hidden-dims`` (see
+    :func:`core.config.parse_hidden_dims`)."""
     try:
         return parse_hidden_dims(text)
     except ChexminiError as exc:
         raise argparse.ArgumentTypeError(exc.problem) from None
 
 
+def _reader(field: ConfigField):
+    """argparse type for ``field``: :meth:`ConfigField.read`, the app form's reader too,
+    so unreadable text gets the same one-line problem from the CLI and the form (the
+    range is checked by :func:`config_from_args`, naming the flag)."""
+    def read(text: str):
+        try:
+            return field.read(text)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(exc.detail) from None
+    read.__name__ = field.name   # argparse names the type in some messages
+    return read
+
+
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
-    """One ``--flag`` per config field; defaults are ``None`` (= keep the config's value)."""
+    """One ``--flag`` per field of :data:`core.config_fields.CONFIG_FIELDS`; defaults are
+    ``None`` (= keep the config's value). Each value is read by
+    :meth:`core.config_fields.ConfigField.read` (as the app's form reads its fields)."""
     group = parser.add_argument_group("hyperparameters (defaults: the published run)")
-    defaults = TrainConfig()
-    for f in fields(TrainConfig):
-        if f.name in SKIP:
-            continue
-        flag = "--" + f.name.replace("_", "-")
-        default = getattr(defaults, f.name)
-        shown = ",".join(map(str, default)) if f.name == "hidden_dims" else default
-        help_ = f"{HELP.get(f.name, f.name)} (default: {shown})"
-        if f.type in ("bool", bool):
-            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
+    for f in flag_fields():
+        help_ = f"{f.help} (default: {f.format(f.default)})"
+        if f.kind == "bool":
+            group.add_argument(f.flag, dest=f.name, action=argparse.BooleanOptionalAction,
                                default=None, help=help_)
-        elif f.name == "hidden_dims":
-            group.add_argument(flag, dest=f.name, type=_dims, default=None, metavar="W,W,…",
-                               help=help_)
         else:
-            kind = {"int": int, "float": float, "str": str}.get(str(f.type), str)
-            group.add_argument(flag, dest=f.name, type=kind, default=None, help=help_)
-        assert f.default is not MISSING or f.default_factory is not MISSING
+            metavar = "W,W,…" if f.kind == "dims" else f.name.upper()
+            group.add_argument(f.flag, dest=f.name, type=_reader(f), default=None,
+                               metavar=metavar, help=help_)
 
 
 def flag_name(field: str) -> str:
@@ -81,11 +60,12 @@ def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) 
     an out-of-range value is one line naming its flag and the accepted range."""
     cfg = base or TrainConfig()
     given = set()
-    for f in fields(TrainConfig):
+    for f in flag_fields():
         value = getattr(args, f.name, None)
-        if value is not None:
-            setattr(cfg, f.name, value)
-            given.add(f.name)
+        if value is None:
+            continue
+        setattr(cfg, f.name, value)
+        given.add(f.name)
     try:
         cfg.validate()
     except ConfigError as exc:

@@ -16,7 +16,7 @@ from pathlib import Path
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from chexmini_tui.screens.base import SCREENS
-from chexmini_tui.screens.inspect import discover
+from core.catalog import discover
 from core.errors import ChexminiError
 from core.export import FORMATS, export_checkpoint
 

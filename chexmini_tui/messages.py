@@ -2,15 +2,23 @@
 
 Workers never touch widgets: they ``post_message`` one of these to a screen (posting
 is thread-safe and non-blocking, so the training loop never waits for the UI).
+
+While a message waits in the queue, Textual asks it whether the next pending message
+may replace it (``can_replace``; if so the waiting one is dropped). Progress snapshots
+replace each other; a batch of training events is never dropped — it is merged into
+the next batch, in order, so no epoch event is lost.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from textual.message import Message
 
 from core.events import Event
 
 
+@dataclass
 class TrainEvents(Message):
     """A batch of training events, in order.
 
@@ -18,51 +26,45 @@ class TrainEvents(Message):
     collapsed to the latest one (``steps`` counts the steps the batch stands for).
     """
 
-    def __init__(self, events: list[Event], steps: int = 0) -> None:
-        super().__init__()
-        self.events = events
-        self.steps = steps
+    events: list[Event]
+    steps: int = 0
+
+    def can_replace(self, message: Message) -> bool:
+        """Merge into the next pending batch: ``message`` then carries this batch's
+        events before its own (so every event is applied once, in order)."""
+        if not isinstance(message, TrainEvents):
+            return False
+        message.events = [*self.events, *message.events]
+        message.steps += self.steps
+        return True
 
 
+@dataclass
 class TrainStatus(Message):
     """The run's lifecycle state changed (``loading``, ``running``, ``paused``,
-    ``stopping``, ``finished``, ``aborted``, ``error``); ``detail`` is a one-line note."""
+    ``stopping``, ``finished``, ``aborted``, ``error``); ``detail`` is a one-line note.
+    Never replaced: every transition is handled."""
 
-    def __init__(self, state: str, detail: str = "") -> None:
-        super().__init__()
-        self.state = state
-        self.detail = detail
+    state: str
+    detail: str = ""
 
 
+@dataclass
 class GradcheckProgress(Message):
-    def __init__(self, done: int, total: int) -> None:
-        super().__init__()
-        self.done = done
-        self.total = total
+    """``done`` of ``total`` finite-difference checks made; a newer one replaces it."""
+
+    done: int
+    total: int
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, GradcheckProgress)
 
 
+@dataclass
 class GradcheckDone(Message):
     """``report`` is a :class:`core.gradcheck.GradcheckReport`, or ``error`` a message."""
 
-    def __init__(self, report=None, error: str | None = None, what: str = "") -> None:
-        super().__init__()
-        self.report = report
-        self.error = error
-        self.what = what
+    report: object = None
+    error: str | None = None
+    what: str = ""
 
-
-class PredictionsReady(Message):
-    """Results of predicting several files (``core.inference.Prediction`` list)."""
-
-    def __init__(self, predictions: list, error: str | None = None) -> None:
-        super().__init__()
-        self.predictions = predictions
-        self.error = error
-
-
-class CheckpointChanged(Message):
-    """The app's active checkpoint changed (posted to the app)."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__()
-        self.path = path

@@ -36,20 +36,42 @@ class Entry:
     status: str      # one of STATUS_TEXT
 
 
-def discover(artifacts: str, runs: str, extra: list[str]) -> list[Entry]:
-    """The folders to list, in order: artifacts, runs/* (newest first), extra."""
-    paths: list[str] = [artifacts]
+#: a run folder's state, in a user's words (the run table and ``chexmini runs`` show it)
+RUN_STATUS = {
+    "running": "a live process trains here (its lock is held)",
+    "interrupted": "stopped before its artifacts were written; nothing trains here now",
+    "finished": "artifacts present",
+    "empty": "no run here",
+    "missing": "folder not found",
+}
+
+
+def run_folders(runs: str | Path) -> list[str]:
+    """The sub-folders of ``runs``, newest first (names start with a timestamp);
+    ``[]`` when ``runs`` is not a folder."""
     runs_p = Path(runs)
-    if runs_p.is_dir():
-        subs = [p for p in runs_p.iterdir() if p.is_dir()]
-        subs.sort(key=lambda p: p.name, reverse=True)
-        paths += [str(p) for p in subs]
+    try:
+        subs = [p for p in runs_p.iterdir() if p.is_dir()] if runs_p.is_dir() else []
+    except OSError:
+        return []
+    subs.sort(key=lambda p: p.name, reverse=True)
+    return [str(p) for p in subs]
+
+
+def folders(artifacts: str, runs: str, extra: list[str]) -> list[str]:
+    """The folders to list, in order: artifacts, runs/* (newest first), extra."""
+    paths: list[str] = [artifacts, *run_folders(runs)]
     seen = {str(Path(q)) for q in paths}
     for e in extra:
         if e not in paths and str(Path(e)) not in seen:
             paths.append(e)
             seen.add(str(Path(e)))
-    return [Entry(p, status_of(p)) for p in paths]
+    return paths
+
+
+def discover(artifacts: str, runs: str, extra: list[str]) -> list[Entry]:
+    """:func:`folders`, each with its :func:`status_of`."""
+    return [Entry(p, status_of(p)) for p in folders(artifacts, runs, extra)]
 
 
 def status_of(path: str) -> str:
@@ -61,6 +83,27 @@ def status_of(path: str) -> str:
     if (p / "events.jsonl").is_file() or (p / "resume.npz").is_file():
         return "training" if owner_pid(p) is not None else "unfinished"
     return "empty"
+
+
+def run_status(path: str | Path) -> str:
+    """One of :data:`RUN_STATUS`: ``running`` while a live process holds the folder's
+    lock (:func:`core.runfolder.owner_pid`), else ``finished`` with ``metrics.json``,
+    ``interrupted`` with only ``events.jsonl`` or ``resume.npz`` (of any file type), else
+    ``empty``."""
+    p = Path(path)
+    if not p.is_dir():
+        return "missing"
+    if owner_pid(p) is not None:
+        return "running"
+    if (p / "metrics.json").is_file():
+        return "finished"
+    if any(_present(p / name) for name in ("events.jsonl", "resume.npz")):
+        return "interrupted"   # a log that is not a regular file is read, and refused
+    return "empty"
+
+
+def _present(path: Path) -> bool:
+    return path.exists() or path.is_symlink()
 
 
 @dataclass

@@ -55,6 +55,12 @@ NOTES = """\
   The Train screen follows that run and only watches it: detaching or
   quitting never stops it. A finished run shows its final state.
   In Inspect, [b]a[/b] attaches to the highlighted run.
+[b]Inspect[/b]
+  Every run folder in one table; [b]o[/b] sorts by the next column, [b]O[/b]
+  reverses. Running means a live process holds the run's lock;
+  interrupted, that it stopped before writing its artifacts.
+  [b]m[/b] marks any number of runs: their validation AUC and loss
+  curves share one pair of charts. [b]c[/b] clears the marks.
 [b]Forms[/b]  type into a field; Enter submits; Esc leaves the field so
   the keys work again."""
 

@@ -183,17 +183,19 @@ def test_the_engine_refuses_the_same_values_for_the_app():
 
 
 def test_app_train_form_shows_the_flag_rule_under_its_label():
-    from chexmini_tui.screens.train import FORM_FIELDS, _default_text, parse_form
+    from chexmini_tui.widgets.train_form import read_form
+    from core.config_fields import form_fields
 
-    values = {name: _default_text(name) for name, _, _ in FORM_FIELDS}
+    values = {f.name: f.default if f.kind == "bool" else f.format(f.default)
+              for f in form_fields()}
     values["data"] = "synthetic"
     for name, text, label in (("seed", "-1", "seed"), ("lr", "nan", "lr"),
                               ("weight_decay", "inf", "weight decay"),
                               ("batch_size", "0", "batch size")):
         with pytest.raises(ChexminiError) as info:
-            parse_form({**values, name: text}, augment=True)
+            read_form({**values, name: text})
         assert str(info.value).startswith(f"{label} must be"), info.value
-    assert parse_form(values, augment=True)[0].to_dict() == TrainConfig().to_dict()
+    assert read_form(values)[0].to_dict() == TrainConfig().to_dict()
 
 
 @pytest.mark.slow

@@ -16,7 +16,9 @@ def test_json_has_ood_and_true_label(capsys):
                  "--image", str(loss), str(png)]) == 0
     rows = json.loads(capsys.readouterr().out)["predictions"]
     assert rows[0]["ood"]["flagged"] and rows[0]["true_label"] is None
-    assert rows[0]["ood"]["distance"] > rows[0]["ood"]["distance_cutoff"]
+    # a plot: far from the training images (7.22 vs ≈ 1) and almost flat (spread < 0.10)
+    assert rows[0]["ood"]["distance"] > 7 and rows[0]["ood"]["contrast"] < 0.10
+    assert any("almost flat" in why for why in rows[0]["ood"]["reasons"])
     assert not rows[1]["ood"]["flagged"] and rows[1]["true_label"] == "normal"
 
 

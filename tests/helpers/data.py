@@ -116,3 +116,10 @@ def make_chestmnist(path: Path, side: int = 28, counts=(40, 10, 20), seed: int =
     with zipfile.ZipFile(path) as zf:
         assert "train_images.npy" in zf.namelist()
     return arrays
+
+
+def mann_whitney_auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """P(score of a positive > score of a negative) + ½ P(tie), over all pairs."""
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    diff = pos[:, None] - neg[None, :]
+    return float(((diff > 0).sum() + 0.5 * (diff == 0).sum()) / diff.size)

@@ -169,3 +169,33 @@ def fill_form(screen, **values) -> None:
         else:
             screen.query_one(f"#f-{name}", Input).value = str(value)
 
+
+
+async def inspect_ready(pilot, screen, timeout: float = 30.0) -> None:
+    """Wait until the Inspect screen has drawn the rows of its (threaded) folder scan."""
+    await wait_for(pilot, lambda: screen.scans > 0 and not screen.scanning, timeout,
+                   "the Inspect folder scan")
+
+
+def select_run(screen, path) -> None:
+    """Put Inspect's table cursor on the run folder ``path``."""
+    assert screen.query_one("#insp-runs").select_path(str(path)), f"{path} not listed"
+
+
+def write_run_log(run_dir: Path, aucs: list[float], planned: int = 10,
+                  source: str = "synthetic:300", hidden=(16,)) -> Path:
+    """An unfinished run's events.jsonl: epoch *e* has val AUC ``aucs[e-1]``, val loss
+    ``1/(e+1)`` and train loss ``1/e`` (fixed numbers, no training)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log = EventLog(run_dir / "events.jsonl")
+    cfg = TrainConfig(hidden_dims=list(hidden), epochs=planned, batch_size=32).to_dict()
+    log.write(RunStarted(cfg, {}, [4096, *hidden, 1], 100, source, str(run_dir), 0, 0,
+                         False, 2))
+    best, best_auc = 0, -1.0
+    for ep, auc in enumerate(aucs, start=1):
+        if auc > best_auc:
+            best, best_auc = ep, auc
+        log.write(EpochEnd(ep, planned, 1 / ep, 0.0, 1 / (ep + 1), auc, 0.6, 1e-3,
+                           ep == best, best, best_auc, 0.1))
+    log.close()
+    return run_dir

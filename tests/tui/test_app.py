@@ -33,8 +33,10 @@ from core.train import train
 from tests.helpers.tui import (
     SIZE,
     fill_form,
+    inspect_ready,
     make_app,
     make_checkpoint,
+    select_run,
     text_of,
     wait_for,
     write_fixed_events,
@@ -455,8 +457,8 @@ def test_inspect_attach_key_follows_run(tmp_path):
         async with app.run_test(size=SIZE) as pilot:
             scr = app.screen
             assert scr.MODE == "inspect"
-            paths = [e.path for e in scr.entries]
-            scr.query_one("#insp-list").index = paths.index(str(tmp_path / "runs" / "demo"))
+            await inspect_ready(pilot, scr)
+            select_run(scr, tmp_path / "runs" / "demo")
             await pilot.pause()
             await pilot.press("a")
             await wait_for(pilot, lambda: app.current_mode == "train", 5, "train mode")
@@ -551,7 +553,7 @@ def test_gradcheck_fresh_and_live_model(tmp_path):
 
 # -- inspect ------------------------------------------------------------------------------
 @pytest.mark.slow
-def test_inspect_lists_compares_and_selects(tmp_path):
+def test_inspect_lists_overlays_and_selects(tmp_path):
     make_checkpoint(tmp_path / "artifacts", seed=0)
     make_checkpoint(tmp_path / "runs" / "b", seed=1, hidden=(8,))
     (tmp_path / "runs" / "empty").mkdir()
@@ -560,22 +562,23 @@ def test_inspect_lists_compares_and_selects(tmp_path):
         app = make_app(tmp_path)
         async with app.run_test(size=SIZE) as pilot:
             scr = app.screen
-            paths = [e.path for e in scr.entries]
+            await inspect_ready(pilot, scr)
+            paths = [r.path for r in scr.runs]
             assert paths == [str(tmp_path / "artifacts"), str(tmp_path / "runs" / "empty"),
                              str(tmp_path / "runs" / "b")]
             assert scr.selected.path == str(tmp_path / "artifacts")
             text = text_of(scr.query_one("#insp-tables"))
             assert "headline metrics" in text and "model.npz" in text
-            await pilot.press("m")                  # mark artifacts as A
+            await pilot.press("m")                  # mark artifacts
             await pilot.press("down")
             await pilot.pause()
             assert scr.selected.summary is None     # the empty folder: an inline message
             assert "no checkpoint" in text_of(scr.query_one("#insp-head")).lower()
-            await pilot.press("down")
+            await pilot.press("down", "m")          # mark b too: both overlaid
             await pilot.pause()
             assert scr.selected.path == str(tmp_path / "runs" / "b")
-            text = text_of(scr.query_one("#insp-tables"))
-            assert "A (marked) vs B" in text and "hidden_dims" in text
+            overlay = scr.query_one("#insp-overlay")
+            assert overlay.display and [r.name for r in overlay.runs] == ["artifacts", "b"]
             await pilot.press("enter")              # make it the active checkpoint
             await pilot.pause()
             assert app.checkpoint == str(tmp_path / "runs" / "b")
@@ -685,11 +688,11 @@ def test_damaged_checkpoints_are_inline_errors(tmp_path, ckpt):
         app = make_app(tmp_path)
         async with app.run_test(size=SIZE) as pilot:
             scr = app.screen
+            await inspect_ready(pilot, scr)
             for path in (odd, bad):
-                scr.query_one("#insp-list").index = [e.path for e in scr.entries].index(
-                    str(path))
+                select_run(scr, path)
                 await pilot.pause()
-                await pilot.press("m")            # compare against the damaged one too
+                await pilot.press("m")            # overlay the damaged one too
                 await pilot.press("enter")
                 await pilot.pause()
                 for key in ("3", "5"):

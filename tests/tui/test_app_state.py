@@ -7,15 +7,16 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from textual.widgets import ListView
 
 from chexmini_tui.app_state import AppState, StateChanged
 from core.config import TrainConfig
 from core.data import load_data
 from tests.helpers.tui import (
     SIZE,
+    inspect_ready,
     make_app,
     make_checkpoint,
+    select_run,
     text_of,
     wait_for,
     write_fixed_events,
@@ -30,7 +31,7 @@ def run(coro):
 
 def marked_active(inspect_screen) -> list[str]:
     """The entries of Inspect's list drawn with the ▶ active marker."""
-    return [row for row in inspect_screen.query_one("#insp-list").rows() if "▶" in row]
+    return [row for row in inspect_screen.query_one("#insp-runs").rows_text() if "▶" in row]
 
 
 # -- the value itself ------------------------------------------------------------------------
@@ -69,7 +70,8 @@ def test_inspect_enter_sets_the_one_active_checkpoint(tmp_path):
             scr = app.screen
             assert app.state.active_checkpoint == str(tmp_path / "artifacts")
             assert "checkpoint: " + str(tmp_path / "artifacts") in app.sub_title
-            scr.query_one("#insp-list", ListView).index = [e.path for e in scr.entries].index(b)
+            await inspect_ready(pilot, scr)
+            select_run(scr, b)
             await pilot.pause()
             await pilot.press("enter")
             await pilot.pause()
@@ -139,9 +141,11 @@ def test_a_finished_run_is_finished_everywhere(tmp_path):
             assert app.state.active_checkpoint == str(out)
             assert app.sub_title == f"checkpoint: {out} · ● finished"
             # Inspect (not on screen) was told: the run is listed as the active checkpoint,
-            # a finished checkpoint now, no longer "(run)"
-            rows = marked_active(inspect)
-            assert len(rows) == 1 and str(out) in rows[0] and "(run)" not in rows[0]
+            # a finished run now (its folder is scanned again in the background)
+            await wait_for(pilot, lambda: any(r.endswith(f"{out} (finished)")
+                                              for r in marked_active(inspect)),
+                           30, "the run listed as active and finished")
+            assert len(marked_active(inspect)) == 1
 
     run(go())
     assert seen == ["loading"]

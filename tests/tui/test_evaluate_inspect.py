@@ -13,9 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from chexmini_tui.widgets.checkpoint_list import CheckpointList
 from chexmini_tui.widgets.curves import CurveCanvas, CurveChart
-from tests.helpers.tui import make_app, make_checkpoint, text_of, write_fixed_events
+from chexmini_tui.widgets.run_table import RunTable
+from tests.helpers.tui import (
+    inspect_ready,
+    make_app,
+    make_checkpoint,
+    select_run,
+    text_of,
+    wait_for,
+    write_fixed_events,
+)
 
 SMALL = (80, 24)
 
@@ -155,38 +163,43 @@ def test_inspect_long_names_markers_and_statuses_at_80x24(tmp_path):
         app = make_app(tmp_path)
         async with app.run_test(size=SMALL) as pilot:
             scr = app.screen
-            lv = scr.query_one("#insp-list", CheckpointList)
+            await inspect_ready(pilot, scr)
+            table = scr.query_one("#insp-runs", RunTable)
             lines = await settle(pilot)
-            # the long name is shown whole (wrapped inside the list pane, not cut)
-            left = "".join(line[3:29].strip() for line in lines[3:-2])
-            assert f"runs/{LONG}" in left, "\n".join(lines)
+            # the long name is cut in its cell (…) and shown whole in the detail
+            assert any(LONG[:23] + "…" in line for line in lines), "\n".join(lines)
+            select_run(scr, tmp_path / "runs" / LONG)
+            await pilot.pause()
+            assert str(tmp_path / "runs" / LONG) in text_of(scr.query_one("#insp-head"))
             # one ▶, on the active checkpoint; the detail does not repeat it
-            rows = lv.rows()
+            rows = table.rows_text()
             assert [r for r in rows if r.startswith("▶")] == [rows[0]]
             assert "active" not in text_of(scr.query_one("#insp-head"))
-            assert any("(unfinished)" in r and "runs/demo" in r for r in rows)
-            # the run finishes while the app is open: no "unfinished" after a visit away
+            assert any(r.endswith("runs/demo (interrupted)") for r in rows)
+            # the run finishes while the app is open: finished after a visit away
             make_checkpoint(tmp_path / "runs" / "demo", seed=2)
             await pilot.press("3")
             await pilot.press("4")
-            await pilot.pause()
-            assert not any("unfinished" in r for r in lv.rows()), lv.rows()
-            # m marks A, Enter makes another one active: still exactly one ▶
+            await wait_for(pilot, lambda: any(r.endswith("runs/demo (finished)")
+                                              for r in table.rows_text()), 10, "finished")
+            # m marks, Enter makes another one active: still exactly one ▶
+            select_run(scr, tmp_path / "artifacts")
             await pilot.press("m")
-            lv.index = [e.path for e in scr.entries].index(str(tmp_path / "runs" / LONG))
+            select_run(scr, tmp_path / "runs" / LONG)
             await pilot.pause()
             await pilot.press("enter")
             await pilot.pause()
-            rows = lv.rows()
+            rows = table.rows_text()
             assert app.checkpoint == str(tmp_path / "runs" / LONG)
-            assert [r[:1] for r in rows].count("▶") == 1 and rows[scr.entries.index(
-                next(e for e in scr.entries if e.path == app.checkpoint))].startswith("▶")
-            assert any(r[1] == "A" for r in rows)
+            assert [r for r in rows if r.startswith("▶")] == [
+                f"▶ {tmp_path / 'runs' / LONG} (finished)"]
+            assert [r for r in rows if r[1] == "●"] == [
+                f" ●{tmp_path / 'artifacts'} (finished)"]
             # l rescans: a new folder appears
             (tmp_path / "runs" / "zz-new").mkdir()
             await pilot.press("l")
-            await pilot.pause()
-            assert any("zz-new" in r and "(empty)" in r for r in lv.rows())
+            await wait_for(pilot, lambda: any(r.endswith("zz-new (empty)")
+                                              for r in table.rows_text()), 10, "rescan")
 
     run(go())
 
@@ -201,6 +214,7 @@ def test_inspect_detail_scrolls_by_keyboard_and_damaged_checkpoint(tmp_path):
         app = make_app(tmp_path)
         async with app.run_test(size=SMALL) as pilot:
             scr = app.screen
+            await inspect_ready(pilot, scr)
             lines = await settle(pilot)
             assert not any("files:" in line for line in lines)
             await pilot.press("tab")
@@ -210,7 +224,7 @@ def test_inspect_detail_scrolls_by_keyboard_and_damaged_checkpoint(tmp_path):
             lines = await settle(pilot)
             assert detail.scroll_y == detail.max_scroll_y > 0
             assert any("files:" in line for line in lines)
-            await pilot.press("shift+tab", "down")       # back to the list, next folder
+            await pilot.press("shift+tab", "down")       # back to the table, next run
             await pilot.pause()
             assert scr.selected.path == str(tmp_path / "runs" / "broken")
             head = text_of(scr.query_one("#insp-head"))

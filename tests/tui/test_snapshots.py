@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from chexmini_tui.app import ChexminiApp
-from tests.helpers.tui import make_checkpoint, write_fixed_events, write_png
+from tests.helpers.tui import (
+    inspect_ready,
+    make_checkpoint,
+    select_run,
+    write_fixed_events,
+    write_png,
+)
 
 SIZE = (100, 32)
 
@@ -72,17 +78,22 @@ def test_snapshot_evaluate_moved_threshold(snap_compare, app_in):
 
 @pytest.mark.slow
 def test_snapshot_inspect(snap_compare, app_in):
-    assert snap_compare(app_in(start="inspect"), terminal_size=SIZE)
+    async def settle(pilot):
+        await inspect_ready(pilot, pilot.app.screen)
+        await pilot.pause(0.2)
+
+    assert snap_compare(app_in(start="inspect"), terminal_size=SIZE, run_before=settle)
 
 
 @pytest.mark.slow
-def test_snapshot_inspect_compare(snap_compare, app_in):
+def test_snapshot_inspect_overlay(snap_compare, app_in):
     async def settle(pilot):
         scr = pilot.app.screen
+        await inspect_ready(pilot, scr)
+        await pilot.press("m")                       # artifacts
+        select_run(scr, Path("runs") / "b-small")
         await pilot.press("m")
-        scr.query_one("#insp-list").index = [e.path for e in scr.entries].index(
-            str(Path("runs") / "b-small"))
-        await pilot.pause(0.2)
+        await pilot.pause(0.3)
 
     assert snap_compare(app_in(start="inspect"), terminal_size=SIZE, run_before=settle)
 
@@ -112,3 +123,11 @@ def test_snapshot_predict(snap_compare, app_in):
 @pytest.mark.slow
 def test_snapshot_help(snap_compare, app_in):
     assert snap_compare(app_in(start="train"), press=["question_mark"], terminal_size=SIZE)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("keys", [(), ("end",)], ids=["top", "end"])
+def test_snapshot_help_80x24(snap_compare, app_in, keys):
+    """The help at 80×24: the keys table on top, and End reaches the last note."""
+    assert snap_compare(app_in(start="train"), press=["question_mark", *keys],
+                        terminal_size=(80, 24))

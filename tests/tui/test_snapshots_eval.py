@@ -1,6 +1,6 @@
 """Snapshot tests of Evaluate and Inspect at 80×24 and 100×32: default, moved threshold,
-operating point (``o``), reliability diagram, missing score file; checkpoint list,
-compare, damaged checkpoint.
+operating point (``o``), reliability diagram, missing score file; run table, three marked
+runs overlaid, damaged checkpoint.
 
 Built from fixed data (``tests/helpers/tui.py``) with relative paths, like
 ``test_snapshots.py``. Update after an intended change with ``pytest
@@ -14,7 +14,12 @@ from pathlib import Path
 import pytest
 
 from chexmini_tui.app import ChexminiApp
-from tests.helpers.tui import make_checkpoint, write_fixed_events
+from tests.helpers.tui import (
+    inspect_ready,
+    make_checkpoint,
+    select_run,
+    write_fixed_events,
+)
 
 SIZES = pytest.mark.parametrize("size", [(80, 24), (100, 32)], ids=["80x24", "100x32"])
 
@@ -97,26 +102,35 @@ def test_snapshot_evaluate_missing_scores(snap_compare, app_in, size):
 def _select(path: str):
     async def settle(pilot):
         scr = pilot.app.screen
-        scr.query_one("#insp-list").index = [e.path for e in scr.entries].index(path)
+        await inspect_ready(pilot, scr)
+        select_run(scr, path)
         await pilot.pause(0.2)
     return settle
+
+
+async def _scanned(pilot):
+    await inspect_ready(pilot, pilot.app.screen)
+    await pilot.pause(0.2)
 
 
 @pytest.mark.slow
 @SIZES
 def test_snapshot_inspect_list(snap_compare, app_in, size):
-    assert snap_compare(app_in(start="inspect"), terminal_size=size,
-                        run_before=lambda pilot: pilot.pause(0.2))
+    assert snap_compare(app_in(start="inspect"), terminal_size=size, run_before=_scanned)
 
 
 @pytest.mark.slow
 @SIZES
-def test_snapshot_inspect_compare(snap_compare, app_in, size):
-    select = _select(str(Path("runs") / "20261129-225415-long-run-name-h64-32"))
-
+def test_snapshot_inspect_overlay(snap_compare, app_in, size):
+    """Three marked runs (a checkpoint, another, a run without artifacts) overlaid."""
     async def settle(pilot):
-        await pilot.press("m")
-        await select(pilot)
+        scr = pilot.app.screen
+        await inspect_ready(pilot, scr)
+        for path in ("artifacts", str(Path("runs") / "20261129-225415-long-run-name-h64-32"),
+                     str(Path("runs") / "demo")):
+            select_run(scr, path)
+            await pilot.press("m")
+        await pilot.pause(0.3)
 
     assert snap_compare(app_in(start="inspect"), terminal_size=size, run_before=settle)
 

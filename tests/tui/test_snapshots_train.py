@@ -63,7 +63,7 @@ def showing(run_dir: str, status: str, detail: str, runner: StandIn | None,
         await pilot.pause()
         scr.runner = runner
         scr.set_form(form)
-        scr._reset_view(fixed_state(run_dir))
+        scr.panel.reset(fixed_state(run_dir))
         scr.status, scr.status_detail = status, detail
         scr.refresh_bindings()
         await pilot.pause(0.6)     # one drawing tick: counters, table, plots

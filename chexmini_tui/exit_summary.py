@@ -1,0 +1,39 @@
+"""The lines printed to the shell once the app has exited: where the Train screen's run
+is and whether it finished, was interrupted (with the command that continues it),
+failed, or — attached — is still going in another process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chexmini_tui.runner import TrainRunner
+from chexmini_tui.state import RunState
+from core.checkpoint import RESUME_FILE
+
+
+def exit_summary(st: RunState, runner: TrainRunner | None, followed: Path | None,
+                 wait: float = 60.0) -> list[str]:
+    """Lines for ``st``: the live run of ``runner`` (waited for up to ``wait`` s: a
+    cancelled run writes its resume state on the way out) or the run folder ``followed``."""
+    where = f"epoch {st.epochs_done}/{st.epochs}" if st.epochs else "before epoch 1"
+    if followed is not None:
+        if st.finished is not None:
+            return [f"run {followed} finished (followed from here)"]
+        return [f"run {followed} was still going in another process at {where}",
+                f"  follow it again: chexmini-tui --attach {followed}"]
+    if runner is None:
+        return []
+    runner.wait(wait)
+    out = runner.out_dir
+    if runner.result is not None:
+        best = f" — best val AUC {st.best_auc:.4f} @ epoch {st.best_epoch}" \
+            if st.best_auc is not None else ""
+        return [f"run finished: artifacts in {out}{best}"]
+    if runner.error:
+        return [f"run {out} failed: {runner.error}"]
+    if runner.active:
+        return [f"run {out} was still stopping at {where}"]
+    if (out / RESUME_FILE).is_file():
+        return [f"run {out} interrupted at {where}",
+                f"  continue it: chexmini train --resume {out}"]
+    return [f"run {out} stopped at {where}; nothing saved to resume"]

@@ -1,0 +1,168 @@
+"""Many runs at once (``core.catalog.run_status``, ``core.run_history``, ``core.run_list``):
+statuses from the real lock, histories from either file, rows and their sort order, and
+damaged or hostile files as one line in the row."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from core.catalog import run_status
+from core.events import EpochEnd, EventLog, RunStarted
+from core.run_history import fold_events, load_history
+from core.run_list import cells, run_row, scan, sort_rows
+from core.runfolder import claim
+from tests.helpers.data import mann_whitney_auc
+from tests.helpers.tui import make_checkpoint, write_fixed_events, write_run_log
+
+
+# -- statuses --------------------------------------------------------------------------------
+def test_status_running_interrupted_finished_empty_missing(tmp_path):
+    run = tmp_path / "run"
+    lock = claim(run)                       # the real lock, as a trainer takes it
+    try:
+        assert run_status(run) == "running"          # before anything is written
+        write_run_log(run, [0.6, 0.7])
+        assert run_status(run) == "running"
+        make_checkpoint(run)                          # artifacts of an older run stay
+        assert run_status(run) == "running"           # while a live process trains here
+    finally:
+        lock.release()
+    assert run_status(run) == "finished"
+    (tmp_path / "cut").mkdir()
+    write_run_log(tmp_path / "cut", [0.6])
+    assert run_status(tmp_path / "cut") == "interrupted"
+    (tmp_path / "resume-only").mkdir()
+    (tmp_path / "resume-only" / "resume.npz").write_bytes(b"x")
+    assert run_status(tmp_path / "resume-only") == "interrupted"
+    (tmp_path / "empty").mkdir()
+    assert run_status(tmp_path / "empty") == "empty"
+    assert run_status(tmp_path / "nope") == "missing"
+
+
+# -- histories ---------------------------------------------------------------------------------
+def test_history_from_events_follows_a_resume():
+    cfg = {"epochs": 5}
+
+    def epoch(e: int, auc: float) -> EpochEnd:
+        return EpochEnd(e, 5, 1 / e, 0.0, 2 / e, auc, 0.5, 1e-3, False, 1, auc, 0.1)
+
+    events = [RunStarted(cfg, {}, [4, 1], 5, "s", None, 0, 0, False, 2),
+              epoch(1, 0.6), epoch(2, 0.7), epoch(3, 0.65),
+              # resumed from the state saved after epoch 2: epoch 3 is run again
+              RunStarted(cfg, {}, [4, 1], 5, "s", None, 2, 0, True, 2),
+              epoch(3, 0.75), epoch(4, 0.8)]
+    log = fold_events(events)
+    assert log.history["val_auc"] == [0.6, 0.7, 0.75, 0.8]
+    assert log.history["val_loss"] == [2 / 1, 2 / 2, 2 / 3, 2 / 4]
+    assert log.best_val_auc == 0.8
+    # a fresh start (not a resume) in the same log starts the history over
+    log = fold_events([*events, RunStarted(cfg, {}, [4, 1], 5, "t", None, 0, 0, False, 2),
+                       epoch(1, 0.55)])
+    assert log.history["val_auc"] == [0.55] and log.source == "t"
+
+
+def test_history_from_either_file(tmp_path):
+    fin = make_checkpoint(tmp_path / "fin", seed=1, epochs=5)
+    e = np.arange(1, 6, dtype=np.float64)
+    want = 0.6 + 0.05 * e - 0.004 * e ** 2 + 0.01 * 1   # make_checkpoint's formula
+    assert load_history(fin, finished=True)["val_auc"] == pytest.approx(list(want))
+    run = write_fixed_events(tmp_path / "run", epochs=6)
+    h = load_history(run, finished=False)
+    eps = np.arange(1, 7)
+    assert h["val_auc"] == pytest.approx(list(0.8 - 0.01 * (eps - 4) ** 2))
+    assert h["train_loss"] == pytest.approx(list(0.75 / eps ** 0.3))
+
+
+# -- rows ----------------------------------------------------------------------------------------
+def test_rows_of_a_finished_and_an_interrupted_run(tmp_path):
+    fin = make_checkpoint(tmp_path / "fin", seed=1, hidden=(8,), epochs=5)
+    row = run_row(str(fin))
+    vs, vl = np.load(fin / "val_scores.npy"), np.load(fin / "val_labels.npy")
+    ts, tl = np.load(fin / "test_scores.npy"), np.load(fin / "test_labels.npy")
+    assert (row.status, row.epochs, row.planned, row.best_epoch) == ("finished", 5, 5, 4)
+    assert row.best_val_auc == pytest.approx(mann_whitney_auc(vs, vl))
+    assert row.test_auc == pytest.approx(mann_whitney_auc(ts, tl))
+    assert row.data == "synthetic:400 (fixture 1)" and row.params["hidden_dims"] == [8]
+    assert row.error is None
+    text = cells(row)
+    assert (text["epochs"], text["auc"]) == ("5/5", f"{mann_whitney_auc(vs, vl):.4f}")
+
+    run = write_run_log(tmp_path / "cut", [0.61, 0.74, 0.70], planned=10, hidden=(32, 8))
+    row = run_row(str(run))
+    assert (row.status, row.epochs, row.planned) == ("interrupted", 3, 10)
+    assert (row.best_val_auc, row.best_epoch, row.test_auc) == (0.74, 2, None)
+    assert row.history["val_auc"] == [0.61, 0.74, 0.70]
+    assert cells(row)["epochs"] == "3/10" and cells(row)["hidden"] == "32,8"
+    assert cells(row)["test_auc"] == "—"
+
+
+def test_sort_order_follows_the_values(tmp_path):
+    aucs = {"a": 0.71, "b": 0.93, "c": 0.55, "d": 0.80}
+    epochs = {"a": 3, "b": 1, "c": 4, "d": 2}
+    for name, auc in aucs.items():   # the best AUC is the last epoch's (rising curves)
+        n = epochs[name]
+        write_run_log(tmp_path / name, [auc - 0.01 * (n - k) for k in range(1, n + 1)])
+    (tmp_path / "e").mkdir()          # an empty folder: no AUC, no epochs
+    rows = scan([str(tmp_path / n) for n in "abcde"])
+
+    by_auc = sort_rows(rows, "auc")
+    assert [r.name for r in by_auc] == sorted(aucs, key=aucs.get, reverse=True) + ["e"]
+    up = sort_rows(rows, "auc", reverse=True)
+    assert [r.name for r in up] == sorted(aucs, key=aucs.get) + ["e"]   # empty still last
+    assert [r.epochs for r in sort_rows(rows, "epochs")] == [4, 3, 2, 1, None]
+    assert [r.name for r in sort_rows(rows, "name", reverse=True)] == list("edcba")
+    assert [r.name for r in sort_rows(rows, "found")] == list("abcde")
+    assert [r.status for r in sort_rows(rows, "status")] == ["interrupted"] * 4 + ["empty"]
+
+
+def test_scan_rereads_only_what_changed(tmp_path):
+    write_run_log(tmp_path / "a", [0.6, 0.7])
+    write_run_log(tmp_path / "b", [0.5])
+    paths = [str(tmp_path / "a"), str(tmp_path / "b")]
+    first = scan(paths)
+    again = scan(paths, first)
+    assert again[0] is first[0] and again[1] is first[1]
+    log = EventLog(tmp_path / "b" / "events.jsonl")       # b trains one more epoch
+    log.write(EpochEnd(2, 10, 0.5, 0.0, 0.3, 0.66, 0.6, 1e-3, True, 2, 0.66, 0.1))
+    log.close()
+    later = scan(paths, again)
+    assert later[0] is first[0]
+    assert later[1].history["val_auc"] == [0.5, 0.66] and later[1].best_val_auc == 0.66
+
+
+# -- damaged and hostile files: one line in the row -------------------------------------------
+def _one_line(text: str | None) -> str:
+    assert text and "\n" not in text
+    return text
+
+
+def test_damaged_files_are_one_line_in_the_row(tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "metrics.json").write_text("{not json")
+    assert "metrics.json" in _one_line(run_row(str(broken)).error)
+
+    hist = make_checkpoint(tmp_path / "hist", seed=0)
+    (hist / "history.json").write_text(json.dumps({"val_auc": [0.5, "x"]}))
+    row = run_row(str(hist))
+    assert "history.json" in _one_line(row.error)
+    assert row.best_val_auc is not None      # metrics.json was still read
+
+    fifo = tmp_path / "fifo"
+    fifo.mkdir()
+    os.mkfifo(fifo / "events.jsonl")         # would block a naive reader forever
+    assert "FIFO" in _one_line(run_row(str(fifo)).error)
+
+    noisy = write_run_log(tmp_path / "noisy", [0.6, 0.7])
+    with open(noisy / "events.jsonl", "a") as fh:
+        fh.write("not json\n{\"event\": \"epoch\"}\n")
+    row = run_row(str(noisy))
+    assert row.error is None and row.epochs == 2
+    assert _one_line(row.note) == "2 bad lines skipped in events.jsonl"
+
+    missing = run_row(str(tmp_path / "gone"))
+    assert missing.status == "missing" and "folder not found" in _one_line(missing.error)
