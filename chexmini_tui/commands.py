@@ -100,6 +100,9 @@ def _run_commands(app) -> list[Command]:
         cmd("detach", "Train: stop following the attached run (d)",
             partial(_on_screen, app, "train", "detach"),
             "" if st.attached else "not attached to a run"),
+        cmd("training health", "Train: show / hide per-layer health, warnings and the "
+            "trainer's CPU and memory (h)", partial(_on_screen, app, "train", "toggle_health"),
+            ""),
     ]
 
 

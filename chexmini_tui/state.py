@@ -52,6 +52,10 @@ class RunState:
     hist_val_auc: list[float] = field(default_factory=list)
     hist_lr: list[float] = field(default_factory=list)
     epoch_seconds: list[float] = field(default_factory=list)
+    #: per epoch: the engine's health figures and the trainer's system figures (empty
+    #: dicts for epochs logged before they existed), see :class:`core.events.EpochEnd`
+    hist_health: list[dict] = field(default_factory=list)
+    hist_system: list[dict] = field(default_factory=list)
     best_epoch: int = 0
     best_auc: float | None = None
     last_save: str = ""
@@ -93,7 +97,7 @@ class RunState:
         # A resumed run continues from its last saved state: drop anything recorded later.
         keep = int(ev.start_epoch)
         for name in ("hist_epoch", "hist_train_loss", "hist_val_loss", "hist_val_auc",
-                     "hist_lr", "epoch_seconds"):
+                     "hist_lr", "epoch_seconds", "hist_health", "hist_system"):
             setattr(self, name, getattr(self, name)[:keep])
         self.epochs_done = keep
         self.epoch = keep + 1 if ev.start_step else keep
@@ -130,6 +134,8 @@ class RunState:
         self.hist_val_auc.append(ev.val_auc)
         self.hist_lr.append(ev.lr)
         self.epoch_seconds.append(ev.seconds)
+        self.hist_health.append(ev.health)
+        self.hist_system.append(ev.system)
         self.lr = ev.lr
         self.best_epoch, self.best_auc = ev.best_epoch, ev.best_val_auc
         mark = "  *best*" if ev.is_best else ""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple, get_args, get_type_hints
 
@@ -61,7 +61,11 @@ class EpochEnd(Event):
     """``train_loss``: mean training BCE over the epoch (dropout and augmentation on);
     ``reg_loss``: the regularisation term λ/2 Σ‖W‖² (+ μ Σ‖W‖₁), as in the published
     ``history.json`` — the regularised objective is ``train_loss + reg_loss``;
-    ``val_*``: evaluation mode, accuracy at 0.5."""
+    ``val_*``: evaluation mode, accuracy at 0.5. ``health``: per layer
+    ``{"fc1": {"w_norm": …, "grad_norm": …, "update_ratio": …, "act_mean": …, "act_std": …,
+    "dead" | "saturated": …}, …}`` (:mod:`core.health`; numbers or ``None``); ``system``:
+    ``{"cpu_percent", "rss_mb", "peak_rss_mb", "samples_per_s"}``
+    (:mod:`core.system_stats`). Both are empty in logs written before they existed."""
 
     kind: ClassVar[str] = "epoch"
     epoch: int
@@ -76,6 +80,8 @@ class EpochEnd(Event):
     best_epoch: int
     best_val_auc: float
     seconds: float
+    health: dict = field(default_factory=dict)
+    system: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -133,8 +139,9 @@ def _field_ok(value: Any, hint: Any) -> bool:
                               for a in args)
 
 
-def _numbers_dict(d: dict) -> bool:
-    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in d.values())
+def _numbers_dict(d: dict, none_ok: bool = False) -> bool:
+    return all((none_ok and v is None) or (isinstance(v, (int, float)) and not isinstance(v, bool))
+               for v in d.values())
 
 
 def _nested_ok(cls: type[Event], d: dict[str, Any]) -> bool:
@@ -147,14 +154,20 @@ def _nested_ok(cls: type[Event], d: dict[str, Any]) -> bool:
                         and not isinstance(v["n"], bool) for v in d["splits"].values()))
     if cls is Finished:
         return _numbers_dict(d["validation"]) and _numbers_dict(d["test"])
+    if cls is EpochEnd:
+        health, system = d.get("health", {}), d.get("system", {})
+        return (_numbers_dict(system, none_ok=True)
+                and all(isinstance(v, dict) and _numbers_dict(v, none_ok=True)
+                        for v in health.values()))
     return True
 
 
 def event_from_dict(d: Any) -> Event:
     """Inverse of ``Event.to_dict`` (unknown keys are ignored, for forward compatibility).
 
-    Every field is checked against its annotated type; a ``ValueError`` says what is
-    wrong (:class:`UnknownEvent` for an unknown kind)."""
+    Every field is checked against its annotated type; a field with a default may be
+    absent (older logs); a ``ValueError`` says what is wrong (:class:`UnknownEvent` for
+    an unknown kind)."""
     if not isinstance(d, dict):
         raise ValueError(f"expected a JSON object, got {type(d).__name__}")
     kind = d.get("event")
@@ -166,12 +179,14 @@ def event_from_dict(d: Any) -> Event:
     hints = get_type_hints(cls)
     for f in fields(cls):
         if f.name not in d:
-            raise ValueError(f"{kind}: missing field {f.name!r}")
+            if f.default is MISSING and f.default_factory is MISSING:
+                raise ValueError(f"{kind}: missing field {f.name!r}")
+            continue
         if not _field_ok(d[f.name], hints[f.name]):
             raise ValueError(f"{kind}: field {f.name!r} has the wrong type")
     if not _nested_ok(cls, d):
         raise ValueError(f"{kind}: a nested value has the wrong type")
-    return cls(**{f.name: d[f.name] for f in fields(cls)})
+    return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
 
 
 class EventLog:

@@ -104,14 +104,23 @@ def lr_schedule(config) -> Schedule:
     return make_schedule(config.lr_schedule, config.lr, config.lr_min, config.epochs)
 
 
-def regularisation(params: dict[str, np.ndarray], weight_decay: float, l1: float = 0.0) -> float:
-    """``λ/2 Σ‖W‖² + μ Σ‖W‖₁`` over weights only (the history's ``reg_loss``)."""
+def weight_sq_norms(params: dict[str, np.ndarray]) -> dict[str, float]:
+    """``‖W‖²`` of every weight (``*.W``), by name."""
+    return {name: float(np.dot(p.reshape(-1), p.reshape(-1)))
+            for name, p in params.items() if is_weight(name)}
+
+
+def regularisation(params: dict[str, np.ndarray], weight_decay: float, l1: float = 0.0,
+                   sq_norms: dict[str, float] | None = None) -> float:
+    """``λ/2 Σ‖W‖² + μ Σ‖W‖₁`` over weights only (the history's ``reg_loss``);
+    ``sq_norms``: the ``‖W‖²`` of :func:`weight_sq_norms`, if already computed."""
     total = 0.0
     for name, p in params.items():
         if is_weight(name):
             p64 = p.reshape(-1)
             if weight_decay:
-                total += 0.5 * weight_decay * float(np.dot(p64, p64))
+                sq = float(np.dot(p64, p64)) if sq_norms is None else sq_norms[name]
+                total += 0.5 * weight_decay * sq
             if l1:
                 total += l1 * float(np.abs(p64).sum())
     return total
@@ -144,6 +153,11 @@ class Optimizer:
         self.weight_decay = float(weight_decay)
         self.l1 = float(l1)
         self.t = 0
+        #: Set to True to have the next :meth:`step` record ``‖Δθ‖²`` — the squared norm of
+        #: the update it applies — per parameter in :attr:`last_update_sq` (training health
+        #: does so on an epoch's last step only; the arithmetic of the step is unchanged).
+        self.measure_update = False
+        self.last_update_sq: dict[str, float] = {}
 
     @property
     def lr(self) -> float:
@@ -199,6 +213,9 @@ class SGD(Optimizer):
             v *= self.momentum
             v += g
             p -= self.lr * v
+        if self.measure_update:  # Δθ = −lr · v
+            self.last_update_sq = {k: self.lr**2 * float(np.dot(v.reshape(-1), v.reshape(-1)))
+                                   for k, v in self.velocity.items()}
 
     def state_dict(self) -> dict[str, np.ndarray]:
         state = super().state_dict()
@@ -267,7 +284,9 @@ class Adam(Optimizer):
                       for share in _shares({k: p.size for k, p in params.items()},
                                            n_threads(), CHUNK)]
 
-    def _update_share(self, share: list[tuple], scratch: tuple, a: float, eps: float) -> None:
+    def _update_share(self, share: list[tuple], scratch: tuple, a: float, eps: float,
+                      update_sq: dict[str, float] | None = None) -> None:
+        """The Adam update of one share; with ``update_sq`` also Σ u² per parameter."""
         gbuf, ubuf, tbuf = scratch
         b1, b2 = self.beta1, self.beta2
         for name, sl in share:
@@ -285,6 +304,8 @@ class Adam(Optimizer):
             u += eps
             np.divide(m, u, out=u)
             u *= a
+            if update_sq is not None:
+                update_sq[name] = update_sq.get(name, 0.0) + float(np.dot(u, u))
             p -= u
 
     def moments(self, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -299,7 +320,13 @@ class Adam(Optimizer):
         sqrt_1mb2 = math.sqrt(1.0 - b2)
         a = self.lr * (1.0 - b1) * sqrt_bc2 / (bc1 * sqrt_1mb2)
         eps = self.eps * sqrt_bc2 / sqrt_1mb2
-        run_shares(lambda job: self._update_share(*job, a, eps), self._jobs)
+        if not self.measure_update:
+            run_shares(lambda job: self._update_share(*job, a, eps), self._jobs)
+            return
+        sums: list[dict[str, float]] = [{} for _ in self._jobs]  # one per thread
+        run_shares(lambda job: self._update_share(*job[0], a, eps, job[1]),
+                   list(zip(self._jobs, sums, strict=True)))
+        self.last_update_sq = {k: sum(d.get(k, 0.0) for d in sums) for k in self.params}
 
     #: ``state_dict`` names of the scaled moments, and the names states used before.
     SLOTS = ("m_scaled", "v_scaled")

@@ -18,7 +18,10 @@ A run goes through named phases, each a short function below:
 3. **epoch end** (:meth:`_Training.end_epoch`) — parameters checked for divergence
    (:mod:`core.divergence`); the validation split scored in evaluation mode (loss, AUC,
    accuracy at 0.5; :mod:`core.validation`) and the best model by validation AUC kept;
-   the resumable state saved when :class:`~core.save_clock.SaveClock` says so.
+   the per-layer health figures (:mod:`core.health`: norms, the last step's update,
+   activations on the validation images) and the process's CPU, memory and samples/s
+   (:mod:`core.system_stats`) recorded; the resumable state saved when
+   :class:`~core.save_clock.SaveClock` says so.
 4. **finish** (:meth:`_Training.finish`) — the best model restored, the operating
    threshold chosen by Youden's J on validation only, the test split evaluated once
    (:mod:`core.finish`), and the artifacts written before the resume state is removed.
@@ -55,15 +58,17 @@ from core.events import (
     StepDone,
 )
 from core.finish import HEADLINE, FinalScores, score_best
+from core.health import ActivationProbe, Health, layer_health
 from core.loss import balanced_class_weights
 from core.nn.model import MLP
-from core.optim import regularisation
+from core.optim import regularisation, weight_sq_norms
 from core.resume_state import load_resume
 from core.run_state import RunState, restore_run
 from core.runfolder import EVENTS_FILE, claim
 from core.save_clock import SaveClock
 from core.split_record import splits_record
 from core.step import TrainStep
+from core.system_stats import EpochMeter
 from core.validation import QUIET_FP, score_split, validate
 
 # Re-exported: their long-standing home for callers and tests.
@@ -115,6 +120,7 @@ def train(
     resume: bool = False,
     overwrite: bool = False,
     step_events: bool = True,
+    health: bool = True,
 ) -> Iterator[Event]:
     """Train and yield :mod:`core.events`; see the module docstring.
 
@@ -123,7 +129,8 @@ def train(
     at the end, the artifact set (then ``resume.npz`` is removed). ``resume=True``
     continues from ``out_dir/resume.npz``. The folder is locked for the generator's life
     and its policy (one writer; a run is never overwritten unless ``overwrite=True``) is
-    :mod:`core.runfolder`'s.
+    :mod:`core.runfolder`'s. ``health=False`` leaves :class:`EpochEnd`'s ``health`` empty
+    (it never changes the training: the weights are the same either way).
     """
     fingerprint = _check_inputs(config, data)
     control = control or TrainControl()
@@ -133,7 +140,7 @@ def train(
 
     lock = claim(out, resume=resume, overwrite=overwrite) if out is not None else None
     try:  # the folder is ours until the generator ends
-        t = _Training(config, data, out, control, resume, step_events, fingerprint)
+        t = _Training(config, data, out, control, resume, step_events, fingerprint, health)
         yield t.emit(t.started())
         try:
             while t.run.epoch < config.epochs and not t.stopped_early:
@@ -184,7 +191,7 @@ class _Training:
     # -- prepare ----------------------------------------------------------------------------
     def __init__(self, config: TrainConfig, data: DataSplits, out: Path | None,
                  control: TrainControl, resume: bool, step_events: bool,
-                 fingerprint: str) -> None:
+                 fingerprint: str, health: bool = True) -> None:
         self.config, self.data, self.out, self.control = config, data, out, control
         self.resume, self.step_events, self.fingerprint = resume, step_events, fingerprint
         self.run = run = RunState(config, data)
@@ -200,6 +207,9 @@ class _Training:
         self.step, self.labels_f, self.sample_w = self._step_parts()
         self.lr = config.lr
         self.epoch_started = 0.0
+        self.probe = ActivationProbe() if health else None
+        self.meter = EpochMeter()
+        self.epoch_seen0, self.epoch_elapsed0 = 0, 0.0  # where this process began the epoch
 
     def _step_parts(self) -> tuple[TrainStep, np.ndarray, np.ndarray | None]:
         """The training step, the float labels and the per-sample class weights (if any)."""
@@ -233,14 +243,18 @@ class _Training:
         if run.perm is None:
             run.perm = run.shuffle_rng.permutation(len(self.data.train))
         self.lr, self.epoch_started = lr, time.perf_counter()
+        self.meter.start()
+        self.epoch_seen0, self.epoch_elapsed0 = run.seen, run.elapsed
         # Locals for the hot loop: no attribute look-ups per step beyond the originals.
         step, emit, images, labels_f, sample_w = (self.step, self.emit, self.data.train.images,
                                                   self.labels_f, self.sample_w)
         bs, steps_per_epoch, step_events, quiet_fp = (config.batch_size, self.steps_per_epoch,
                                                       self.step_events, QUIET_FP)
+        opt, last = run.opt, (steps_per_epoch - 1 if self.probe is not None else -1)
         while run.step < steps_per_epoch:
             t0 = time.perf_counter()
             idx = run.perm[run.step * bs : (run.step + 1) * bs]
+            opt.measure_update = run.step == last  # health: ‖ΔW‖ of the last step only
             with np.errstate(**quiet_fp):
                 loss = step(images[idx], labels_f[idx], run.aug_rng,
                             None if sample_w is None else sample_w[idx])
@@ -261,6 +275,7 @@ class _Training:
             if control.stop_requested:
                 self.stopped_early = True
                 break
+        opt.measure_update = False
 
     # -- epoch end: divergence check, validation, best model, history, save cadence ---------
     def end_epoch(self) -> Iterator[Event]:
@@ -268,16 +283,33 @@ class _Training:
         e = run.epoch
         params = run.model.parameters()
         check_parameters(params, e + 1, config, self.out)
-        val = validate(run.model, self.data.val, self.maker, config.label_smoothing)
+        if self.probe is not None:
+            self.probe.reset()
+        val = validate(run.model, self.data.val, self.maker, config.label_smoothing,
+                       self.probe)
         is_best = run.keep_if_best(val.auc, params)
         train_loss = run.loss_sum / max(run.seen, 1)
-        reg = regularisation(params, config.weight_decay, config.l1)
+        w_sq = weight_sq_norms(params) if self.probe is not None else None
+        reg = regularisation(params, config.weight_decay, config.l1, w_sq)
+        health = self.health(params, w_sq)
+        system = self.meter.read(run.seen - self.epoch_seen0, run.elapsed - self.epoch_elapsed0)
         run.close_epoch((train_loss, reg, val.loss, val.acc, val.auc, lr))
         yield self.emit(EpochEnd(e + 1, config.epochs, train_loss, reg, val.loss, val.auc,
                                  val.acc, lr, is_best, run.best_epoch, float(run.best_auc),
-                                 time.perf_counter() - self.epoch_started))
+                                 time.perf_counter() - self.epoch_started, health, system))
         if self.out is not None and run.epoch < config.epochs and self.clock.due(run.epoch):
             yield self.emit(self.save_state())  # the last epoch goes straight to the artifacts
+
+    def health(self, params: dict[str, np.ndarray],
+               w_sq: dict[str, float] | None = None) -> Health:
+        """The epoch's :mod:`core.health` figures (empty with health off); the gradient and
+        update figures only when the epoch's last step ran in this process."""
+        if self.probe is None:
+            return {}
+        opt = self.run.opt
+        update_sq, opt.last_update_sq = opt.last_update_sq or None, {}
+        grads = self.run.model.gradients() if update_sq is not None else None
+        return layer_health(params, grads, update_sq, self.probe.summary(), w_sq)
 
     # -- finish: best model, Youden threshold on validation, test scored once ---------------
     def finish(self) -> Iterator[Event]:

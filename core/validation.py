@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -12,16 +12,22 @@ from core.loss import bce_with_logits
 from core.metrics import roc_auc
 from core.nn.model import MLP, sigmoid
 
+if TYPE_CHECKING:
+    from core.health import ActivationProbe
+
 #: Overflow in a diverging run is reported as ``TrainingDiverged``, not as warnings.
 QUIET_FP = {"over": "ignore", "invalid": "ignore"}
 
 
-def score_split(model: MLP, split: Split, maker: BatchMaker, batch_size: int = 1024) -> np.ndarray:
-    """Evaluation-mode logits ``(N,)`` for a split, standardised batch by batch."""
+def score_split(model: MLP, split: Split, maker: BatchMaker, batch_size: int = 1024,
+                probe: ActivationProbe | None = None) -> np.ndarray:
+    """Evaluation-mode logits ``(N,)`` for a split, standardised batch by batch; a
+    ``probe`` (:mod:`core.health`) records the layers' activations on the way."""
     logits = np.empty(len(split), dtype=np.float64)
     for s in range(0, len(split), batch_size):
         x = maker.standardise(split.images[s : s + batch_size])
-        logits[s : s + batch_size] = model.forward(x, train=False)[:, 0]
+        out = model.forward(x, train=False) if probe is None else probe.forward(model, x)
+        logits[s : s + batch_size] = out[:, 0]
     return logits
 
 
@@ -33,10 +39,11 @@ class Validation(NamedTuple):
     acc: float
 
 
-def validate(model: MLP, val: Split, maker: BatchMaker, label_smoothing: float) -> Validation:
-    """Score the validation split in evaluation mode."""
+def validate(model: MLP, val: Split, maker: BatchMaker, label_smoothing: float,
+             probe: ActivationProbe | None = None) -> Validation:
+    """Score the validation split in evaluation mode (``probe``: see :func:`score_split`)."""
     with np.errstate(**QUIET_FP):
-        val_logits = score_split(model, val, maker)
+        val_logits = score_split(model, val, maker, probe=probe)
     val_loss, _ = bce_with_logits(val_logits, val.labels, label_smoothing)
     val_prob = sigmoid(val_logits)
     val_auc = roc_auc(val_prob, val.labels)

@@ -49,6 +49,8 @@ class TrainScreen(BaseScreen):
         Binding("r", "resume_run", "resume"),
         Binding("f", "toggle_form", "form"),
         Binding("t", "toggle_table", "table/log"),
+        Binding("h", "toggle_health", "health",
+                tooltip="training health per layer, warnings, CPU and memory"),
         Binding("d", "detach", "detach"),
         Binding("escape", "blur", "leave field", show=False),
     ]
@@ -66,6 +68,9 @@ class TrainScreen(BaseScreen):
     TrainScreen.-narrow.-show-log #epoch-table { display: none; }
     TrainScreen.-squeeze #train-plots { display: none; }
     TrainScreen.-squeeze #train-bottom { height: 1fr; }
+    TrainScreen #health-view { display: none; }
+    TrainScreen.-health #health-view { display: block; }
+    TrainScreen.-health #train-plots, TrainScreen.-health #train-bottom { display: none; }
     """
 
     def __init__(self) -> None:
@@ -169,6 +174,13 @@ class TrainScreen(BaseScreen):
 
     def action_toggle_table(self) -> None:
         self.toggle_class("-show-log")
+
+    def action_toggle_health(self) -> None:
+        """The health view (and system pane) in place of the plots, table and log."""
+        self.toggle_class("-health")
+        if self.has_class("-health"):
+            self.set_form(False)
+        self.panel.plots_dirty = True
 
     def action_pause(self) -> None:
         self.panel.pause()

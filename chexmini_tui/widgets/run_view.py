@@ -1,5 +1,6 @@
 """``RunView``: the live side of the Train screen — status line, epoch and step bars,
-loss/AUC plots, epoch table and log — drawing one :class:`RunState`.
+loss/AUC plots, epoch table and log (or, when the screen shows it, the health view) —
+drawing one :class:`RunState`.
 
 Events are folded into the state as they arrive (:meth:`RunView.apply`); drawing is
 separate and cheap to skip: :meth:`draw` brings the status, bars and log up to date,
@@ -16,6 +17,7 @@ from textual.containers import Container, Vertical
 
 from chexmini_tui.state import RunState
 from chexmini_tui.widgets.epoch_table import EpochTable
+from chexmini_tui.widgets.health_view import HealthView
 from chexmini_tui.widgets.run_log import RunLog
 from chexmini_tui.widgets.run_progress import RunProgress
 from chexmini_tui.widgets.status_line import RunStatusLine
@@ -42,6 +44,7 @@ class RunView(Vertical):
         with Container(id="train-bottom"):
             yield EpochTable(id="epoch-table")
             yield RunLog(id="train-log")
+        yield HealthView(id="health-view")   # shown instead of the two above by the screen
 
     def apply(self, events: Sequence[Event]) -> None:
         """Fold ``events`` into the state (drawn by the next :meth:`draw`)."""
@@ -82,3 +85,6 @@ class RunView(Vertical):
         self.plots_dirty = False
         self.query_one(EpochTable).show(self.state)
         self.query_one(TrainPlots).show(self.state)
+        health = self.query_one(HealthView)
+        if health.display:
+            health.show(self.state)

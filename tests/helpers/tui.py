@@ -78,8 +78,26 @@ def write_png(path: Path, index: int = 0, size: int = 64) -> Path:
 
 
 
-def write_fixed_events(run_dir: Path, epochs: int = 6, spe: int = 4) -> Path:
-    """A finished run's events.jsonl with fixed numbers (no timing in it)."""
+def fixed_health(ep: int) -> tuple[dict, dict]:
+    """Fixed ``(health, system)`` figures of epoch ``ep`` for :func:`write_fixed_events`:
+    fc2's dead share grows 0.2 a epoch from 0.1 (past 50 % from epoch 3)."""
+    health = {
+        "fc1": {"w_norm": 40.0 + ep, "grad_norm": 2.0 / ep, "update_ratio": 1e-3 * ep,
+                "act_mean": 1.5, "act_std": 2.5, "dead": 0.0},
+        "fc2": {"w_norm": 5.0, "grad_norm": 0.5, "update_ratio": 2e-3, "act_mean": 0.8,
+                "act_std": 1.2, "dead": min(0.1 + 0.2 * (ep - 1), 1.0)},
+        "fc3": {"w_norm": 1.25, "grad_norm": 0.25, "update_ratio": 5e-4, "act_mean": -0.3,
+                "act_std": 0.9, "saturated": 0.0},
+    }
+    system = {"cpu_percent": 150.0 + ep, "rss_mb": 200.0 + ep, "peak_rss_mb": 210.0,
+              "samples_per_s": 1000.0 * ep}
+    return health, system
+
+
+def write_fixed_events(run_dir: Path, epochs: int = 6, spe: int = 4,
+                       health: bool = False) -> Path:
+    """A finished run's events.jsonl with fixed numbers (no timing in it); ``health``:
+    with :func:`fixed_health`'s figures in each epoch (else none, as older logs)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     log = EventLog(run_dir / "events.jsonl")
     cfg = TrainConfig(hidden_dims=[32, 16], epochs=epochs, batch_size=64).to_dict()
@@ -99,7 +117,8 @@ def write_fixed_events(run_dir: Path, epochs: int = 6, spe: int = 4) -> Path:
         if auc > best_auc:
             best, best_auc = ep, auc
         log.write(EpochEnd(ep, epochs, 0.75 / ep ** 0.3, 0.002, 0.7 / ep ** 0.2, auc,
-                           0.6 + 0.02 * ep, lr, ep == best, best, best_auc, 0.5))
+                           0.6 + 0.02 * ep, lr, ep == best, best, best_auc, 0.5,
+                           *(fixed_health(ep) if health else ({}, {}))))
         log.write(CheckpointSaved("runs/demo/resume.npz", ep, 0, "resume"))
     log.write(CheckpointSaved("runs/demo", epochs, 0, "artifacts"))
     head = {"auc": 0.81, "accuracy": 0.76, "balanced_accuracy": 0.75, "precision": 0.6,
