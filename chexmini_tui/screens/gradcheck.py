@@ -27,6 +27,7 @@ from textual.worker import get_current_worker
 
 from chexmini_tui.messages import GradcheckDone, GradcheckProgress
 from chexmini_tui.screens.base import BaseScreen
+from chexmini_tui.widgets.ordered_input import OrderedInput
 from core.checks import ConfigError
 from core.config import parse_hidden_dims
 from core.errors import ChexminiError
@@ -82,13 +83,13 @@ class GradcheckScreen(BaseScreen):
             with Vertical(id="gc-params"):
                 with Horizontal(classes="form-row"):
                     yield Label("epsilon h", classes="form-label")
-                    yield Input("1e-4", id="gc-eps")
+                    yield OrderedInput("1e-4", id="gc-eps")
                 with Horizontal(classes="form-row"):
                     yield Label("samples/tensor", classes="form-label")
-                    yield Input("20", id="gc-samples")
+                    yield OrderedInput("20", id="gc-samples")
                 with Horizontal(classes="form-row", id="gc-dims-row"):
                     yield Label("hidden layers", classes="form-label")
-                    yield Input("1024,256,64", id="gc-dims")
+                    yield OrderedInput("1024,256,64", id="gc-dims")
                 yield Button("Run (g)", id="gc-run", variant="primary")
         yield Static("", id="gc-summary")
         yield ProgressBar(total=1, show_eta=False, id="gc-progress")

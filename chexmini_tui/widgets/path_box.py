@@ -13,8 +13,8 @@ from pathlib import Path
 
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import Input
 
+from chexmini_tui.widgets.ordered_input import OrderedInput
 from core.data.images import is_image_file
 
 MAX_CANDIDATES = 50
@@ -63,8 +63,8 @@ def complete(text: str, base: str | os.PathLike[str]) -> tuple[str, list[str]]:
     return new, ([] if len(names) == 1 else names[:MAX_CANDIDATES])
 
 
-class PathBox(Input):
-    """An :class:`Input` for a path, with Tab completion relative to ``base``."""
+class PathBox(OrderedInput):
+    """An :class:`OrderedInput` for a path, with Tab completion relative to ``base``."""
 
     DEFAULT_CSS = """
     PathBox { height: 1; border: none; padding: 0 1; background: $boost; }

@@ -19,6 +19,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
+from chexmini_tui.widgets.ordered_input import OrderedInput
 from core.checks import ConfigError
 from core.config import TrainConfig
 from core.config_fields import form_fields
@@ -66,7 +67,7 @@ class TrainForm(VerticalScroll):
     def _text_row(name: str, label: str, placeholder: str, value: str) -> ComposeResult:
         with Horizontal(classes="form-row"):
             yield Label(label, classes="form-label")
-            yield Input(value=value, id=f"f-{name}", placeholder=placeholder)
+            yield OrderedInput(value=value, id=f"f-{name}", placeholder=placeholder)
 
     # -- values -------------------------------------------------------------------------------
     def text(self, name: str) -> str:
