@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.actions import SkipAction
 from textual.app import App
 from textual.reactive import reactive
 
@@ -22,6 +23,8 @@ from chexmini_tui.commands import ChexminiCommands
 from chexmini_tui.keymap import GLOBAL_BINDINGS, MODES
 from chexmini_tui.screens.help import HelpScreen
 from chexmini_tui.screens.quit import QuitScreen
+from chexmini_tui.widgets.ordered_input import OrderedInput
+from chexmini_tui.widgets.path_box import PathBox
 
 DEFAULT_CHECKPOINT = "artifacts"
 DEFAULT_RUNS = "runs"
@@ -151,6 +154,17 @@ class ChexminiApp(App):
     def action_leave_field(self) -> None:
         if _typing(self.focused):
             self.set_focus(None)
+
+    def action_field_tab(self, step: int) -> None:
+        """Tab / shift+Tab out of one of the app's text fields, at once (a priority key,
+        so the keys typed after it go to the new field); elsewhere Tab is Textual's own."""
+        focused = self.focused
+        if not isinstance(focused, OrderedInput) or (step > 0 and isinstance(focused, PathBox)):
+            raise SkipAction()          # the path box completes on Tab
+        if step > 0:
+            self.screen.focus_next()
+        else:
+            self.screen.focus_previous()
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

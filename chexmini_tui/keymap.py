@@ -37,4 +37,9 @@ GLOBAL_BINDINGS = [
     Binding("q", "request_quit", "quit", show=False),
     Binding("ctrl+q", "request_quit", "quit", show=False),
     Binding("escape", "leave_field", "leave field"),
+    # Tab in a text field moves the focus before the next key is routed, so a burst
+    # ("Tab 5 0" arriving in one read over SSH) types into the field it was meant for
+    # (see chexmini_tui/widgets/ordered_input.py for the same problem inside a field).
+    Binding("tab", "field_tab(1)", "next field", show=False, priority=True),
+    Binding("shift+tab", "field_tab(-1)", "previous field", show=False, priority=True),
 ]

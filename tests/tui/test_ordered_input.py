@@ -70,3 +70,21 @@ def test_the_apps_text_fields_are_ordered_inputs():
     fields = asyncio.run(go())
     assert len(fields) >= 8 and all(isinstance(f, OrderedInput) for f in fields)
     assert issubclass(PathBox, OrderedInput)
+
+
+def test_keys_typed_after_tab_go_to_the_next_field():
+    """``Tab ⌫ 7`` in one burst from the data field edits the epochs field below it."""
+    from chexmini_tui.app import ChexminiApp
+
+    async def go() -> tuple[str, str, str | None]:
+        app = ChexminiApp(data="synthetic:400")
+        async with app.run_test(size=(80, 24)) as pilot:
+            while not app.screen.query("#f-data"):
+                await pilot.pause()
+            app.screen.query_one("#f-data", OrderedInput).focus()
+            await pilot.pause()
+            await _burst(app, pilot, ["tab", "backspace", "7", "shift+tab", "backspace", "x"])
+            return (app.screen.query_one("#f-data", OrderedInput).value,
+                    app.screen.query_one("#f-epochs", OrderedInput).value, app.focused.id)
+
+    assert asyncio.run(go()) == ("x", "7", "f-data")
