@@ -28,7 +28,6 @@ both unset *for its own process only* and says so (as ``benchmarks/train_step.py
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -36,21 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-
-
-def _maybe_reexec(args) -> str:
-    present = {k: os.environ[k] for k in OPENBLAS_VARS if k in os.environ}
-    if present and not args.keep_openblas_env and not os.environ.get("_CHEXMINI_BENCH_CHILD"):
-        env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_VARS}
-        env["_CHEXMINI_BENCH_CHILD"] = ";".join(f"{k}={v}" for k, v in present.items())
-        os.execve(sys.executable, [sys.executable, *sys.argv], env)
-    child = os.environ.get("_CHEXMINI_BENCH_CHILD")
-    if child:
-        return f"unset for this benchmark process only (were: {child})"
-    if present:
-        return f"kept as set: {present}"
-    return "not set"
+from openblas_env import unset_openblas_env  # noqa: E402
 
 
 def _next_epoch(run) -> float | None:
@@ -139,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--parts", type=int, default=60)
     ap.add_argument("--keep-openblas-env", action="store_true")
     args = ap.parse_args(argv)
-    blas_note = _maybe_reexec(args)
+    blas_note = unset_openblas_env(args.keep_openblas_env)
 
     import core  # noqa: F401  (before NumPy: sets OPENBLAS_THREAD_TIMEOUT)
     from core.config import TrainConfig

@@ -30,26 +30,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-
-
-def _maybe_reexec(args) -> str:
-    present = {k: os.environ[k] for k in OPENBLAS_VARS if k in os.environ}
-    if present and not args.keep_openblas_env and not os.environ.get("_CHEXMINI_BENCH_CHILD"):
-        env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_VARS}
-        env["_CHEXMINI_BENCH_CHILD"] = ";".join(f"{k}={v}" for k, v in present.items())
-        os.execve(sys.executable, [sys.executable, *sys.argv], env)
-    child = os.environ.get("_CHEXMINI_BENCH_CHILD")
-    if child:
-        return f"unset for this benchmark process only (were: {child})"
-    if present:
-        return f"kept as set: {present}"
-    return "not set"
-
+import numpy as np  # noqa: E402  (after the re-exec decision, before BLAS starts)
+from openblas_env import unset_openblas_env  # noqa: E402
 
 import core  # noqa: E402,F401,I001  (before NumPy: sets OPENBLAS_THREAD_TIMEOUT)
-import numpy as np  # noqa: E402  (after the re-exec decision, before BLAS starts)
-
 from core.augment import AugmentConfig  # noqa: E402
 from core.batches import BatchMaker  # noqa: E402
 from core.blas_env import THREAD_TIMEOUT  # noqa: E402
@@ -255,7 +239,7 @@ def main() -> None:
     ap.add_argument("--keep-openblas-env", action="store_true")
     ap.add_argument("--json", help="also write the figures to this JSON file")
     args = ap.parse_args()
-    env_note = _maybe_reexec(args)
+    env_note = unset_openblas_env(args.keep_openblas_env)
 
     flops = 6 * sum(WIDTHS[i] * WIDTHS[i + 1] for i in range(len(WIDTHS) - 1)) * BATCH
     print(f"machine: {os.cpu_count()} cores; numpy {np.__version__}; BLAS: {blas_info()}")

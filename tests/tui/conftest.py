@@ -17,3 +17,20 @@ def one_blas_thread():
         return
     with threadpool_limits(limits=1, user_api="blas"):
         yield
+
+
+@pytest.fixture
+def app_in(world, monkeypatch):
+    """``make(**kw)`` builds the app run from inside the module's ``world`` folder, with
+    relative paths (so snapshots do not depend on ``tmp_path``) and half-block images;
+    the Predict tree starts in ``world/images`` when the world has one."""
+    from chexmini_tui.app import ChexminiApp
+
+    monkeypatch.chdir(world)
+
+    def make(**kw) -> ChexminiApp:
+        if (world / "images").is_dir():
+            kw.setdefault("predict_root", "images")
+        return ChexminiApp(artifacts="artifacts", runs="runs", image_mode="halfcell", **kw)
+
+    return make

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chexmini_tui.app import ChexminiApp
 from chexmini_tui.screens.evaluate import EvaluateScreen
 from chexmini_tui.screens.gallery import GalleryScreen
 from tests.helpers import REPO
@@ -33,16 +32,6 @@ def world(tmp_path_factory) -> Path:
     m["data"]["source"] = "npz:/nowhere/images64.npz"
     (root / "runs" / "moved" / "metrics.json").write_text(json.dumps(m))
     return root
-
-
-@pytest.fixture
-def app_in(world, monkeypatch):
-    monkeypatch.chdir(world)
-
-    def make(**kw) -> ChexminiApp:
-        return ChexminiApp(artifacts="artifacts", runs="runs", image_mode="halfcell", **kw)
-
-    return make
 
 
 def _expected(world: Path, split: str, t: float, cell: str) -> list[int]:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from chexmini_tui.app import ChexminiApp
 from tests.helpers.tui import (
     inspect_ready,
     make_checkpoint,
@@ -38,17 +37,6 @@ def world(tmp_path_factory) -> Path:
     write_png(root / "images" / "chest_a.png", 0)
     write_png(root / "images" / "chest_b.png", 1)
     return root
-
-
-@pytest.fixture
-def app_in(world, monkeypatch):
-    monkeypatch.chdir(world)
-
-    def make(**kw) -> ChexminiApp:
-        return ChexminiApp(artifacts="artifacts", runs="runs", image_mode="halfcell",
-                           predict_root="images", **kw)
-
-    return make
 
 
 @pytest.mark.slow

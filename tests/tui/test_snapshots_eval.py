@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from chexmini_tui.app import ChexminiApp
 from tests.helpers.tui import (
     inspect_ready,
     make_checkpoint,
@@ -38,16 +37,6 @@ def world(tmp_path_factory) -> Path:
     (root / "runs" / "broken" / "metrics.json").write_text("{not json")
     write_fixed_events(root / "runs" / "demo")
     return root
-
-
-@pytest.fixture
-def app_in(world, monkeypatch):
-    monkeypatch.chdir(world)
-
-    def make(**kw) -> ChexminiApp:
-        return ChexminiApp(artifacts="artifacts", runs="runs", image_mode="halfcell", **kw)
-
-    return make
 
 
 async def _plots_drawn(pilot):

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from chexmini_tui.app import ChexminiApp
 from chexmini_tui.messages import GradcheckDone, GradcheckProgress
 from chexmini_tui.screens.gradcheck import GradcheckRow
 from core.gradcheck import GradcheckReport, TensorCheck
@@ -47,17 +46,6 @@ def world(tmp_path_factory) -> Path:
     shutil.copy(REPO / "artifacts" / "loss_curve.png", root / "images" / "plot.png")
     (root / "images" / "broken.png").write_bytes(b"not a png")
     return root
-
-
-@pytest.fixture
-def app_in(world, monkeypatch):
-    monkeypatch.chdir(world)
-
-    def make(**kw) -> ChexminiApp:
-        return ChexminiApp(artifacts="artifacts", runs="runs", image_mode="halfcell",
-                           predict_root="images", **kw)
-
-    return make
 
 
 def _predict(name: str):

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from chexmini_tui.app import ChexminiApp
 from chexmini_tui.state import RunState
 from core.events import read_events
 from tests.helpers.tui import write_fixed_events
@@ -30,16 +29,6 @@ def world(tmp_path_factory) -> Path:
     write_fixed_events(root / "runs" / "demo")
     write_unfinished(root / "runs" / "ext")
     return root
-
-
-@pytest.fixture
-def app_in(world, monkeypatch):
-    monkeypatch.chdir(world)
-
-    def make(**kw) -> ChexminiApp:
-        return ChexminiApp(artifacts="artifacts", runs="runs", image_mode="halfcell", **kw)
-
-    return make
 
 
 class StandIn:
