@@ -5,6 +5,7 @@ pass, on a fresh model, the active checkpoint, or the live model of a run in pro
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from rich.text import Text
@@ -47,12 +48,11 @@ def probe_batch(n_in: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return rng.standard_normal((BATCH, n_in)), (np.arange(BATCH) % 2).astype(float)
 
 
+@dataclass
 class GradcheckRow(Message):
     """One tensor's check has finished (posted by the worker as it happens)."""
 
-    def __init__(self, row: TensorCheck) -> None:
-        super().__init__()
-        self.row = row
+    row: TensorCheck
 
 
 class GradcheckScreen(BaseScreen):

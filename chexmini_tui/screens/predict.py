@@ -12,6 +12,7 @@ in the box becomes the tree's folder."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from textual import on, work
@@ -42,13 +43,14 @@ MAX_BATCH_FILES = 5000
 CHUNK = 64   # a folder's rows are posted this many files at a time
 
 
+@dataclass
 class FolderRows(Message):
     """Some more of a folder's results (``done`` of ``total`` files); ``error`` ends it."""
 
-    def __init__(self, rows: list[ResultRow], done: int, total: int,
-                 error: str | None = None) -> None:
-        super().__init__()
-        self.rows, self.done, self.total, self.error = rows, done, total, error
+    rows: list[ResultRow]
+    done: int
+    total: int
+    error: str | None = None
 
 
 class ImageTree(DirectoryTree):

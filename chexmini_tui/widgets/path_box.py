@@ -9,6 +9,7 @@ Tab completes as far as the candidates agree; when several remain they are poste
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from textual.binding import Binding
@@ -74,13 +75,12 @@ class PathBox(OrderedInput):
     BINDINGS = [Binding("tab", "complete", "complete", priority=True),
                  Binding("escape", "screen.blur", "leave box")]
 
+    @dataclass
     class Candidates(Message):
         """Several completions remain (``names``), or none (empty list)."""
 
-        def __init__(self, box: PathBox, names: list[str]) -> None:
-            super().__init__()
-            self.box = box
-            self.names = names
+        box: PathBox
+        names: list[str]
 
         @property
         def control(self) -> PathBox:

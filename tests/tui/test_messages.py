@@ -80,3 +80,26 @@ def test_queued_batches_arrive_merged_with_every_epoch(tmp_path: Path):
     direct.apply_all(events)
     assert merged.hist_epoch == direct.hist_epoch == [1, 2, 3, 4, 5, 6]
     assert merged.hist_val_auc == direct.hist_val_auc and merged.best_epoch == 4
+
+
+def test_every_message_of_the_app_is_a_dataclass():
+    import dataclasses
+    import importlib
+    import inspect
+    import pkgutil
+
+    from textual.message import Message
+
+    import chexmini_tui
+
+    found = []
+    for info in pkgutil.walk_packages(chexmini_tui.__path__, "chexmini_tui."):
+        module = importlib.import_module(info.name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            inner = [c for _, c in inspect.getmembers(cls, inspect.isclass)]
+            for c in (cls, *inner):
+                if (issubclass(c, Message) and c.__module__ == module.__name__
+                        and c is not Message):
+                    found.append(c)
+    assert len(set(found)) >= 10
+    assert [c.__qualname__ for c in set(found) if not dataclasses.is_dataclass(c)] == []
