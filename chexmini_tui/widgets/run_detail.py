@@ -107,6 +107,11 @@ def _headline(info: Info) -> Text:
     line = Text.assemble((info.path, "bold"), f"   MLP {arch}   best epoch ",
                          (str(s.get("best_epoch")), "bold"), "   threshold ",
                          (f"{s.get('threshold', float('nan')):.4f}", "bold"))
+    op = _dict(s.get("operating_point"))
+    if op:
+        line.append(f"\noperating threshold {op.get('threshold', float('nan')):.4f} "
+                    f"({str(op.get('rule')).replace('>=', ' ≥ ')}), used by Predict; Youden's J "
+                    f"{op.get('youden_threshold', float('nan')):.4f}")
     if s.get("format"):
         line.append(f"\nformat {s['format']} · {s.get('resize_filter')} resize", style="dim")
     if info.note:

@@ -15,7 +15,14 @@ from chexmini_tui.widgets.reliability import ReliabilityDiagram
 from core.checkpoint import save_operating_point
 from core.metrics import confusion_matrix, youden_threshold
 from core.operating_point import OperatingPoint
-from tests.helpers.tui import make_app, make_checkpoint, text_of
+from tests.helpers.tui import (
+    inspect_ready,
+    make_app,
+    make_checkpoint,
+    select_run,
+    text_of,
+    wait_for,
+)
 
 pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
@@ -159,5 +166,13 @@ def test_saved_operating_point_is_the_starting_threshold(tmp_path, ckpt):
             await pilot.press("o")                             # the cycle starts at J
             await pilot.pause()
             assert scr.threshold == youden_threshold(*saved(c)["val"])
+            await pilot.press("4")                             # Inspect says it too
+            await inspect_ready(pilot, app.screen)
+            select_run(app.screen, c)
+            await wait_for(pilot, lambda: "operating threshold 0.4000" in text_of(
+                app.screen.query_one("#insp-head")), 10, "the operating point in Inspect")
+            info = " ".join(text_of(app.screen.query_one("#insp-head")).split())
+            assert "operating threshold 0.4000 (specificity ≥ 0.8 on validation)" in info
+            assert "Youden's J 0.5000" in info
 
     run(go())
