@@ -61,7 +61,6 @@ class GradcheckScreen(BaseScreen):
     BINDINGS = [
         Binding("g", "run", "run check"),
         Binding("m", "cycle_source", "model source"),
-        Binding("escape", "blur", "leave field"),
     ]
 
     def __init__(self) -> None:
@@ -120,9 +119,6 @@ class GradcheckScreen(BaseScreen):
         self.source = nxt
         self._show_dims()
         self._summary()
-
-    def action_blur(self) -> None:
-        self.set_focus(None)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#gc-run")
