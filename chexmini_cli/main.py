@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -352,6 +353,10 @@ def system_error_line(exc: BaseException) -> str:
     return f"{' → '.join(map(str, files))}: {problem}" if files else problem
 
 
+#: A process killed by SIGPIPE exits 128 + 13; a closed pipe ends the command the same way.
+EXIT_SIGPIPE = 141
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console(stderr=False)
@@ -370,6 +375,11 @@ def main(argv: list[str] | None = None) -> int:
     except ChexminiError as exc:
         print(f"chexmini: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader went away (``chexmini evaluate --json | head``): stop quietly, as
+        # other command-line tools do; the rest of the output has nowhere to go.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_SIGPIPE
     except (OSError, MemoryError, RecursionError) as exc:
         # Safety net: errors are handled where they happen; anything missed is one line.
         print(f"chexmini: error: {system_error_line(exc)}", file=sys.stderr)

@@ -126,3 +126,23 @@ def test_a_folder_holding_a_run_is_not_overwritten_by_accident(tmp_path):
     assert (tmp_path / "model.npz").read_bytes() == before
     run_to_end(tiny_config(epochs=1, seed=3), data, tmp_path, overwrite=True)
     assert (tmp_path / "model.npz").read_bytes() != before
+
+
+def test_a_closed_pipe_ends_the_command_quietly():
+    """``chexmini evaluate --json | head -c 40``: no "Broken pipe" line, exit 141 (as if
+    killed by SIGPIPE), and what was read is the start of the JSON."""
+    import fcntl
+
+    from tests.helpers import REPO
+
+    r, w = os.pipe()
+    # a 4 KiB pipe: the ~60 KB of JSON cannot all be written before the reader leaves
+    fcntl.fcntl(w, getattr(fcntl, "F_SETPIPE_SZ", 1031), 4096)
+    proc = subprocess.Popen([sys.executable, "-m", "chexmini_cli", "evaluate", "--split",
+                             "all", "--json"], cwd=REPO, stdout=w, stderr=subprocess.PIPE)
+    os.close(w)
+    with os.fdopen(r, "rb") as reader:
+        head = reader.read(40)                 # then the reader goes away
+    assert proc.wait(timeout=120) == 141
+    assert proc.stderr.read() == b""
+    assert head.lstrip().startswith(b'{\n  "checkpoint": "artifacts"')
