@@ -99,7 +99,7 @@ def test_brier_ece_and_reliability_points(tmp_path, ckpt):
     async def go():
         app = make_app(tmp_path, checkpoint=str(ckpt), start="evaluate")
         async with app.run_test(size=(100, 32)) as pilot:
-            await pilot.pause(0.3)
+            await wait_for(pilot, lambda: "metrics @" in lines(app), 10, "Evaluate drawn")
             scr = app.screen
             table = scr.query_one("#ev-metrics").columns
             diagram = scr.query_one(ReliabilityDiagram)
@@ -130,10 +130,10 @@ def test_reliability_diagram_reachable_at_80x24(tmp_path, ckpt):
     async def go():
         app = make_app(tmp_path, checkpoint=str(ckpt), start="evaluate")
         async with app.run_test(size=SMALL) as pilot:
-            await pilot.pause(0.3)
+            await wait_for(pilot, lambda: "metrics @" in lines(app), 10, "Evaluate drawn")
             assert "reliability" not in lines(app)             # below the fold at first
             await pilot.press("end")
-            await pilot.pause(0.3)
+            await wait_for(pilot, lambda: "ECE = " in lines(app), 10, "the end of the page")
             shown = lines(app)
             assert "mean P(abnormal) in bin →" in shown and "ECE = " in shown
             for _ in range(20):                                # ↑ to the chart's legend

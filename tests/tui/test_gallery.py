@@ -62,9 +62,8 @@ def test_gallery_follows_evaluate_threshold_and_keys(app_in, world):
 async def _browse(app_in, world) -> None:
     app = app_in(start="evaluate")
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: isinstance(app.screen, EvaluateScreen), 10, "Evaluate")
         ev = app.screen
-        assert isinstance(ev, EvaluateScreen)
         await pilot.press("right", "right")              # threshold + 0.02
         t = ev.threshold
         await pilot.press("g")
@@ -77,7 +76,8 @@ async def _browse(app_in, world) -> None:
         info = text_of(scr.query_one("#gal-info"))
         assert f"FP 1 / {len(want)}" in info and scr.item.name in info
         assert f"patient {int(scr.item.name[:8])}" in info
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: any(f"FP 1 / {len(want)}" in line
+                                          for line in screen_lines(app)), 10, "the drawn cell")
         lines = screen_lines(app)                        # what is on screen at 80×24
         assert any(f"FP 1 / {len(want)}" in line for line in lines)
         assert any(scr.item.name in line and "true normal" in line for line in lines)
@@ -97,8 +97,7 @@ async def _browse(app_in, world) -> None:
         assert scr.order.tolist() == _expected(world, "test", t, "TN")
         assert scr.item.score < t and scr.item.label == 0
         await pilot.press("escape")
-        await pilot.pause(0.1)
-        assert isinstance(app.screen, EvaluateScreen)
+        await wait_for(pilot, lambda: isinstance(app.screen, EvaluateScreen), 10, "back")
 
 
 @pytest.mark.slow
@@ -142,9 +141,8 @@ def test_palette_opens_the_gallery_from_another_screen(app_in):
             await pilot.press("g", "4")                 # gallery open, then another screen
             app.set_checkpoint("artifacts")
             await pilot.press("3")                      # the gallery of runs/moved is stale
-            await pilot.pause(0.2)
-            assert "the active checkpoint is now artifacts" in text_of(
-                app.screen.query_one("#gal-info"))
+            await wait_for(pilot, lambda: "the active checkpoint is now artifacts" in text_of(
+                app.screen.query_one("#gal-info")), 10, "the stale-gallery message")
             await pilot.press("escape")
             await wait_for(pilot, lambda: isinstance(app.screen, EvaluateScreen), 5, "back")
             await wait_for(pilot, lambda: app.screen.loaded_for == "artifacts", 5, "reload")

@@ -113,7 +113,8 @@ def test_h_shows_the_health_view_of_an_attached_run_at_80x24(tmp_path):
             view = scr.query_one(HealthView)
             assert not view.display
             await pilot.press("h")
-            await pilot.pause(0.4)
+            await wait_for(pilot, lambda: view.display and "fc2" in text_of(
+                view.query_one("#hv-table")), 10, "the health view")
             assert view.display and not scr.query_one("#train-plots").display
             assert view.region.width >= 76 and view.region.height >= 12
             table = text_of(view.query_one("#hv-table"))
@@ -121,8 +122,8 @@ def test_h_shows_the_health_view_of_an_attached_run_at_80x24(tmp_path):
             assert "70% of units never fire" in text_of(view.query_one("#hv-warnings"))
             assert "4,000" in text_of(view.query_one("#hv-system"))
             await pilot.press("h")
-            await pilot.pause(0.2)
-            assert not view.display and scr.query_one("#train-plots").display
+            await wait_for(pilot, lambda: not view.display, 10, "the plots again")
+            assert scr.query_one("#train-plots").display
 
     run(go())
 
