@@ -218,6 +218,21 @@ def test_train_through_the_form_runs_to_completion(tmp_path):
     model, mean, std, thr = load_checkpoint(out)
     assert model.widths == (4096, 32, 16, 1) and 0 <= thr <= 1
     assert json.loads((out / "metrics.json").read_text())["config"]["epochs"] == 3
+    # the same settings through the command line: the same run, bit for bit
+    from chexmini_cli.main import main as cli
+
+    cli_out = tmp_path / "cli"
+    assert cli(["train", "--data", "synthetic:160", "--epochs", "3", "--hidden-dims", "32,16",
+                "--batch-size", "32", "--no-augment", "--quiet", "--out", str(cli_out)]) == 0
+    for f in ("model.npz", "val_scores.npy", "test_scores.npy"):
+        ours, theirs = np.load(out / f), np.load(cli_out / f)
+        if f == "model.npz":
+            assert sorted(ours.files) == sorted(theirs.files)
+            assert all(ours[k].tobytes() == theirs[k].tobytes() for k in ours.files), f
+        else:
+            assert ours.tobytes() == theirs.tobytes(), f
+    assert (json.loads((out / "history.json").read_text())
+            == json.loads((cli_out / "history.json").read_text()))
 
 
 @pytest.mark.slow
