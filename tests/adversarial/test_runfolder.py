@@ -27,7 +27,7 @@ from tests.helpers import run_to_end, synthetic, tiny_config
 ARGS = ["--data", "synthetic:500", "--epochs", "30", "--hidden-dims", "128,32",
         "--batch-size", "32", "--quiet"]
 #: A run that is certainly still training when it is signalled (it is never let finish).
-LONG = [*ARGS[:2], "--epochs", "400", *ARGS[4:]]
+LONG = [*ARGS[:2], "--epochs", "100000", *ARGS[4:]]
 FAST = ["--data", "synthetic:200", "--epochs", "1", "--hidden-dims", "8", "--quiet"]
 COMPARED = ("model.npz", "metrics.json", "history.json", "val_scores.npy", "test_scores.npy")
 

@@ -46,6 +46,10 @@ from tests.helpers.tui import (
 # -- fixtures ----------------------------------------------------------------------------
 pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
+#: Epochs of a run the test stops itself: a tiny model trains ~100 epochs a second on an
+#: idle machine, so a few hundred could finish before the test's keys arrive.
+LONG = 1_000_000
+
 
 @pytest.fixture(scope="session")
 def ckpt(tmp_path_factory) -> Path:
@@ -265,7 +269,7 @@ def test_form_errors_are_inline(tmp_path):
 def test_pause_stops_steps_save_now_and_stop_writes_artifacts(tmp_path):
     out = tmp_path / "runs" / "long"
     data = load_data("synthetic:400")
-    cfg = TrainConfig(hidden_dims=[64, 32], epochs=400, batch_size=16, augment=False)
+    cfg = TrainConfig(hidden_dims=[64, 32], epochs=LONG, batch_size=16, augment=False)
 
     async def go():
         app = make_app(tmp_path, start="train")
@@ -316,7 +320,7 @@ def test_pause_stops_steps_save_now_and_stop_writes_artifacts(tmp_path):
 def test_quit_while_training_asks_then_stops_cleanly(tmp_path):
     out = tmp_path / "runs" / "q"
     data = load_data("synthetic:200")
-    cfg = TrainConfig(hidden_dims=[32], epochs=500, batch_size=16, augment=False)
+    cfg = TrainConfig(hidden_dims=[32], epochs=LONG, batch_size=16, augment=False)
 
     async def go():
         from chexmini_tui.screens.quit import QuitScreen
@@ -345,7 +349,7 @@ def test_quit_while_training_asks_then_stops_cleanly(tmp_path):
 def test_abort_keeps_the_run_resumable(tmp_path):
     out = tmp_path / "runs" / "a"
     data = load_data("synthetic:200")
-    cfg = TrainConfig(hidden_dims=[32], epochs=500, batch_size=16, augment=False)
+    cfg = TrainConfig(hidden_dims=[32], epochs=LONG, batch_size=16, augment=False)
 
     async def go():
         app = make_app(tmp_path, start="train")
@@ -533,7 +537,7 @@ def test_gradcheck_checkpoint_matches_core(tmp_path, ckpt):
 def test_gradcheck_fresh_and_live_model(tmp_path):
     out = tmp_path / "runs" / "live"
     data = load_data("synthetic:200")
-    cfg = TrainConfig(hidden_dims=[8, 4], epochs=500, batch_size=16, augment=False)
+    cfg = TrainConfig(hidden_dims=[8, 4], epochs=LONG, batch_size=16, augment=False)
 
     async def go():
         app = make_app(tmp_path, start="gradcheck")

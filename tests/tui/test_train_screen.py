@@ -350,7 +350,7 @@ def test_exit_summary_for_an_attached_run_still_going_and_an_interrupted_run(tmp
     assert lines[1].strip() == f"follow it again: chexmini-tui --attach {run_dir}"
 
     data = load_data("synthetic:160")
-    cfg = TrainConfig(hidden_dims=[16], epochs=400, batch_size=32, augment=False)
+    cfg = TrainConfig(hidden_dims=[16], epochs=100_000, batch_size=32, augment=False)
     out = tmp_path / "runs" / "live"
 
     async def interrupted():
