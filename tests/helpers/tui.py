@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import numpy as np
@@ -199,3 +201,17 @@ def write_run_log(run_dir: Path, aucs: list[float], planned: int = 10,
                            ep == best, best, best_auc, 0.1))
     log.close()
     return run_dir
+
+
+@asynccontextmanager
+async def replayed_run(tmp_path: Path, size: tuple[int, int],
+                       **events: int | bool) -> AsyncIterator[tuple]:
+    """The app attached to a finished fixed run (:func:`write_fixed_events` in
+    ``tmp_path/runs/demo``, ``events`` passed on), replayed to its end on the Train
+    screen: ``(app, pilot, screen)``."""
+    run_dir = write_fixed_events(tmp_path / "runs" / "demo", **events)
+    app = make_app(tmp_path, attach=str(run_dir))
+    async with app.run_test(size=size) as pilot:
+        scr = app.screen
+        await wait_for(pilot, lambda: scr.state.finished is not None, 10, "replay")
+        yield app, pilot, scr

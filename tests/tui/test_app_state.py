@@ -16,10 +16,10 @@ from tests.helpers.tui import (
     inspect_ready,
     make_app,
     make_checkpoint,
+    replayed_run,
     select_run,
     text_of,
     wait_for,
-    write_fixed_events,
 )
 
 pytestmark = pytest.mark.usefixtures("one_blas_thread")
@@ -93,13 +93,10 @@ def test_inspect_enter_sets_the_one_active_checkpoint(tmp_path):
 
 @pytest.mark.slow
 def test_attach_then_detach_is_idle_everywhere(tmp_path):
-    run_dir = write_fixed_events(tmp_path / "runs" / "demo")
+    run_dir = tmp_path / "runs" / "demo"
 
     async def go():
-        app = make_app(tmp_path, attach=str(run_dir))
-        async with app.run_test(size=SIZE) as pilot:
-            scr = app.screen
-            await wait_for(pilot, lambda: scr.state.finished is not None, 10, "replay")
+        async with replayed_run(tmp_path, SIZE) as (app, pilot, scr):
             # the followed run has finished: attached, and finished in the state and header
             assert app.state.attached and app.state.run_status == "finished"
             assert app.state.run_dir == str(run_dir) and not app.state.running

@@ -18,7 +18,14 @@ from chexmini_tui.widgets.health_view import (
 from chexmini_tui.widgets.sparkline import sparkline
 from chexmini_tui.widgets.system_pane import system_lines
 from core.events import read_events
-from tests.helpers.tui import fixed_health, make_app, text_of, wait_for, write_fixed_events
+from tests.helpers.tui import (
+    fixed_health,
+    make_app,
+    replayed_run,
+    text_of,
+    wait_for,
+    write_fixed_events,
+)
 
 pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
@@ -103,13 +110,8 @@ def test_the_system_pane_shows_the_trainers_figures(tmp_path):
 
 
 def test_h_shows_the_health_view_of_an_attached_run_at_80x24(tmp_path):
-    write_fixed_events(tmp_path / "runs" / "demo", epochs=4, health=True)
-
     async def go():
-        app = make_app(tmp_path, attach=str(tmp_path / "runs" / "demo"))
-        async with app.run_test(size=SMALL) as pilot:
-            scr = app.screen
-            await wait_for(pilot, lambda: scr.state.finished is not None, 10, "replay")
+        async with replayed_run(tmp_path, SMALL, epochs=4, health=True) as (app, pilot, scr):
             view = scr.query_one(HealthView)
             assert not view.display
             await pilot.press("h")

@@ -21,7 +21,14 @@ from chexmini_tui.widgets.run_progress import RunProgress
 from core.config import TrainConfig
 from core.data import load_data
 from core.events import read_events
-from tests.helpers.tui import fill_form, make_app, text_of, wait_for, write_fixed_events
+from tests.helpers.tui import (
+    fill_form,
+    make_app,
+    replayed_run,
+    text_of,
+    wait_for,
+    write_fixed_events,
+)
 
 SMALL = (80, 24)
 
@@ -61,13 +68,8 @@ def notes(app) -> str:
 # -- reflow at 80×24 ---------------------------------------------------------------------
 @pytest.mark.slow
 def test_80x24_form_shown_bars_keep_their_width_and_plots_give_way(tmp_path):
-    write_fixed_events(tmp_path / "runs" / "demo")
-
     async def go():
-        app = make_app(tmp_path, attach=str(tmp_path / "runs" / "demo"))
-        async with app.run_test(size=SMALL) as pilot:
-            scr = app.screen
-            await wait_for(pilot, lambda: scr.state.finished is not None, 10, "replay")
+        async with replayed_run(tmp_path, SMALL) as (app, pilot, scr):
             await pilot.pause(0.6)
             loss, auc = scr.query_one("#plot-loss"), scr.query_one("#plot-auc")
             assert loss.size.width >= 30 and auc.size.width >= 30   # form hidden
@@ -99,13 +101,8 @@ def test_plot_legend_is_a_title_line_without_side_markers():
 
 @pytest.mark.slow
 def test_plot_canvas_has_no_plotext_legend(tmp_path):
-    write_fixed_events(tmp_path / "runs" / "demo")
-
     async def go():
-        app = make_app(tmp_path, attach=str(tmp_path / "runs" / "demo"))
-        async with app.run_test(size=SMALL) as pilot:
-            scr = app.screen
-            await wait_for(pilot, lambda: scr.state.finished is not None, 10, "replay")
+        async with replayed_run(tmp_path, SMALL) as (app, pilot, scr):
             await pilot.pause(0.6)
             drawn = scr.query_one("#plot-auc", CurvePlot).render().plain
             first, *canvas = drawn.splitlines()
@@ -191,13 +188,8 @@ def test_pause_shows_paused_not_a_growing_eta_and_quit_dialog_keeps_drawing(tmp_
 # -- no stale or wiped view ---------------------------------------------------------------
 @pytest.mark.slow
 def test_failed_start_keeps_the_previous_run_on_screen(tmp_path):
-    write_fixed_events(tmp_path / "runs" / "demo")
-
     async def go():
-        app = make_app(tmp_path, attach=str(tmp_path / "runs" / "demo"))
-        async with app.run_test(size=SMALL) as pilot:
-            scr = app.screen
-            await wait_for(pilot, lambda: scr.state.finished is not None, 10, "replay")
+        async with replayed_run(tmp_path, SMALL) as (app, pilot, scr):
             await pilot.press("d")
             fill_form(scr, data="folder:" + str(tmp_path / "nowhere"),
                       out=str(tmp_path / "runs" / "new"))
@@ -238,13 +230,8 @@ def test_finished_live_run_status_and_exit_summary(tmp_path):
 # -- epoch table and log -------------------------------------------------------------------
 @pytest.mark.slow
 def test_epoch_table_rows_best_mark_keyboard_and_quiet_log(tmp_path):
-    write_fixed_events(tmp_path / "runs" / "demo")
-
     async def go():
-        app = make_app(tmp_path, attach=str(tmp_path / "runs" / "demo"))
-        async with app.run_test(size=SMALL) as pilot:
-            scr = app.screen
-            await wait_for(pilot, lambda: scr.state.finished is not None, 10, "replay")
+        async with replayed_run(tmp_path, SMALL) as (app, pilot, scr):
             await pilot.pause(0.6)
             table = scr.query_one("#epoch-table", EpochTable)
             assert table.row_count == 6
