@@ -23,6 +23,7 @@ import numpy as np
 
 from core.errors import ChexminiError
 from core.inference import Checkpoint, saliency, standardise_image
+from core.metrics import confusion_matrix
 from core.run_images import RunSplit
 
 CELLS = ("TN", "FP", "FN", "TP")
@@ -62,8 +63,10 @@ def select(scores: np.ndarray, labels: np.ndarray, threshold: float, cell: str) 
 
 
 def cell_counts(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str, int]:
-    """``{"TN": n, "FP": n, "FN": n, "TP": n}`` at ``threshold``."""
-    return {c: int(np.count_nonzero(cell_mask(scores, labels, threshold, c))) for c in CELLS}
+    """``{"TN": n, "FP": n, "FN": n, "TP": n}`` at ``threshold``: the confusion matrix of
+    :func:`core.metrics.confusion_matrix`, keyed by cell name."""
+    counts = confusion_matrix(scores, labels, threshold)
+    return {c: counts[c.lower()] for c in CELLS}
 
 
 @dataclass(frozen=True, eq=False)
