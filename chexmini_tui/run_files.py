@@ -14,7 +14,7 @@ from pathlib import Path
 from chexmini_tui.state import RunState
 from core.checkpoint import RESUME_FILE
 from core.errors import ChexminiError
-from core.events import Event, read_events
+from core.events import Event, read_all_events, read_events
 from core.runfolder import owner_pid
 
 EVENTS_FILE = "events.jsonl"
@@ -39,7 +39,7 @@ def replay(run_dir: str | Path) -> RunState:
     log = Path(run_dir) / EVENTS_FILE
     if log.is_file():
         try:
-            read = read_events(log)
+            read = read_all_events(log)
             state.apply_all(read.events)
             state.bad_lines += read.bad
         except (OSError, ChexminiError):

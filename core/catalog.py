@@ -15,7 +15,7 @@ from pathlib import Path
 
 from core.checkpoint import read_json
 from core.errors import ChexminiError
-from core.events import read_events
+from core.events import read_all_events
 from core.inference import checkpoint_summary
 from core.metrics_schema import validate_history
 from core.runfolder import owner_pid
@@ -123,7 +123,7 @@ def events_note(path: str) -> str | None:
     if not log.exists() and not log.is_symlink():
         return None
     try:
-        read = read_events(log)
+        read = read_all_events(log)
     except (ChexminiError, OSError) as exc:
         return f"events.jsonl not read: {exc}"
     return f"{read.bad} bad lines skipped in events.jsonl" if read.bad else None

@@ -255,3 +255,17 @@ def read_events(path: str | os.PathLike[str], offset: int = 0) -> EventsRead:
         if ev is not None:
             events.append(ev)
     return EventsRead(events, offset + end, bad)
+
+
+def read_all_events(path: str | os.PathLike[str]) -> EventsRead:
+    """Every complete event of an ``events.jsonl``, however long: :func:`read_events`
+    called from offset 0 until it stops advancing (``MAX_READ`` bytes at a time)."""
+    events: list[Event] = []
+    offset, bad = 0, 0
+    while True:
+        read = read_events(path, offset)
+        events += read.events
+        bad += read.bad
+        if read.offset == offset:
+            return EventsRead(events, offset, bad)
+        offset = read.offset

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from core.checkpoint import HISTORY_KEYS, read_json
 from core.errors import ChexminiError
-from core.events import EpochEnd, Event, Finished, RunStarted, read_events
+from core.events import EpochEnd, Event, Finished, RunStarted, read_all_events
 from core.metrics_schema import validate_history
 from core.runfolder import EVENTS_FILE
 
@@ -65,18 +65,10 @@ def fold_events(events: list[Event]) -> RunLog:
 
 
 def read_log(path: str | os.PathLike[str]) -> RunLog:
-    """Fold a whole ``events.jsonl`` (read in :data:`core.events.MAX_READ` chunks)."""
-    events: list[Event] = []
-    offset, bad = 0, 0
-    while True:
-        read = read_events(path, offset)
-        events += read.events
-        bad += read.bad
-        if read.offset == offset:
-            break
-        offset = read.offset
-    log = fold_events(events)
-    log.bad_lines = bad
+    """Fold a whole ``events.jsonl`` (:func:`core.events.read_all_events`)."""
+    read = read_all_events(path)
+    log = fold_events(read.events)
+    log.bad_lines = read.bad
     return log
 
 

@@ -166,3 +166,28 @@ def test_damaged_files_are_one_line_in_the_row(tmp_path):
 
     missing = run_row(str(tmp_path / "gone"))
     assert missing.status == "missing" and "folder not found" in _one_line(missing.error)
+
+
+def test_a_log_longer_than_one_read_is_read_to_its_end(tmp_path, monkeypatch):
+    """Replaying a run (the app's resume and attach), its history and its bad-line note
+    read the whole events.jsonl, not only the first ``MAX_READ`` bytes."""
+    import core.events
+    from chexmini_tui.run_files import replay
+    from core.catalog import events_note
+    from core.events import read_all_events, read_events
+    from core.run_history import read_log
+    from tests.helpers.tui import write_fixed_events
+
+    run_dir = write_fixed_events(tmp_path / "run", epochs=6)
+    with open(run_dir / "events.jsonl", "ab") as fh:
+        fh.write(b"{not an event}\n")
+    whole = read_events(run_dir / "events.jsonl")          # one read of everything
+    monkeypatch.setattr(core.events, "MAX_READ", 1500)      # now a few lines per read
+    first = read_events(run_dir / "events.jsonl")
+    assert 0 < len(first.events) < len(whole.events)
+    every = read_all_events(run_dir / "events.jsonl")
+    assert [e.to_dict() for e in every.events] == [e.to_dict() for e in whole.events]
+    assert every.bad == whole.bad == 1
+    assert replay(run_dir).epochs_done == 6
+    assert len(read_log(run_dir / "events.jsonl").history["val_auc"]) == 6
+    assert events_note(str(run_dir)) == "1 bad lines skipped in events.jsonl"
