@@ -1,4 +1,4 @@
-"""What the training-health figures cost per epoch (:mod:`core.health`).
+"""What the training-health figures cost per epoch (:mod:`core.training.health`).
 
     python benchmarks/health_cost.py [--epochs 8] [--reps 3] [--parts 40] [--keep-openblas-env]
 
@@ -16,7 +16,7 @@ the embedded real sample (1,133 training / 243 validation images, 5 steps an epo
    busy machine): the optimiser's update measuring ‖ΔW‖ vs a plain one (the only
    difference in the epoch's last step, timed alone so the GEMMs' noise stays out); the
    validation pass with the activation probe vs without; and
-   :func:`core.health.layer_health` (gradient norms; ‖W‖² is computed for ``reg_loss``
+   :func:`core.training.health.layer_health` (gradient norms; ‖W‖² is computed for ``reg_loss``
    anyway). Their sum is the cost per epoch, printed as a percentage of the fastest and
    of the median epoch time without health from 1.
 
@@ -51,7 +51,7 @@ def side_by_side(config, data, reps: int) -> tuple[float, float, float]:
     runs advanced epoch by epoch in turn, so a change in the machine's load hits both.
     Which run is created first alternates too: in an A/A check (both without health) the
     run created first was ~1.5 % faster, as large as the effect measured here."""
-    from core.train import train
+    from core.training.train import train
 
     times: dict[bool, list[float]] = {True: [], False: []}
     for rep in range(reps):
@@ -83,12 +83,12 @@ def by_part(config, data, n: int) -> dict[str, float]:
     """Extra seconds per epoch of each part of the health figures (see the module)."""
     import numpy as np
 
-    from core.batches import BatchMaker
-    from core.health import ActivationProbe, layer_health
-    from core.optim import weight_sq_norms
-    from core.run_state import RunState
-    from core.step import TrainStep
-    from core.validation import validate
+    from core.nn.batches import BatchMaker
+    from core.training.health import ActivationProbe, layer_health
+    from core.training.optim import weight_sq_norms
+    from core.training.run_state import RunState
+    from core.training.scoring import validate
+    from core.training.step import TrainStep
 
     run = RunState(config, data)
     maker = BatchMaker(run.mean, run.std, noise_seed=run.noise_seed)
@@ -130,8 +130,8 @@ def main(argv: list[str] | None = None) -> None:
     blas_note = unset_openblas_env(args.keep_openblas_env)
 
     import core  # noqa: F401  (before NumPy: sets OPENBLAS_THREAD_TIMEOUT)
-    from core.config import TrainConfig
     from core.data import load_data
+    from core.foundation.config import TrainConfig
 
     data = load_data("nih-sample")
     config = TrainConfig(epochs=args.epochs)

@@ -13,7 +13,7 @@ memory of one training epoch read from a 60,000-image uint8 memory-mapped cache.
      memmap) — with each ``--workers`` count, every time from an empty cache.
 2. **Epoch RSS**: writes a 60,000 (train) + 8,500 (val) + 10,000 (test) image uint8
    cache (``.npy``), then, in a fresh subprocess, memory-maps it and runs one epoch of
-   ``core.train.train`` with the published model (4096→1024→256→64→1, batch 256, Adam,
+   ``core.training.train.train`` with the published model (4096→1024→256→64→1, batch 256, Adam,
    augmentation) and reports the child's peak RSS (``VmHWM``: unlike ``ru_maxrss`` it
    does not inherit the parent's peak across ``exec``), and the anonymous and
    file-backed (memory-map) pages at the end. ``--steps N`` stops after N steps
@@ -163,9 +163,9 @@ def _status_kb(field: str) -> int:
 
 def epoch_child(folder: Path, steps: int | None) -> None:
     """Run in a fresh process: memory-map the cache and train one epoch."""
-    from core.config import TrainConfig
     from core.data.dataset import DataSplits, Split
-    from core.train import TrainControl, train
+    from core.foundation.config import TrainConfig
+    from core.training.train import TrainControl, train
 
     parts = {}
     for name in SPLIT_SIZES:
@@ -192,8 +192,8 @@ def epoch_child(folder: Path, steps: int | None) -> None:
     gen.close()
     if steps is not None and n_steps < -(-len(data.train) // config.batch_size):
         # Cut short: still score validation and test once, as the epoch end would.
-        from core.batches import BatchMaker
-        from core.validation import score_split
+        from core.nn.batches import BatchMaker
+        from core.training.scoring import score_split
 
         maker = BatchMaker(*control.norm)
         score_split(control.model, data.val, maker)

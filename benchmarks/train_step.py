@@ -2,7 +2,8 @@
 
     python benchmarks/train_step.py [--steps 50] [--rounds 5] [--keep-openblas-env]
 
-Times ``core.step.TrainStep`` — the code path ``core.train`` runs — on the published MLP
+Times ``core.training.step.TrainStep`` — the code path ``core.training.train`` runs — on the
+published MLP
 (4096→1024→256→64→1, batch 256, float32, dropout 0.3, Adam + weight decay, augmentation
 and per-batch standardisation included) and prints samples/s, achieved GFLOP/s
 (6 × weights × batch per step), the time split by phase, the step as a fraction of the
@@ -34,13 +35,13 @@ import numpy as np  # noqa: E402  (after the re-exec decision, before BLAS start
 from openblas_env import unset_openblas_env  # noqa: E402
 
 import core  # noqa: E402,F401,I001  (before NumPy: sets OPENBLAS_THREAD_TIMEOUT)
-from core.augment import AugmentConfig  # noqa: E402
-from core.batches import BatchMaker  # noqa: E402
-from core.blas_env import THREAD_TIMEOUT  # noqa: E402
+from core.foundation.blas_env import THREAD_TIMEOUT  # noqa: E402
+from core.nn.augment import AugmentConfig  # noqa: E402
+from core.nn.batches import BatchMaker  # noqa: E402
 from core.nn.model import MLP  # noqa: E402
-from core.optim import Adam  # noqa: E402
-from core.standardize import feature_stats  # noqa: E402
-from core.step import StepTimer, TrainStep  # noqa: E402
+from core.nn.standardize import feature_stats  # noqa: E402
+from core.training.optim import Adam  # noqa: E402
+from core.training.step import StepTimer, TrainStep  # noqa: E402
 
 WIDTHS = (4096, 1024, 256, 64, 1)
 BATCH = 256
@@ -169,16 +170,16 @@ def gemm_time(reps=20):
 def adam_floor(n_params: int, reps: int = 100) -> dict:
     """What the Adam update could cost at best with NumPy on this machine.
 
-    compute: the real update (:meth:`core.optim.Adam.step`) on one chunk of
-    ``core.optim.CHUNK`` parameters, repeated so the chunk stays in cache — its ufunc
+    compute: the real update (:meth:`core.training.optim.Adam.step`) on one chunk of
+    ``core.training.optim.CHUNK`` parameters, repeated so the chunk stays in cache — its ufunc
     passes at in-cache speed, in ns per parameter on one core —
     times ``n_params`` spread perfectly over all cores. memory: the 28 bytes per parameter
     it must move (read θ, g, m̃, ṽ; write θ, m̃, ṽ; float32) at the bandwidth all cores
     get streaming ``a ← b + c`` over 3 × 128 MB. The floor is the larger of the two (it
     assumes memory traffic and arithmetic overlap perfectly, which chunked NumPy does not).
     """
-    from core.optim import CHUNK
-    from core.parallel import n_threads, row_shares, run_shares
+    from core.foundation.parallel import n_threads, row_shares, run_shares
+    from core.training.optim import CHUNK
 
     n = CHUNK
     p = {"x.W": np.zeros(n, np.float32)}
@@ -223,7 +224,7 @@ def inference_figures(ours: Ours):
             x = preprocess_image(path, 64, mean, std)
             predict_label(ours.model, x, 0.5)
             times.append(time.perf_counter() - t0)
-    from core.batches import standardise_all
+    from core.nn.batches import standardise_all
 
     imgs = np.random.default_rng(1).integers(0, 256, (10_000, 64, 64), np.uint8)
     t0 = time.perf_counter()
@@ -246,7 +247,7 @@ def main() -> None:
     print(f"OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE: {env_note}")
     timeout = os.environ.get("OPENBLAS_THREAD_TIMEOUT")
     print(f"OPENBLAS_THREAD_TIMEOUT={timeout} (chexmini sets {THREAD_TIMEOUT} unless already set: "
-          "OpenBLAS workers sleep between GEMMs, see core/blas_env.py)")
+          "OpenBLAS workers sleep between GEMMs, see core/foundation/blas_env.py)")
     print(f"model {'→'.join(map(str, WIDTHS))}, batch {BATCH}, float32, "
           f"{flops / 1e9:.2f} GFLOP per step (6 × weights × batch)\n")
 

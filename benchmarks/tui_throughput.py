@@ -29,9 +29,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chexmini_tui.app import ChexminiApp  # noqa: E402
-from core.config import TrainConfig  # noqa: E402
 from core.data import load_data  # noqa: E402
-from core.train import train  # noqa: E402
+from core.foundation.config import TrainConfig  # noqa: E402
+from core.training.train import train  # noqa: E402
 
 TARGET = 0.90
 

@@ -17,10 +17,10 @@ from chexmini_cli.options import (
     config_from_args,
     load_data_from_args,
 )
-from core.atomic import write_json
-from core.config import TrainConfig
-from core.cv import concat_splits, cross_validate, results_to_dicts, summarise
 from core.data.sources import portable_source
+from core.foundation.atomic import write_json
+from core.foundation.config import TrainConfig
+from core.training.cv import concat_splits, cross_validate, results_to_dicts, summarise
 
 MODELS = ("mlp", "linear", "constant")
 
@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    from core.errors import ChexminiError
+    from core.foundation.errors import ChexminiError
 
     names = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = sorted(set(names) - set(MODELS))

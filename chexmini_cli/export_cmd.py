@@ -6,7 +6,7 @@ import argparse
 
 from rich.console import Console
 
-from core.published import CHEXMINI, PUBLISHED
+from core.runs.published import CHEXMINI, PUBLISHED
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    from core.export import export_checkpoint
+    from core.runs.export import export_checkpoint
 
     res = export_checkpoint(args.checkpoint, args.out, args.format, overwrite=args.overwrite)
     console.print(f"exported {args.checkpoint} → {res.out} ({args.format} layout): "

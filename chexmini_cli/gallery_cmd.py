@@ -9,7 +9,7 @@ import json
 from rich.console import Console
 
 from chexmini_cli.options import check_flags
-from core.gallery import CELL_TITLES, CELLS, LABEL_NAMES, select
+from core.inference.gallery import CELL_TITLES, CELLS, LABEL_NAMES, select
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,8 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    from core.checkpoint import checkpoint_dir, read_metrics
-    from core.run_images import locate
+    from core.runs.checkpoint import checkpoint_dir, read_metrics
+    from core.runs.images import locate
 
     check_flags(args, {"threshold": {"lo": 0, "hi": 1}, "top": {"lo": 0, "integer": True}})
     ckpt = checkpoint_dir(args.checkpoint)

@@ -25,13 +25,13 @@ from chexmini_cli.options import (
     load_data_from_args,
 )
 from core import __version__
-from core.checks import ConfigError
-from core.errors import ChexminiError
+from core.foundation.checks import ConfigError
+from core.foundation.errors import ChexminiError
 
 EXIT_USAGE = 2
 DEFAULT_CHECKPOINT = "artifacts"
 #: CLI-only gradcheck flags (``--eps``, ``--samples``, ``--tol``, ``--order`` are checked
-#: by :func:`core.gradcheck.check_args`, the same rules as the app's form).
+#: by :func:`core.evaluation.gradcheck.check_args`, the same rules as the app's form).
 GRADCHECK_RULES: dict[str, dict] = {
     "batch": {"lo": 1, "hi": 4096, "integer": True},
     "image_size": {"lo": 4, "hi": 1024, "integer": True},
@@ -143,10 +143,10 @@ def _target(args) -> tuple[str, float] | None:
 
 def _score_splits(args, ckpt, console: Console, names: tuple[str, ...]) -> tuple[dict, str]:
     """``({split: (P(abnormal), labels)}, source)`` of ``--data`` re-scored by ``ckpt``."""
-    from core.batches import BatchMaker
     from core.data.sources import check_source_resize
+    from core.nn.batches import BatchMaker
     from core.nn.model import sigmoid
-    from core.validation import score_split
+    from core.training.scoring import score_split
 
     model, mean, std, _ = ckpt
     check_source_resize(args.data, ckpt.resize_filter, ckpt.image_size, ckpt.path)
@@ -163,11 +163,11 @@ def cmd_evaluate(args, console: Console) -> int:
     """Metrics, Brier and ECE per split at the checkpoint's threshold, ``--threshold``, or
     the threshold a ``--target-*`` rule picks on the validation split (``--save`` records
     it in the checkpoint)."""
-    from core.calibration import brier_score, expected_calibration_error
-    from core.checkpoint import save_operating_point
+    from core.evaluation.calibration import brier_score, expected_calibration_error
+    from core.evaluation.metrics import split_report
+    from core.evaluation.operating_point import choose_operating_point
     from core.inference import load_checkpoint
-    from core.metrics import split_report
-    from core.operating_point import choose_operating_point
+    from core.runs.checkpoint import save_operating_point
 
     check_flags(args, {"threshold": {"lo": 0, "hi": 1}, "target_sensitivity": TARGET_RULE,
                        "target_specificity": TARGET_RULE})
@@ -222,7 +222,7 @@ def _sample_row(path: str) -> list[str]:
 def cmd_predict(args, console: Console) -> int:
     from core.data.true_labels import LabelFinder
     from core.inference import load_checkpoint, predict_files
-    from core.ood import assess_files, xray_rules_apply
+    from core.inference.ood import assess_files, xray_rules_apply
 
     ckpt = load_checkpoint(args.checkpoint)
     model, mean, std, thr = ckpt
@@ -268,8 +268,8 @@ def cmd_predict(args, console: Console) -> int:
 
 def cmd_gradcheck(args, console: Console) -> int:
     from chexmini_cli.options import _dims
-    from core.config import check_model_size
-    from core.gradcheck import check_args, gradcheck
+    from core.evaluation.gradcheck import check_args, gradcheck
+    from core.foundation.config import check_model_size
     from core.inference import load_checkpoint
     from core.nn import MLP
 

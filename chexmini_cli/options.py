@@ -1,20 +1,20 @@
-"""Command-line flags: one per :class:`core.config.TrainConfig` field (generated from
-:mod:`core.config_fields`), and the data flags shared by every command."""
+"""Command-line flags: one per :class:`core.foundation.config.TrainConfig` field (generated from
+:mod:`core.foundation.config_fields`), and the data flags shared by every command."""
 
 from __future__ import annotations
 
 import argparse
 
-from core.checks import ConfigError, check_number
-from core.config import TrainConfig, parse_hidden_dims
-from core.config_fields import ConfigField, flag_fields
 from core.data.sources import DEFAULT_SOURCE
-from core.errors import ChexminiError
+from core.foundation.checks import ConfigError, check_number
+from core.foundation.config import TrainConfig, parse_hidden_dims
+from core.foundation.config_fields import ConfigField, flag_fields
+from core.foundation.errors import ChexminiError
 
 
 def _dims(text: str) -> list[int]:
     """argparse type for gradcheck's ``--hidden-dims`` (see
-    :func:`core.config.parse_hidden_dims`)."""
+    :func:`core.foundation.config.parse_hidden_dims`)."""
     try:
         return parse_hidden_dims(text)
     except ChexminiError as exc:
@@ -35,9 +35,9 @@ def _reader(field: ConfigField):
 
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
-    """One ``--flag`` per field of :data:`core.config_fields.CONFIG_FIELDS`; defaults are
+    """One ``--flag`` per field of :data:`core.foundation.config_fields.CONFIG_FIELDS`; defaults are
     ``None`` (= keep the config's value). Each value is read by
-    :meth:`core.config_fields.ConfigField.read` (as the app's form reads its fields)."""
+    :meth:`core.foundation.config_fields.ConfigField.read` (as the app's form reads its fields)."""
     group = parser.add_argument_group("hyperparameters (defaults: the published run)")
     for f in flag_fields():
         help_ = f"{f.help} (default: {f.format(f.default)})"

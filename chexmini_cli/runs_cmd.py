@@ -11,10 +11,10 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from core.run_list import COLUMNS, SORT_KEYS
+from core.runs.listing import COLUMNS, SORT_KEYS
 
 DEFAULT_RUNS = "runs"
-#: the table's columns (``--json`` has every hyperparameter of :data:`core.run_list.KEY_PARAMS`)
+#: the table's columns (``--json`` has every hyperparameter of :data:`core.runs.listing.KEY_PARAMS`)
 SHOWN = ("name", "status", "epochs", "auc", "test_auc", "data", "hidden", "lr", "optimizer",
          "batch")
 NUMERIC = ("epochs", "auc", "test_auc", "lr", "batch", "dropout", "wd")
@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    from core.run_list import cells, list_runs, sort_rows
+    from core.runs.listing import cells, list_runs, sort_rows
 
     rows = sort_rows(list_runs(args.folder), args.sort, args.reverse)
     if args.json:

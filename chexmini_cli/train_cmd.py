@@ -27,11 +27,11 @@ from rich.progress import (
 
 from chexmini_cli.options import config_from_args, load_data_from_args
 from chexmini_cli.progress import cache_progress
-from core.checkpoint import RESUME_FILE
-from core.config import TrainConfig
-from core.errors import ChexminiError
-from core.runfolder import check_can_start
-from core.train import load_for_resume, train
+from core.foundation.config import TrainConfig
+from core.foundation.errors import ChexminiError
+from core.runs import layout
+from core.runs.folder import check_can_start
+from core.training.train import load_for_resume, train
 
 EXIT_SIGNAL_BASE = 128
 
@@ -89,7 +89,7 @@ def _resume_conflicts(args: argparse.Namespace, run_dir: Path) -> None:
 
 def prepare(args: argparse.Namespace, console: Console) -> tuple[TrainConfig, object, Path, bool]:
     """Config, data, run dir and resume flag from the parsed arguments. The run folder's
-    policy (:mod:`core.runfolder`) is checked before any data is loaded."""
+    policy (:mod:`core.runs.folder`) is checked before any data is loaded."""
     if args.resume:
         run_dir = Path(args.resume)
         _resume_conflicts(args, run_dir)
@@ -159,7 +159,7 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
             gen.close()
     if stop.signum is not None:
         name = signal.Signals(stop.signum).name
-        resumable = (run_dir / RESUME_FILE).is_file()
+        resumable = (run_dir / layout.RESUME).is_file()
         msg = (f"chexmini: {name} received; state saved. Resume with:\n"
                f"  chexmini train --resume {run_dir}" if resumable
                else f"chexmini: {name} received before the first step; nothing to resume.")

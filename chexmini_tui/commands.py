@@ -16,9 +16,9 @@ from pathlib import Path
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from chexmini_tui.screens.base import SCREENS
-from core.catalog import discover
-from core.errors import ChexminiError
-from core.export import FORMATS, export_checkpoint
+from core.foundation.errors import ChexminiError
+from core.runs.catalog import discover
+from core.runs.export import FORMATS, export_checkpoint
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from chexmini_tui.runner import TrainRunner
 from chexmini_tui.state import RunState
-from core.checkpoint import RESUME_FILE
+from core.runs import layout
 
 
 def exit_summary(st: RunState, runner: TrainRunner | None, followed: Path | None,
@@ -33,7 +33,7 @@ def exit_summary(st: RunState, runner: TrainRunner | None, followed: Path | None
         return [f"run {out} failed: {runner.error}"]
     if runner.active:
         return [f"run {out} was still stopping at {where}"]
-    if (out / RESUME_FILE).is_file():
+    if (out / layout.RESUME).is_file():
         return [f"run {out} interrupted at {where}",
                 f"  continue it: chexmini train --resume {out}"]
     return [f"run {out} stopped at {where}; nothing saved to resume"]

@@ -63,7 +63,8 @@ class GradcheckProgress(Message):
 
 @dataclass
 class GradcheckDone(Message):
-    """``report`` is a :class:`core.gradcheck.GradcheckReport`, or ``error`` a message."""
+    """``report`` is a :class:`core.evaluation.gradcheck.GradcheckReport`, or ``error`` a
+    message."""
 
     report: object = None
     error: str | None = None
@@ -73,7 +74,7 @@ class GradcheckDone(Message):
 @dataclass
 class GallerySplitLoaded(Message):
     """The gallery's images of one split were found (``run``: a
-    :class:`core.run_images.RunSplit`, plus the loaded ``checkpoint`` for saliency), or
+    :class:`core.runs.images.RunSplit`, plus the loaded ``checkpoint`` for saliency), or
     ``error`` says why not."""
 
     split: str
@@ -84,7 +85,7 @@ class GallerySplitLoaded(Message):
 
 @dataclass
 class GalleryItemReady(Message):
-    """One gallery image with its saliency (``item``: :class:`core.gallery.GalleryItem`)
+    """One gallery image with its saliency (``item``: :class:`core.inference.gallery.GalleryItem`)
     for the view ``token`` = ``(split, cell, position)``, or ``error``."""
 
     token: tuple

@@ -2,7 +2,7 @@
 earlier run (replayed on resume), and a followed ``events.jsonl`` (attach mode).
 
 Screens only lay out and wire; the file reading lives here (engine readers from
-:mod:`core.events` and :mod:`core.runfolder`).
+:mod:`core.events` and :mod:`core.runs.folder`).
 """
 
 from __future__ import annotations
@@ -12,12 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chexmini_tui.state import RunState
-from core.checkpoint import RESUME_FILE
-from core.errors import ChexminiError
 from core.events import Event, read_all_events, read_events
-from core.runfolder import owner_pid
-
-EVENTS_FILE = "events.jsonl"
+from core.foundation.errors import ChexminiError
+from core.runs import layout
+from core.runs.folder import owner_pid
 
 
 def interrupted_run(out: str, runs_dir: str | Path) -> Path | None:
@@ -25,9 +23,9 @@ def interrupted_run(out: str, runs_dir: str | Path) -> Path | None:
     ``out`` empty — the newest interrupted run under ``runs_dir`` that no live process is
     training (if every one is live, the newest — refused by the caller, naming its owner)."""
     if out:
-        return Path(out) if (Path(out) / RESUME_FILE).is_file() else None
-    runs = sorted((p.parent for p in Path(runs_dir).glob(f"*/{RESUME_FILE}")),
-                  key=lambda d: (d / RESUME_FILE).stat().st_mtime, reverse=True)
+        return Path(out) if (Path(out) / layout.RESUME).is_file() else None
+    runs = sorted((p.parent for p in Path(runs_dir).glob(f"*/{layout.RESUME}")),
+                  key=lambda d: (d / layout.RESUME).stat().st_mtime, reverse=True)
     free = [d for d in runs if owner_pid(d) is None]
     return (free or runs or [None])[0]
 
@@ -36,7 +34,7 @@ def replay(run_dir: str | Path) -> RunState:
     """A :class:`RunState` with the events of ``run_dir/events.jsonl`` applied (empty if
     the log is missing or unreadable: the resumed run reports its own progress)."""
     state = RunState()
-    log = Path(run_dir) / EVENTS_FILE
+    log = Path(run_dir) / layout.EVENTS
     if log.is_file():
         try:
             read = read_all_events(log)
@@ -63,7 +61,7 @@ class EventFollower:
 
     def __init__(self, run_dir: str | Path) -> None:
         p = Path(run_dir)
-        self.path = p if p.name == EVENTS_FILE else p / EVENTS_FILE
+        self.path = p if p.name == layout.EVENTS else p / layout.EVENTS
         self.offset = 0
         self.last_event_time = time.monotonic()
 

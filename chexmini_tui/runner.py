@@ -1,4 +1,4 @@
-"""``TrainRunner``: drives :func:`core.train.train` from a Textual thread worker.
+"""``TrainRunner``: drives :func:`core.training.train.train` from a Textual thread worker.
 
 The worker thread owns the generator: it pulls events, and between two ``next()``
 calls it checks for cancellation, pause, and requests for a copy of the live model
@@ -26,12 +26,12 @@ from textual.message_pump import MessagePump
 from textual.worker import get_current_worker
 
 from chexmini_tui.messages import TrainEvents, TrainStatus
-from core.checkpoint import RESUME_FILE
-from core.config import TrainConfig
 from core.data import load_data
-from core.errors import ChexminiError
 from core.events import StepDone
-from core.train import TrainControl, load_for_resume, train
+from core.foundation.config import TrainConfig
+from core.foundation.errors import ChexminiError
+from core.runs import layout
+from core.training.train import TrainControl, load_for_resume, train
 
 #: Seconds between two batched event messages (≤ 10 UI updates a second).
 STEP_INTERVAL = 0.1
@@ -201,7 +201,7 @@ class TrainRunner:
             if self.result is not None:
                 self._status("finished", f"artifacts in {self.out_dir}")
             else:
-                saved = (self.out_dir / RESUME_FILE).is_file()
+                saved = (self.out_dir / layout.RESUME).is_file()
                 self._status("aborted", f"resume state saved: chexmini train --resume "
                                         f"{self.out_dir}" if saved else "nothing saved")
         except ChexminiError as exc:

@@ -5,11 +5,11 @@ draw ``loss_curve.png``). It never imports Textual or Rich: front ends (the
 ``chexmini`` CLI and the ``chexmini-tui`` app) consume its events.
 """
 
-from core.blas_env import apply_blas_defaults
+from core.foundation.blas_env import apply_blas_defaults
 
-apply_blas_defaults()  # before anything imports NumPy: see core/blas_env.py
+apply_blas_defaults()  # before anything imports NumPy: see core/foundation/blas_env.py
 
-from core.errors import ChexminiError  # noqa: E402
+from core.foundation.errors import ChexminiError  # noqa: E402
 
 __all__ = ["ChexminiError"]
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""Events yielded by :func:`core.train.train` — the only thing front ends consume.
+"""Events yielded by :func:`core.training.train.train` — the only thing front ends consume.
 
 Every event is a small dataclass that round-trips through JSON (``to_dict`` /
 :func:`event_from_dict`), which is how ``RUN_DIR/events.jsonl`` lets another process
@@ -14,8 +14,8 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple, get_args, get_type_hints
 
-from core import safe_io
-from core.errors import ChexminiError
+from core.foundation import safe_io
+from core.foundation.errors import ChexminiError
 
 
 @dataclass
@@ -63,9 +63,9 @@ class EpochEnd(Event):
     ``history.json`` — the regularised objective is ``train_loss + reg_loss``;
     ``val_*``: evaluation mode, accuracy at 0.5. ``health``: per layer
     ``{"fc1": {"w_norm": …, "grad_norm": …, "update_ratio": …, "act_mean": …, "act_std": …,
-    "dead" | "saturated": …}, …}`` (:mod:`core.health`; numbers or ``None``); ``system``:
+    "dead" | "saturated": …}, …}`` (:mod:`core.training.health`; numbers or ``None``); ``system``:
     ``{"cpu_percent", "rss_mb", "peak_rss_mb", "samples_per_s"}``
-    (:mod:`core.system_stats`). Both are empty in logs written before they existed."""
+    (:mod:`core.training.system_stats`). Both are empty in logs written before they existed."""
 
     kind: ClassVar[str] = "epoch"
     epoch: int

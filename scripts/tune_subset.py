@@ -5,7 +5,7 @@
 A single 243-image validation split is too noisy to rank candidates (its AUC has a
 standard error of about 0.04), so each candidate is trained on the training part of each
 of the 5 patient-grouped CV folds and ranked by its mean best *validation* AUC across the
-folds. The test folds are scored by the same runs (that is how ``core.cv`` works) and
+folds. The test folds are scored by the same runs (that is how ``core.training.cv`` works) and
 printed for completeness, but the ranking never looks at them. Prints a Markdown table.
 """
 
@@ -16,9 +16,9 @@ import time
 
 import numpy as np
 
-from core.config import TrainConfig
-from core.cv import concat_splits, cross_validate
 from core.data import load_data
+from core.foundation.config import TrainConfig
+from core.training.cv import concat_splits, cross_validate
 
 CANDIDATES = {
     "published (lr 1e-3, wd 1e-4, dropout 0.3, 200 ep)": {},

@@ -3,17 +3,23 @@
 Three packages, one direction::
 
     chexmini_cli  ──┐
-                    ├──▶  core   (engine: NumPy + Pillow; matplotlib only in core.plots)
+                    ├──▶  core   (engine: NumPy + Pillow; matplotlib only in core.runs.plots)
     chexmini_tui  ──┘
 
-and inside the engine, three tiers, one direction::
+and inside the engine, wings (folders by concept), each importing only the wings below
+it (:data:`WINGS` is the table; ``core`` itself, for ``__version__``, is open to all)::
 
-    core.* (trainer, inference, cv, export, ...)  ──▶  core.data  ──▶  foundation
-
-where *foundation* is the small set of helper modules every tier may use (errors,
-atomic writes, safe file and .npz reading, number checks, and the ``core`` package
-itself for ``__version__``). The data layer never imports the trainer: it loads,
-caches and splits images and knows nothing about models, optimisers or checkpoints.
+    inference   training   reference      using a checkpoint | the trainer | the spec
+         └──────┬──┘           │
+               runs            │          run folder, checkpoint, published layout
+          ┌─────┼──────┐       │
+       events  evaluation      │          the event types | metrics, thresholds, gradcheck
+                  │            │
+                  nn ◀─────────┘          layers, loss, batches, preprocessing
+                  │
+                data                      loading, caching, splitting images
+                  │
+              foundation                  errors, safe I/O, checks, config
 
 The check reads the source with :mod:`ast` and walks *every* ``import`` and
 ``from ... import`` node in each file -- module level, inside functions, inside
@@ -23,7 +29,9 @@ table, the import graph of the project's own modules must have no cycles at all.
 
 To see the check work, ``test_the_checker_reports_an_added_back_edge`` copies the
 packages into a temporary folder, adds one ``import chexmini_tui`` inside a
-function of an engine module, and asserts the checker names it.
+function of an engine module, and asserts the checker names it; and
+``test_the_checker_reports_a_back_edge_between_wings`` does the same with a run-folder
+module importing the trainer.
 """
 
 from __future__ import annotations
@@ -41,17 +49,34 @@ ROOT = Path(__file__).resolve().parents[1]
 # The project's own top-level packages: their modules form the import graph.
 PACKAGES = ("core", "chexmini_cli", "chexmini_tui")
 
-# Engine modules the data layer may import: they import only each other (the
-# contract below checks that too), so core.data cannot reach the trainer through them.
-FOUNDATION = (
-    "core",            # the package itself: __version__, ChexminiError
-    "core.blas_env",   # imported by core/__init__ before NumPy
-    "core.errors",
-    "core.atomic",
-    "core.safe_io",
-    "core.safe_npz",
-    "core.checks",
-)
+#: The engine's wings, bottom to top: each may import itself and the wings it lists.
+WINGS: dict[str, tuple[str, ...]] = {
+    "core.foundation": (),
+    "core.data": ("core.foundation",),
+    "core.nn": ("core.data", "core.foundation"),
+    "core.evaluation": ("core.nn", "core.foundation"),
+    "core.events": ("core.foundation",),
+    "core.runs": ("core.events", "core.evaluation", "core.nn", "core.data", "core.foundation"),
+    "core.training": ("core.runs", "core.events", "core.evaluation", "core.nn", "core.data",
+                      "core.foundation"),
+    "core.inference": ("core.runs", "core.evaluation", "core.nn", "core.data",
+                       "core.foundation"),
+    "core.reference": ("core.nn",),
+}
+#: What a wing says it is, for the failure message.
+WING_JOBS = {
+    "core.foundation": "the foundation (errors, safe I/O, checks, config)",
+    "core.data": "the data layer (loading, caching, splitting images)",
+    "core.nn": "the network (layers, loss, batches, preprocessing)",
+    "core.evaluation": "evaluation maths (metrics, thresholds, calibration, gradcheck)",
+    "core.events": "the event types",
+    "core.runs": "the run folder and its checkpoint",
+    "core.training": "the trainer",
+    "core.inference": "inference with a checkpoint",
+    "core.reference": "the textbook reference",
+}
+#: The most modules one folder of the engine holds (a newcomer scans it at a glance).
+MAX_MODULES_PER_FOLDER = 14
 
 UI_LIBRARIES = ("textual", "rich", "plotext", "textual_plotext", "textual_image")
 
@@ -85,18 +110,14 @@ CONTRACT: tuple[Rule, ...] = (
       for lib in UI_LIBRARIES),
     Rule("core", "matplotlib",
          "matplotlib draws loss_curve.png and nothing else: one module, imported lazily",
-         only_in=("core.plots",)),
+         only_in=("core.runs.plots",)),
     # -- the two front ends are independent of each other ------------------------
     Rule("chexmini_cli", "chexmini_tui", "the CLI does not depend on the app"),
     Rule("chexmini_tui", "chexmini_cli", "the app does not depend on the CLI"),
-    # -- inside the engine: data <- trainer, never data -> trainer ---------------
-    Rule("core.data", "*",
-         "the data layer loads, caches and splits images; it never imports the "
-         "trainer (train, step, optim, checkpoint, nn, loss, augment, config, ...)",
-         allowed=("core.data.*", *FOUNDATION)),
-    # -- the foundation imports only itself (so the allow-list above is closed) --
-    *(Rule(mod, "*", "foundation modules import only each other",
-           allowed=FOUNDATION) for mod in FOUNDATION if mod != "core"),
+    # -- inside the engine: every wing imports only the wings below it ---------------
+    *(Rule(wing, "*", f"{WING_JOBS[wing]} imports only {', '.join(below) or 'itself'}",
+           allowed=("core", f"{wing}.*", *(f"{b}.*" for b in below)))
+      for wing, below in WINGS.items()),
 )
 # Plus: the graph of the project's own modules (every import, at any depth) has no cycle.
 # ---------------------------------------------------------------------------------
@@ -169,7 +190,7 @@ def imports_of(name: str, path: Path, modules: dict[str, Path]) -> list[Import]:
                 source = node.module or ""
             for alias in node.names:
                 sub = f"{source}.{alias.name}"
-                # ``from core import safe_io`` imports the submodule core.safe_io
+                # ``from core import safe_io`` imports the submodule core.foundation.safe_io
                 found.append(Import(name, sub if sub in modules else target(source),
                                     node.lineno))
     return found
@@ -244,6 +265,19 @@ def check_layers(root: Path, packages: Iterable[str] = PACKAGES) -> list[str]:
 # ---------------------------------------------------------------------------------
 
 
+def test_every_engine_module_lives_in_a_wing():
+    homeless = [name for name in project_modules(ROOT, ("core",))
+                if name != "core" and not any(_under(name, w) for w in WINGS)]
+    assert not homeless, f"engine modules outside every wing: {homeless}"
+
+
+def test_no_engine_folder_is_crowded():
+    for folder in [ROOT / "core", *(p for p in (ROOT / "core").rglob("*") if p.is_dir())]:
+        modules = [f for f in folder.glob("*.py") if f.name != "__init__.py"]
+        assert len(modules) <= MAX_MODULES_PER_FOLDER, \
+            f"{folder.relative_to(ROOT)} holds {len(modules)} modules"
+
+
 def test_the_contract_names_real_modules():
     modules = project_modules(ROOT)
     for rule in CONTRACT:
@@ -303,17 +337,31 @@ def test_the_checker_reports_an_added_back_edge(tmp_path):
     assert check_layers(tmp_path) == []  # the copy is as clean as the original
 
     # one import, hidden in a function, from an engine module back into the app
-    metrics = tmp_path / "core" / "metrics.py"
+    metrics = tmp_path / "core" / "evaluation" / "metrics.py"
     metrics.write_text(metrics.read_text(encoding="utf-8")
                        + "\n\ndef _show():\n"
                          "    from chexmini_tui.screens.evaluate import EvaluateScreen\n"
                          "    return EvaluateScreen\n", encoding="utf-8")
     problems = check_layers(tmp_path)
-    assert any(p.startswith("core.metrics -> chexmini_tui.screens.evaluate (line ")
+    assert any(p.startswith("core.evaluation.metrics -> chexmini_tui.screens.evaluate (line ")
                and "never imports the terminal app" in p for p in problems), problems
-    # the Evaluate screen imports core.metrics, so the back-edge also closes cycles
+    # the Evaluate screen imports core.evaluation.metrics, so the back-edge also closes cycles
     found = [p for p in problems if p.startswith("import cycle: ")]
-    assert "import cycle: core.metrics -> chexmini_tui.screens.evaluate -> core.metrics" \
-        in found, problems
+    edge = "core.evaluation.metrics -> chexmini_tui.screens.evaluate"
+    assert f"import cycle: {edge} -> core.evaluation.metrics" in found, problems
     # and everything reported goes through the added edge
-    assert all("core.metrics -> chexmini_tui.screens.evaluate" in p for p in problems), problems
+    assert all(edge in p for p in problems), problems
+
+
+def test_the_checker_reports_a_back_edge_between_wings(tmp_path):
+    for pkg in PACKAGES:
+        shutil.copytree(ROOT / pkg, tmp_path / pkg, ignore=_not_python)
+    # the run folder's lock, reaching up into the trainer (no cycle: only the contract sees it)
+    folder = tmp_path / "core" / "runs" / "folder.py"
+    folder.write_text(folder.read_text(encoding="utf-8")
+                      + "\n\ndef _later():\n    from core.training.health import ActivationProbe\n"
+                        "    return ActivationProbe\n", encoding="utf-8")
+    problems = check_layers(tmp_path)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("core.runs.folder -> core.training.health (line ")
+    assert "the run folder and its checkpoint imports only core.events" in problems[0]

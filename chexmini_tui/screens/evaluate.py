@@ -2,11 +2,11 @@
 validation and test scores, at a threshold you move with the arrow keys.
 
 The scores, curves, Brier scores, ECEs and reliability bins come from
-:func:`core.scores.score_report`; the metrics at a threshold from
-:func:`core.metrics.binary_metrics`. The threshold is shared by both splits (it is chosen
+:func:`core.runs.scores.score_report`; the metrics at a threshold from
+:func:`core.evaluation.metrics.binary_metrics`. The threshold is shared by both splits (it is chosen
 on validation — never on test); ``r`` resets it to Youden's J on validation, which is how
 the engine chose the checkpoint's threshold, and ``o`` cycles the operating-point rules
-of :mod:`core.operating_point` (Youden's J → sensitivity ≥ 0.90 → specificity ≥ 0.90).
+of :mod:`core.evaluation.operating_point` (Youden's J → sensitivity ≥ 0.90 → specificity ≥ 0.90).
 
 Everything sits in one scrolling column that has the focus, so at 80×24 the keyboard
 reaches all of it: ↑/↓, PageUp/PageDown, Home/End (and Tab gives the focus back).
@@ -25,10 +25,10 @@ from chexmini_tui.widgets.confusion import ConfusionMatrix
 from chexmini_tui.widgets.curves import Curve, CurveChart
 from chexmini_tui.widgets.metrics_table import METRICS, MetricsTable
 from chexmini_tui.widgets.reliability import ReliabilityDiagram
-from core.errors import ChexminiError
-from core.metrics import binary_metrics
-from core.operating_point import choose_operating_point, rule_text
-from core.scores import SPLITS, ScoreReport, score_report
+from core.evaluation.metrics import binary_metrics
+from core.evaluation.operating_point import choose_operating_point, rule_text
+from core.foundation.errors import ChexminiError
+from core.runs.scores import SPLITS, ScoreReport, score_report
 
 STEP = 0.01
 FINE_STEP = 0.001
@@ -73,7 +73,8 @@ class EvaluateScreen(BaseScreen):
         self.loaded_for: str | None = None
         self.report: ScoreReport | None = None
         self.threshold: float | None = None
-        #: how the threshold shown was chosen (a rule of core.operating_point, or by hand)
+        #: how the threshold shown was chosen (a rule of core.evaluation.operating_point, or
+        #: by hand)
         self.rule: str = ""
         self._rule_index = -1
         self.error: str | None = None

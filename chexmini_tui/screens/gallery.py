@@ -3,7 +3,7 @@ validation or test split at Evaluate's threshold, most confident first, each wit
 saliency map, score, true label, NIH file name and patient ID.
 
 The engine finds the images again from what the run recorded and checks they are the
-ones scored (:mod:`core.run_images`), picks and orders the cell (:mod:`core.gallery`);
+ones scored (:mod:`core.runs.images`), picks and orders the cell (:mod:`core.inference.gallery`);
 both run in thread workers, so the UI never waits for data. ``Esc`` goes back."""
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from textual.binding import Binding
 from chexmini_tui.messages import GalleryItemReady, GallerySplitLoaded
 from chexmini_tui.screens.base import BaseScreen
 from chexmini_tui.widgets.gallery_view import SPLIT_NAMES, GalleryView
-from core.errors import ChexminiError
-from core.gallery import CELLS, cell_counts, gallery_item, select
+from core.foundation.errors import ChexminiError
 from core.inference import load_checkpoint
-from core.run_images import locate
+from core.inference.gallery import CELLS, cell_counts, gallery_item, select
+from core.runs.images import locate
 
 
 def _message(exc: Exception) -> str:
@@ -46,14 +46,14 @@ class GalleryScreen(BaseScreen):
         super().__init__()
         self.checkpoint, self.threshold = checkpoint, float(threshold)
         self.split, self.cell = split, cell
-        self.runs: dict = {}             # split -> core.run_images.RunSplit
+        self.runs: dict = {}             # split -> core.runs.images.RunSplit
         self.errors: dict[str, str] = {}
         self.model_ckpt = None           # core.inference.Checkpoint, for saliency
         self.pending: set[str] = set()
         self.order = np.zeros(0, dtype=np.int64)
         self.pos = 0
         self.token: tuple | None = None
-        self.item = None                 # the core.gallery.GalleryItem on show
+        self.item = None                 # the core.inference.gallery.GalleryItem on show
         self._model_lock = threading.Lock()
 
     def compose_body(self) -> ComposeResult:

@@ -29,10 +29,10 @@ from textual.worker import get_current_worker
 from chexmini_tui.messages import GradcheckDone, GradcheckProgress
 from chexmini_tui.screens.base import BaseScreen
 from chexmini_tui.widgets.ordered_input import OrderedInput
-from core.checks import ConfigError
-from core.config import parse_hidden_dims
-from core.errors import ChexminiError
-from core.gradcheck import TensorCheck, check_args, gradcheck
+from core.evaluation.gradcheck import TensorCheck, check_args, gradcheck
+from core.foundation.checks import ConfigError
+from core.foundation.config import parse_hidden_dims
+from core.foundation.errors import ChexminiError
 from core.inference import load_checkpoint
 from core.nn.model import MLP
 
@@ -133,7 +133,7 @@ class GradcheckScreen(BaseScreen):
 
     def params(self) -> tuple[float, int, list[int]]:
         """``(eps, samples, hidden dims)`` from the form, checked by the engine's rules
-        (:func:`core.gradcheck.check_args`, as ``chexmini gradcheck`` does)."""
+        (:func:`core.evaluation.gradcheck.check_args`, as ``chexmini gradcheck`` does)."""
         eps_t = self.query_one("#gc-eps", Input).value.strip()
         n_t = self.query_one("#gc-samples", Input).value.strip()
         try:

@@ -3,7 +3,7 @@ line) in one sortable table; the highlighted one in full below; any number of ma
 runs overlaid (validation AUC and loss per epoch); make one the active checkpoint;
 attach to a run.
 
-The folders are read in a thread worker (:func:`core.run_list.scan`), so a runs folder
+The folders are read in a thread worker (:func:`core.runs.listing.scan`), so a runs folder
 with many runs never blocks the keys; every two seconds the worker checks again and
 re-reads only the folders whose files changed (a running run's rows and curves follow).
 """
@@ -25,8 +25,8 @@ from chexmini_tui.screens.base import BaseScreen
 from chexmini_tui.widgets.run_detail import RunDetail
 from chexmini_tui.widgets.run_overlay import OverlayRun, RunOverlay, run_color
 from chexmini_tui.widgets.run_table import RunTable
-from core.catalog import Info, folders, load_info, run_status
-from core.run_list import RunRow, scan
+from core.runs.catalog import Info, folders, load_info, run_status
+from core.runs.listing import RunRow, scan
 
 #: below this width the two history plots of the detail go one under the other
 STACK = 100

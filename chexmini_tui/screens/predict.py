@@ -1,7 +1,7 @@
 """Predict: pick X-ray files, see P(abnormal), the label at the checkpoint's threshold,
 the true label when one is found beside the image (``labels.csv``, an NIH
 ``Data_Entry*.csv`` or ``normal/``/``abnormal/`` folders), a warning when the input does
-not look like the training X-rays (:mod:`core.ood`), the image the model sees and a
+not look like the training X-rays (:mod:`core.inference.ood`), the image the model sees and a
 saliency heat map (|∂ logit / ∂ input| from the hand-written backward pass). A file that
 cannot be read is an inline error.
 
@@ -29,7 +29,7 @@ from chexmini_tui.widgets.results_table import ResultRow, ResultsTable, folder_s
 from core.data.images import is_image_file, load_gray
 from core.data.nih_sample import SAMPLE_PNG_DIR
 from core.data.true_labels import LabelFinder
-from core.errors import ChexminiError
+from core.foundation.errors import ChexminiError
 from core.inference import (
     load_checkpoint,
     predict_files,
@@ -37,7 +37,7 @@ from core.inference import (
     preprocess_image,
     saliency,
 )
-from core.ood import assess, assess_files, xray_rules_apply
+from core.inference.ood import assess, assess_files, xray_rules_apply
 
 MAX_BATCH_FILES = 5000
 CHUNK = 64   # a folder's rows are posted this many files at a time

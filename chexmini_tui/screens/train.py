@@ -27,11 +27,11 @@ from chexmini_tui.screens.base import BaseScreen
 from chexmini_tui.state import RunState
 from chexmini_tui.widgets.run_panel import RunPanel
 from chexmini_tui.widgets.train_form import TrainForm
-from core.checkpoint import RESUME_FILE
-from core.config import TrainConfig
 from core.data.sources import DEFAULT_SOURCE
-from core.errors import ChexminiError
-from core.runfolder import check_can_start
+from core.foundation.config import TrainConfig
+from core.foundation.errors import ChexminiError
+from core.runs import layout
+from core.runs.folder import check_can_start
 
 #: Below this width (columns) the form and the plots do not share the screen, and the
 #: epoch table and the log take turns (``t``).
@@ -242,7 +242,7 @@ class TrainScreen(BaseScreen):
         out = self.form.text("out")
         run_dir = interrupted_run(out, self.app.runs_dir)
         if run_dir is None:
-            self.refuse(f"nothing to resume: no {RESUME_FILE} in "
+            self.refuse(f"nothing to resume: no {layout.RESUME} in "
                         f"{out or f'{self.app.runs_dir}/*'}")
             return
         try:

@@ -9,7 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Static
 
 from chexmini_tui.widgets.image_view import gray_to_pil, image_widget_class, saliency_overlay
-from core.gallery import CELL_TITLES, CELLS, GalleryItem
+from core.inference.gallery import CELL_TITLES, CELLS, GalleryItem
 
 SPLIT_NAMES = {"val": "validation", "test": "test"}
 

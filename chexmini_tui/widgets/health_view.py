@@ -10,7 +10,7 @@ never fire on it (hidden) or, for the last layer, ``sat`` the share of saturated
 (|z| ≥ 6). The trends are ΔW/W (log scale, its own range) and dead/sat (0 % ▁ to
 100 % █) over all the epochs so far, oldest left (averaged in groups when there are
 more epochs than columns).
-Everything comes from the run's ``EpochEnd`` events (:mod:`core.health`), so a followed
+Everything comes from the run's ``EpochEnd`` events (:mod:`core.training.health`), so a followed
 run (attach) shows the same. A focusable scroll view: ↑/↓ scroll it when it is taller
 than the screen.
 """
@@ -27,7 +27,7 @@ from textual.widgets import Static
 from chexmini_tui.state import RunState
 from chexmini_tui.widgets.sparkline import sparkline
 from chexmini_tui.widgets.system_pane import SystemPane
-from core.health import warnings
+from core.training.health import warnings
 
 #: (header, width) of the figure columns; each cell is right-aligned.
 COLUMNS = (("layer", 5), ("‖W‖", 7), ("‖∇W‖", 7), ("ΔW/W", 8), ("mean", 6), ("std", 6),

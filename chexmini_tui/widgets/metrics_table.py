@@ -22,7 +22,7 @@ def fmt(value) -> str:
 
 class MetricsTable(Static):
     """``show({"val": {...}, "test": {...}})`` with the metric dicts of
-    :func:`core.metrics.binary_metrics` / ``split_report`` (missing keys show "—")."""
+    :func:`core.evaluation.metrics.binary_metrics` / ``split_report`` (missing keys show "—")."""
 
     DEFAULT_CSS = """
     MetricsTable { width: auto; height: auto; }

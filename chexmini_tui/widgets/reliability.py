@@ -1,6 +1,6 @@
 """``ReliabilityDiagram``: how well P(abnormal) is calibrated, per split.
 
-Each non-empty bin of :func:`core.calibration.reliability_bins` (15 equal-width bins over
+Each non-empty bin of :func:`core.evaluation.calibration.reliability_bins` (15 equal-width bins over
 [0, 1]) is a point at (mean P(abnormal) in the bin, fraction abnormal in the bin); a
 calibrated model's points lie on the diagonal. The legend gives each split's Brier score
 and ECE; a note beside the chart says what they are. The maths is the engine's: this
@@ -14,7 +14,7 @@ from textual.containers import Horizontal
 from textual.widgets import Static
 
 from chexmini_tui.widgets.curves import Curve, CurveChart
-from core.calibration import ECE_BINS, ReliabilityBins
+from core.evaluation.calibration import ECE_BINS, ReliabilityBins
 
 NOTE = (f"[b]calibration[/]\n{ECE_BINS} equal-width bins of P(abnormal); a calibrated "
         "model's points lie on the grey diagonal.\n"

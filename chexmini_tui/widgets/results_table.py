@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from core.data.true_labels import TrueLabel
-from core.ood import OODResult
+from core.inference.ood import OODResult
 
 
 @dataclass(frozen=True)

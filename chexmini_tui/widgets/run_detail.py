@@ -2,7 +2,7 @@
 loss and validation-AUC history, headline metrics, splits, config and files — or, when
 the folder holds no usable checkpoint, the reason in one red paragraph.
 
-It draws a :class:`core.catalog.Info` (read by the engine); nothing here reads files.
+It draws a :class:`core.runs.catalog.Info` (read by the engine); nothing here reads files.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from textual.widgets import Static
 
 from chexmini_tui.widgets.curves import Curve, CurveChart
 from chexmini_tui.widgets.metrics_table import METRICS, NAMES, fmt
-from core.catalog import Info
-from core.checkpoint import ARTIFACT_FILES
+from core.runs import layout
+from core.runs.catalog import Info
 
 CONFIG_SHOWN = ("hidden_dims", "dropout", "optimizer", "lr", "lr_min", "lr_schedule",
                 "weight_decay", "label_smoothing", "batch_size", "epochs", "augment", "seed",
@@ -148,9 +148,9 @@ def _config(s: dict) -> Table:
 
 def _files(files: list[str]) -> Text:
     t = Text("files: ", style="bold")
-    for f in ARTIFACT_FILES:
+    for f in layout.ARTIFACT_FILES:
         t.append(f"{'✓' if f in files else '✗'} {f}  ", style="green" if f in files else "red")
-    others = [f for f in files if f not in ARTIFACT_FILES]
+    others = [f for f in files if f not in layout.ARTIFACT_FILES]
     if others:
         t.append("+ " + ", ".join(others), style="dim")
     return t

@@ -21,7 +21,7 @@ from chexmini_tui.run_files import EventFollower, replay
 from chexmini_tui.runner import TrainRunner
 from chexmini_tui.state import RunState
 from chexmini_tui.widgets.run_view import RunView
-from core.config import TrainConfig
+from core.foundation.config import TrainConfig
 
 #: Seconds between two polls of a followed events.jsonl, and between two redraws
 #: (counters, bars and log at most 4×/s; plots only when an epoch arrived).

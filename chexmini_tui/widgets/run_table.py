@@ -3,7 +3,7 @@ test AUC, data and key hyperparameters — sortable, with the marks of the Inspe
 
 The first column holds two markers: ``▶`` the active checkpoint and ``●`` (in the run's
 overlay colour) a marked run. The rows and their text come from the engine
-(:mod:`core.run_list`, the same as ``chexmini runs``). :meth:`RunTable.cycle_sort` moves
+(:mod:`core.runs.listing`, the same as ``chexmini runs``). :meth:`RunTable.cycle_sort` moves
 the sort to the next sortable column (numbers high first, text A→Z),
 :meth:`RunTable.flip_sort` reverses it; clicking a heading sorts by it. The cursor stays
 on the same run through every re-sort and refresh.
@@ -14,7 +14,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from core.run_list import COLUMNS, SORT_KEYS, RunRow, cells, sort_rows
+from core.runs.listing import COLUMNS, SORT_KEYS, RunRow, cells, sort_rows
 
 #: sort key -> its name in the status line
 SORT_NAMES = {"found": "newest first", "name": "name", "status": "status",

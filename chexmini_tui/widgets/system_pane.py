@@ -2,7 +2,7 @@
 epoch's figure and a sparkline over the epochs.
 
 The figures come from the run's ``EpochEnd`` events (``system``, recorded by the trainer:
-:mod:`core.system_stats`), so a run followed from another process (attach) shows the
+:mod:`core.training.system_stats`), so a run followed from another process (attach) shows the
 trainer's figures, not the viewer's.
 """
 

@@ -1,7 +1,7 @@
 """``TrainForm``: the Train screen's form for a new run, generated from
-:mod:`core.config_fields` (the table the CLI's flags come from).
+:mod:`core.foundation.config_fields` (the table the CLI's flags come from).
 
-One text box per form field (defaults = :class:`~core.config.TrainConfig` = the published
+One text box per form field (defaults = :class:`~core.foundation.config.TrainConfig` = the published
 run), the data source and the output folder, a checkbox per true/false field, a Start
 button and an inline error line. Enter in a box or the button posts
 :class:`TrainForm.Submitted` with the parsed config; a bad value is shown inline, named
@@ -20,11 +20,11 @@ from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from chexmini_tui.widgets.ordered_input import OrderedInput
-from core.checks import ConfigError
-from core.config import TrainConfig
-from core.config_fields import form_fields
 from core.data.sources import DEFAULT_SOURCE
-from core.errors import ChexminiError
+from core.foundation.checks import ConfigError
+from core.foundation.config import TrainConfig
+from core.foundation.config_fields import form_fields
+from core.foundation.errors import ChexminiError
 
 #: The form's text boxes that are not config fields: (name, label, placeholder).
 DATA_ROW = ("data", "data", "")

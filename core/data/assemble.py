@@ -11,7 +11,7 @@ import numpy as np
 
 from core.data.cache import split_views
 from core.data.dataset import DataSplits, Split
-from core.errors import ChexminiError
+from core.foundation.errors import ChexminiError
 
 SPLITS = ("train", "val", "test")
 

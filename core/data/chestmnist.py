@@ -28,12 +28,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core.atomic import write_json, write_npy
 from core.data.assemble import Indexed
 from core.data.cache import CODE_VERSION, BuildProgress, ProgressFn, cache_dir_for, data_home
 from core.data.images import resize_area
-from core.errors import ChexminiError
-from core.safe_npz import check_member, check_size, memory_budget, read_header, read_npy
+from core.foundation.atomic import write_json, write_npy
+from core.foundation.errors import ChexminiError
+from core.foundation.safe_npz import check_member, check_size, memory_budget, read_header, read_npy
 
 FILES = {28: "chestmnist.npz", 64: "chestmnist_64.npz", 128: "chestmnist_128.npz",
          224: "chestmnist_224.npz"}

@@ -1,7 +1,7 @@
 """In-memory (or memory-mapped) image datasets and their train/val/test splits.
 
 Images stay ``uint8`` ``(N, H, W)`` — a float copy of a whole split is never made;
-batches are converted and standardised on the fly (:mod:`core.standardize`).
+batches are converted and standardised on the fly (:mod:`core.nn.standardize`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.errors import ChexminiError
+from core.foundation.errors import ChexminiError
 
 
 @dataclass

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from core import __version__
 from core.data.cache import data_home
 from core.data.chestmnist import FILES
-from core.errors import ChexminiError
+from core.foundation.errors import ChexminiError
 
 ZENODO = "https://zenodo.org/records/10519652/files/{file}?download=1"
 CHESTMNIST_FILES = FILES

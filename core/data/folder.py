@@ -20,7 +20,7 @@ from core.data.cache import ProgressFn, build_cache, cache_dir_for
 from core.data.dataset import patient_id
 from core.data.images import is_image_file
 from core.data.split import assign_groups, train_val_test_split
-from core.errors import ChexminiError
+from core.foundation.errors import ChexminiError
 
 CLASSES = (("normal", 0), ("abnormal", 1))
 SPLIT_DIRS = ("train", "val", "test")

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from core import safe_io
-from core.errors import ChexminiError
+from core.foundation import safe_io
+from core.foundation.errors import ChexminiError
 
 MIN_SIDE = 16
 RESIZE_FILTERS = ("area", "bicubic")

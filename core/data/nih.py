@@ -26,12 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from core import safe_io
 from core.data.assemble import Indexed
 from core.data.cache import ProgressFn, build_cache, cache_dir_for
 from core.data.dataset import patient_id
 from core.data.split import assign_groups
-from core.errors import ChexminiError
+from core.foundation import safe_io
+from core.foundation.errors import ChexminiError
 
 CSV_NAMES = ("Data_Entry_2017_v2020.csv", "Data_Entry_2017.csv")
 TRAIN_VAL_LIST = "train_val_list.txt"

@@ -45,15 +45,15 @@ from urllib.parse import parse_qsl, urlencode
 
 import numpy as np
 
-from core.checks import check_number
 from core.data.assemble import Indexed, assemble, stratified_subsample, subsample
 from core.data.cache import ProgressFn
 from core.data.dataset import DataSplits
 from core.data.nih_sample import SAMPLE_NPZ, SOURCE_NAME
 from core.data.subset import load_subset
 from core.data.synthetic import load_synthetic
-from core.errors import ChexminiError
-from core.safe_npz import memory_budget
+from core.foundation.checks import check_number
+from core.foundation.errors import ChexminiError
+from core.foundation.safe_npz import memory_budget
 
 SCHEMES = ("synthetic", "npz", "nih", "chestmnist", "folder")
 DEFAULT_SOURCE = SOURCE_NAME

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core.errors import ChexminiError
+from core.foundation.errors import ChexminiError
 
 
 class SplitError(ChexminiError, ValueError):

@@ -14,8 +14,8 @@ import numpy as np
 
 from core.data.dataset import DataSplits, Split, patient_id
 from core.data.split import train_val_test_split
-from core.errors import ChexminiError
-from core.safe_npz import npz_members, read_npz
+from core.foundation.errors import ChexminiError
+from core.foundation.safe_npz import npz_members, read_npz
 
 REQUIRED = ("images", "names", "labels")
 

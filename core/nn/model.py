@@ -58,7 +58,7 @@ class MLP:
         """``x: (B, n_in)`` → logits ``(B, 1)`` (a reused buffer: copy to keep it).
 
         ``after_layer("forward", layer)``, if given, is called after each layer (used to
-        time the pass layer by layer, :class:`core.step.StepTimer`)."""
+        time the pass layer by layer, :class:`core.training.step.StepTimer`)."""
         for layer in self.layers:
             x = layer.forward(x, train)
             if after_layer is not None:

@@ -7,12 +7,12 @@ actually runs live beside them and are proved equal to these by
 
 - Linear, ReLU, Dropout — :mod:`core.reference.layers` (fast: :mod:`core.nn.layers`)
 - MLP forward / backward — :class:`core.reference.mlp.MLP` (fast: :class:`core.nn.MLP`)
-- BCE with logits, label smoothing — :mod:`core.reference.loss` (fast: :mod:`core.loss`)
-- Adam, SGD, L2 / L1 on weights — :mod:`core.reference.optim` (fast: :mod:`core.optim`)
+- BCE with logits, label smoothing — :mod:`core.reference.loss` (fast: :mod:`core.nn.loss`)
+- Adam, SGD, L2 / L1 on weights — :mod:`core.reference.optim` (fast: :mod:`core.training.optim`)
 - augmentation + standardisation — :mod:`core.reference.augment`
-  (fast: :meth:`core.batches.BatchMaker.augmented`)
+  (fast: :meth:`core.nn.batches.BatchMaker.augmented`)
 - one training step — :func:`core.reference.step.reference_step`
-  (fast: :class:`core.step.TrainStep`)
+  (fast: :class:`core.training.step.TrainStep`)
 
 Nothing in training imports this package.
 """

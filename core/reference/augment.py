@@ -1,5 +1,5 @@
 """Training-time augmentation and standardisation, textbook form.
-Fast version: :meth:`core.batches.BatchMaker.augmented` (flip in uint8, everything folded
+Fast version: :meth:`core.nn.batches.BatchMaker.augmented` (flip in uint8, everything folded
 into the standardisation, split by rows across threads).
 
 For each image ``x`` of a batch, in [0, 1] pixel units:
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.augment import AugmentConfig
+from core.nn.augment import AugmentConfig
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """Binary cross-entropy on logits with label smoothing, textbook form.
-Fast version: :func:`core.loss.bce_with_logits` (the same maths in its stable form).
+Fast version: :func:`core.nn.loss.bce_with_logits` (the same maths in its stable form).
 
     t = y (1 − ε) + ε / 2                              smoothed target
     ℓ = − t log σ(z) − (1 − t) log(1 − σ(z))           per example

@@ -1,5 +1,5 @@
 """Optimisers, textbook form, and the regularisation as the project defines it.
-Fast version: :mod:`core.optim` (chunked, threaded, moments kept scaled).
+Fast version: :mod:`core.training.optim` (chunked, threaded, moments kept scaled).
 
 Weight decay ``λ`` (L2) and ``μ`` (L1) apply to weights only — names ending in ``.W`` —
 and are added to the gradient ("coupled", as ``torch.optim.Adam(weight_decay=λ)``):

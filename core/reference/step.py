@@ -1,4 +1,4 @@
-"""One training step, textbook form — what :class:`core.step.TrainStep` computes:
+"""One training step, textbook form — what :class:`core.training.step.TrainStep` computes:
 
     x  = standardise(augment(images / 255))
     z  = MLP.forward(x)                      (dropout on)
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.augment import AugmentConfig
+from core.nn.augment import AugmentConfig
 from core.reference import augment as ref_augment
 from core.reference.loss import bce_with_logits
 from core.reference.mlp import MLP

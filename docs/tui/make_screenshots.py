@@ -30,9 +30,9 @@ sys.path.insert(0, str(REPO))
 from rich.console import Console  # noqa: E402
 
 from chexmini_tui.app import ChexminiApp  # noqa: E402
-from core.config import TrainConfig  # noqa: E402
 from core.data import load_data  # noqa: E402
-from core.train import train  # noqa: E402
+from core.foundation.config import TrainConfig  # noqa: E402
+from core.training.train import train  # noqa: E402
 
 #: the comparison runs trained before the app starts: (folder under runs/, settings)
 OTHERS = (("lr-3e-4", {"lr": 3e-4}), ("small", {"hidden_dims": [256, 64]}))

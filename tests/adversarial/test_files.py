@@ -16,14 +16,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.checkpoint import RESUME_FILE
-from core.config import TrainConfig
 from core.data import load_data
-from core.errors import ChexminiError
 from core.events import EventLog, read_events
-from core.resume_state import load_resume
-from core.safe_io import read_json
-from core.train import TrainControl, train
+from core.foundation.config import TrainConfig
+from core.foundation.errors import ChexminiError
+from core.foundation.safe_io import read_json
+from core.runs import layout
+from core.training.resume_state import load_resume
+from core.training.train import TrainControl, train
 from tests.helpers import REPO
 
 TIMEOUT = 60
@@ -72,15 +72,15 @@ def test_fifo_as_events_jsonl_on_resume(interrupted, tmp_path):
     run = copy_run(interrupted, tmp_path / "run")
     (run / "events.jsonl").unlink()
     os.mkfifo(run / "events.jsonl")
-    before = (run / RESUME_FILE).read_bytes()
+    before = (run / layout.RESUME).read_bytes()
     proc = chexmini("train", "--resume", str(run), "--quiet")
     assert_one_line(proc, str(run / "events.jsonl"))
-    assert (run / RESUME_FILE).read_bytes() == before
+    assert (run / layout.RESUME).read_bytes() == before
 
 
 def test_fifo_as_events_jsonl_for_the_reader(tmp_path):
     os.mkfifo(tmp_path / "events.jsonl")
-    code = ("import sys; from core.events import read_events; from core.errors import "
+    code = ("import sys; from core.events import read_events; from core.foundation.errors import "
             "ChexminiError\ntry:\n    read_events(sys.argv[1])\nexcept ChexminiError as e:\n"
             "    print(e); sys.exit(2)")
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "events.jsonl")],
@@ -109,7 +109,7 @@ def test_events_symlink_is_not_followed_on_resume(interrupted, tmp_path):
     proc = chexmini("train", "--resume", str(run), "--quiet")
     assert_one_line(proc, str(run / "events.jsonl"), "symbolic link")
     assert target.read_text() == "precious\n"
-    assert (run / RESUME_FILE).is_file()
+    assert (run / layout.RESUME).is_file()
 
 
 def test_event_log_refuses_symlinks_and_devices(tmp_path):
@@ -197,7 +197,7 @@ def test_full_disk_while_appending_events_loses_nothing(tiny_disk):
             control.save_now()                   # one resume state, then only events
         if ev.kind == "checkpoint":
             break
-    saved = (run / RESUME_FILE).read_bytes()
+    saved = (run / layout.RESUME).read_bytes()
     filler = tiny_disk / "filler"
     fd = os.open(filler, os.O_WRONLY | os.O_CREAT)   # fill the disk to the last byte
     try:
@@ -216,9 +216,9 @@ def test_full_disk_while_appending_events_loses_nothing(tiny_disk):
     msg = str(exc.value)
     assert "\n" not in msg and "no space left" in msg.lower()
     assert str(run / "events.jsonl") in msg
-    assert (run / RESUME_FILE).read_bytes() == saved          # the resume state is intact
+    assert (run / layout.RESUME).read_bytes() == saved          # the resume state is intact
     filler.unlink()
-    load_resume(run / RESUME_FILE)
+    load_resume(run / layout.RESUME)
     list(train(cfg, data, run, resume=True))                  # and resumes to the end
     assert (run / "metrics.json").is_file()
     assert read_events(run / "events.jsonl").bad <= 1         # at most the torn line

@@ -26,19 +26,19 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from chexmini_cli.main import main
-from core.checks import ConfigError
-from core.config import TrainConfig
-from core.cv import fold_splits
 from core.data import load_data
 from core.data.dataset import Split
 from core.data.images import load_gray
 from core.data.nih import nih_index
 from core.data.subset import load_npz_arrays
-from core.errors import ChexminiError
-from core.gradcheck import GradcheckReport, gradcheck
+from core.evaluation.gradcheck import GradcheckReport, gradcheck
+from core.foundation.checks import ConfigError
+from core.foundation.config import TrainConfig
+from core.foundation.errors import ChexminiError
 from core.inference import load_checkpoint, predict_files
 from core.nn import MLP
-from core.train import TrainingDiverged, train
+from core.training.cv import fold_splits
+from core.training.train import TrainingDiverged, train
 from tests.helpers import run_to_end, synthetic, tiny_config
 from tests.helpers.data import gray_pattern, make_nih_root
 from tests.helpers.files import run_without_permission_bypass
@@ -184,7 +184,7 @@ def test_the_engine_refuses_the_same_values_for_the_app():
 
 def test_app_train_form_shows_the_flag_rule_under_its_label():
     from chexmini_tui.widgets.train_form import read_form
-    from core.config_fields import form_fields
+    from core.foundation.config_fields import form_fields
 
     values = {f.name: f.default if f.kind == "bool" else f.format(f.default)
               for f in form_fields()}

@@ -20,12 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chexmini_cli.main import main
-from core.checkpoint import RESUME_FILE, load_resume_state, save_resume_state
-from core.config import TrainConfig
 from core.data import load_data
-from core.errors import ChexminiError
-from core.resume_state import load_resume
-from core.train import load_for_resume, train
+from core.foundation.config import TrainConfig
+from core.foundation.errors import ChexminiError
+from core.runs import layout
+from core.training.resume_state import load_resume, load_resume_state, save_resume_state
+from core.training.train import load_for_resume, train
 
 SOURCE = "synthetic:200"
 
@@ -47,7 +47,7 @@ def interrupted(out: Path, data, config: TrainConfig, epoch: int, step: int) -> 
         if ev.kind == "step" and ev.epoch == epoch and ev.step == step:
             break
     gen.close()
-    assert (out / RESUME_FILE).is_file()
+    assert (out / layout.RESUME).is_file()
     return out
 
 
@@ -61,9 +61,9 @@ def runs(tmp_path_factory, data) -> dict[str, Path]:
 def corrupt(src: Path, dst: Path, edit: Callable[[dict, dict], None]) -> Path:
     """A copy of run ``src`` whose resume state went through ``edit(arrays, meta)``."""
     shutil.copytree(src, dst)
-    arrays, meta = load_resume_state(dst / RESUME_FILE)
+    arrays, meta = load_resume_state(dst / layout.RESUME)
     edit(arrays, meta)
-    save_resume_state(dst / RESUME_FILE, arrays, meta)
+    save_resume_state(dst / layout.RESUME, arrays, meta)
     return dst
 
 
@@ -150,14 +150,14 @@ CASES = {
 def test_corrupt_resume_state_is_one_line_exit_2_and_kept(name, runs, tmp_path, capsys):
     edit, key = CASES[name]
     run = corrupt(runs["adam"], tmp_path / "run", edit)
-    before = (run / RESUME_FILE).read_bytes()
+    before = (run / layout.RESUME).read_bytes()
     code, err = cli_resume(run, capsys)
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
-    assert str(run / RESUME_FILE) in lines[0] and repr(key) in lines[0], lines[0]
+    assert str(run / layout.RESUME) in lines[0] and repr(key) in lines[0], lines[0]
     assert "Traceback" not in err
-    assert (run / RESUME_FILE).read_bytes() == before          # nothing lost
+    assert (run / layout.RESUME).read_bytes() == before          # nothing lost
     assert not (run / "metrics.json").exists()
 
 
@@ -167,28 +167,28 @@ def test_sgd_state_with_adam_slots_is_refused(runs, tmp_path):
             arrays["opt/m/" + k[13:]] = arrays.pop(k)
     run = corrupt(runs["sgd"], tmp_path / "run", adam_slots)
     with pytest.raises(ChexminiError, match=r"opt/velocity/fc1\.W.*missing"):
-        load_resume(run / RESUME_FILE)
+        load_resume(run / layout.RESUME)
 
 
 def test_meta_that_is_not_json_or_not_an_object(runs, tmp_path):
     for i, blob in enumerate((b"{not json", b"[1, 2]", b"[" * 100_000, b"\xff\xfe")):
         run = tmp_path / f"r{i}"
         shutil.copytree(runs["adam"], run)
-        arrays, _ = load_resume_state(run / RESUME_FILE)
+        arrays, _ = load_resume_state(run / layout.RESUME)
         arrays["_meta"] = np.frombuffer(blob, np.uint8)
-        from core.atomic import write_npz
-        write_npz(run / RESUME_FILE, arrays)
+        from core.foundation.atomic import write_npz
+        write_npz(run / layout.RESUME, arrays)
         with pytest.raises(ChexminiError) as exc:
             load_for_resume(run)           # the app's resume path
-        assert str(run / RESUME_FILE) in str(exc.value) and "\n" not in str(exc.value)
+        assert str(run / layout.RESUME) in str(exc.value) and "\n" not in str(exc.value)
 
 
 def test_not_an_npz_at_all(tmp_path, capsys):
     run = tmp_path / "run"
     run.mkdir()
-    (run / RESUME_FILE).write_bytes(b"PK\x03\x04 definitely not a zip")
+    (run / layout.RESUME).write_bytes(b"PK\x03\x04 definitely not a zip")
     code, err = cli_resume(run, capsys)
-    assert code == 2 and str(run / RESUME_FILE) in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and str(run / layout.RESUME) in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.slow
@@ -234,7 +234,7 @@ def test_fuzzed_meta_is_refused_cleanly_or_resumes(runs, data, key, value, sub):
             else:
                 meta[key] = value
         run = corrupt(runs["adam"], Path(tmp) / "run", edit)
-        before = (run / RESUME_FILE).read_bytes()
+        before = (run / layout.RESUME).read_bytes()
         try:
             config, loaded = load_for_resume(run)
             gen = train(config, loaded, run, resume=True)
@@ -244,17 +244,17 @@ def test_fuzzed_meta_is_refused_cleanly_or_resumes(runs, data, key, value, sub):
         except ChexminiError as exc:
             msg = str(exc)
             assert "\n" not in msg
-            assert RESUME_FILE in msg or "synthetic" in msg or "data" in msg, msg
-            assert (run / RESUME_FILE).read_bytes() == before
+            assert layout.RESUME in msg or "synthetic" in msg or "data" in msg, msg
+            assert (run / layout.RESUME).read_bytes() == before
 
 
 def test_fuzz_meta_mutation_examples_are_not_all_valid(runs, tmp_path):
     """The fuzz above is not vacuous: a sample mutation is refused, naming the key."""
     run = corrupt(runs["adam"], tmp_path / "run", _set("seen", [1]))
     with pytest.raises(ChexminiError, match="'seen'"):
-        load_resume(run / RESUME_FILE)
+        load_resume(run / layout.RESUME)
 
 
 def test_resume_meta_written_by_the_engine_is_plain_json(runs):
-    _, meta = load_resume_state(runs["adam"] / RESUME_FILE)
+    _, meta = load_resume_state(runs["adam"] / layout.RESUME)
     assert json.loads(json.dumps(meta)) == meta

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-import core.train as train_mod
+import core.training.train as train_mod
 from chexmini_cli.main import main
-from core.checkpoint import RESUME_FILE
-from core.errors import ChexminiError
+from core.foundation.errors import ChexminiError
 from core.inference import load_checkpoint
-from core.runfolder import LOCK_FILE, RunFolderBusy, owner_pid
-from core.train import SaveClock, TrainControl, train
+from core.runs import layout
+from core.runs.folder import RunFolderBusy, owner_pid
+from core.training.train import SaveClock, TrainControl, train
 from tests.helpers import run_to_end, synthetic, tiny_config
 
 ARGS = ["--data", "synthetic:500", "--epochs", "30", "--hidden-dims", "128,32",
@@ -105,7 +105,7 @@ def test_second_cli_run_into_a_live_folder_is_refused_and_the_first_finishes(
     starts = [ln for ln in (run / "events.jsonl").read_text().splitlines()
               if '"run_started"' in ln]
     assert len(starts) == 1
-    assert not (run / LOCK_FILE).exists() and owner_pid(run) is None
+    assert not (run / layout.LOCK).exists() and owner_pid(run) is None
 
 
 @pytest.mark.slow
@@ -136,7 +136,7 @@ def test_a_stale_lock_of_a_killed_trainer_is_taken_over_and_the_run_resumes(
     wait_for_event(run, mid_epoch_2, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait(60)
-    assert (run / LOCK_FILE).read_text().strip() == str(proc.pid)  # left behind…
+    assert (run / layout.LOCK).read_text().strip() == str(proc.pid)  # left behind…
     assert owner_pid(run) is None                                   # …but not held
     rc, err = finish(chexmini("--resume", str(run)))
     assert rc == 0, err
@@ -173,7 +173,7 @@ def test_the_app_refuses_to_start_or_resume_a_run_a_live_cli_is_training(tmp_pat
     live.send_signal(signal.SIGTERM)
     rc, err = finish(live, 120)
     assert rc == 128 + signal.SIGTERM, err
-    assert (run / RESUME_FILE).is_file()
+    assert (run / layout.RESUME).is_file()
 
 
 @pytest.mark.slow
@@ -188,7 +188,7 @@ def test_two_trainers_in_one_process_are_refused_too(tmp_path):
     with pytest.raises(RunFolderBusy):
         run_to_end(tiny_config(epochs=3), data, tmp_path, resume=True)
     first.close()  # closing releases the lock: the folder can be resumed
-    assert (tmp_path / RESUME_FILE).is_file() and not (tmp_path / LOCK_FILE).exists()
+    assert (tmp_path / layout.RESUME).is_file() and not (tmp_path / layout.LOCK).exists()
     assert run_to_end(tiny_config(epochs=3), data, tmp_path, resume=True)[-1].kind == "finished"
 
 
@@ -226,7 +226,7 @@ def test_an_interrupted_overwrite_keeps_the_previous_checkpoint_loadable(tmp_pat
     for name in ("model.npz", "metrics.json", "history.json"):
         assert (out / name).read_bytes() == old[name], name
     load_checkpoint(out)
-    assert (out / RESUME_FILE).is_file()
+    assert (out / layout.RESUME).is_file()
     run_to_end(tiny_config(epochs=3, seed=3), data, out, resume=True)
     run_to_end(tiny_config(epochs=3, seed=3), data, fresh)
     for name in COMPARED:  # replaced by the new run's, exactly
@@ -272,7 +272,7 @@ def test_a_failing_final_resume_save_cannot_cost_the_artifacts(tmp_path, monkeyp
     assert all(e.epoch < cfg.epochs for e in events if e.kind == "checkpoint"
                and e.what == "resume")
     load_checkpoint(tmp_path)
-    assert not (tmp_path / RESUME_FILE).exists()
+    assert not (tmp_path / layout.RESUME).exists()
 
 
 @pytest.mark.slow

@@ -16,14 +16,14 @@ from hypothesis import strategies as st
 
 from chexmini_cli.main import main
 from chexmini_tui.state import RunState
-from core.catalog import load_info
-from core.checkpoint import build_metrics, save_artifacts
-from core.config import TrainConfig
 from core.data import load_data
-from core.errors import ChexminiError
 from core.events import EVENT_TYPES, Event, read_events
+from core.foundation.config import TrainConfig
+from core.foundation.errors import ChexminiError
 from core.nn.model import MLP
-from core.train import train
+from core.runs.catalog import load_info
+from core.runs.checkpoint import build_metrics, save_artifacts
+from core.training.train import train
 from tests.helpers import REPO
 
 
@@ -223,7 +223,7 @@ def test_history_of_the_wrong_shape_is_a_note_in_inspect(ckpt):
 
 
 def test_reference_metrics_pass_the_schema(shared_data):
-    from core.checkpoint import read_metrics
+    from core.runs.checkpoint import read_metrics
     read_metrics(shared_data / "reference_results")
     with pytest.raises(ChexminiError):
         read_metrics(shared_data)           # no metrics.json there

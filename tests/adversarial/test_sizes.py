@@ -25,13 +25,14 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image
 
 from chexmini_cli.main import main
-from core.checkpoint import RESUME_FILE, read_model, save_artifacts
 from core.data.chestmnist import load_chestmnist
 from core.data.images import MAX_PIXELS, load_gray
 from core.data.subset import load_npz_arrays
-from core.errors import ChexminiError
+from core.foundation.errors import ChexminiError
+from core.foundation.safe_npz import read_npy, read_npz
 from core.nn.model import MLP
-from core.safe_npz import read_npy, read_npz
+from core.runs import layout
+from core.runs.checkpoint import read_model, save_artifacts
 from tests.helpers import REPO
 
 HUGE = (4096, 10**9)
@@ -66,7 +67,7 @@ def ckpt(tmp_path) -> Path:
     out = tmp_path / "ckpt"
     rng = np.random.default_rng(0)
     s, y = rng.random(40), np.arange(40) % 2
-    from core.checkpoint import build_metrics
+    from core.runs.checkpoint import build_metrics
     metrics = build_metrics(config={"hidden_dims": [8]}, splits={}, best_epoch=1,
                             threshold=0.5, val_scores=s, val_labels=y, test_scores=s,
                             test_labels=y)
@@ -98,11 +99,11 @@ def test_model_npz_header_larger_than_its_member_is_refused(ckpt):
 def test_resume_npz_with_a_huge_header_is_refused(tmp_path, capsys):
     run = tmp_path / "run"
     run.mkdir()
-    write_zip(run / RESUME_FILE, {"model/fc1.W.npy": npy_bytes(HUGE), "_meta.npy":
+    write_zip(run / layout.RESUME, {"model/fc1.W.npy": npy_bytes(HUGE), "_meta.npy":
                                   npy_bytes((2,), "|u1", b"{}")})
     code = main(["train", "--resume", str(run), "--quiet"])
     assert code == 2
-    one_line(capsys.readouterr().err, str(run / RESUME_FILE), "model/fc1.W")
+    one_line(capsys.readouterr().err, str(run / layout.RESUME), "model/fc1.W")
 
 
 def test_data_npz_with_a_huge_header_is_refused(tmp_path, capsys):
@@ -149,7 +150,7 @@ def test_chestmnist_with_a_huge_declared_split_is_refused(tmp_path, monkeypatch)
 
 @pytest.mark.slow
 def test_score_npy_with_a_huge_header_is_refused(ckpt):
-    from core.scores import load_scores
+    from core.runs.scores import load_scores
     (ckpt / "val_scores.npy").write_bytes(npy_bytes((10**12,), "<f8"))
     with pytest.raises(ChexminiError, match="val_scores.npy") as exc:
         load_scores(ckpt)

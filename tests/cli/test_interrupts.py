@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.checkpoint import RESUME_FILE
-from core.errors import ChexminiError
+from core.foundation.errors import ChexminiError
+from core.runs import layout
 from tests.helpers import run_to_end, synthetic, tiny_config
 
 ARGS = ["--data", "synthetic:500", "--epochs", "30", "--hidden-dims", "128,32",
@@ -66,7 +66,7 @@ def test_signal_mid_epoch_then_resume_is_bit_identical(reference, tmp_path, sig)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + sig, err
     assert f"chexmini train --resume {run}" in err and "Traceback" not in err
-    assert (run / RESUME_FILE).is_file() and not (run / "metrics.json").exists()
+    assert (run / layout.RESUME).is_file() and not (run / "metrics.json").exists()
     assert not list(run.glob(".*.tmp"))
 
     resumed = chexmini("--resume", str(run))
@@ -85,8 +85,8 @@ def test_second_ctrl_c_exits_at_once_without_corrupting_files(tmp_path):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130 and "Traceback" not in err
-    if (run / RESUME_FILE).exists():  # whatever was written is whole and loadable
-        with np.load(run / RESUME_FILE) as z:
+    if (run / layout.RESUME).exists():  # whatever was written is whole and loadable
+        with np.load(run / layout.RESUME) as z:
             assert "model/fc1.W" in z.files
     for line in (run / "events.jsonl").read_text().splitlines()[:-1]:
         json.loads(line)
@@ -96,7 +96,7 @@ def test_second_ctrl_c_exits_at_once_without_corrupting_files(tmp_path):
 def test_fault_while_writing_artifacts_keeps_the_resume_state(tmp_path, monkeypatch):
     """Disk full while the final artifacts are written: a clear error, the resumable state
     is still there, and resuming afterwards completes the run."""
-    import core.checkpoint as ck
+    import core.runs.checkpoint as ck
 
     data = synthetic(200)
     real = ck.write_npz
@@ -109,7 +109,7 @@ def test_fault_while_writing_artifacts_keeps_the_resume_state(tmp_path, monkeypa
     monkeypatch.setattr(ck, "write_npz", full_disk)
     with pytest.raises(ChexminiError, match="No space left"):
         run_to_end(tiny_config(epochs=2), data, tmp_path)
-    assert (tmp_path / RESUME_FILE).is_file()
+    assert (tmp_path / layout.RESUME).is_file()
     assert not (tmp_path / "model.npz").exists() and not (tmp_path / "metrics.json").exists()
     monkeypatch.setattr(ck, "write_npz", real)
     events = run_to_end(tiny_config(epochs=2), data, tmp_path, resume=True)

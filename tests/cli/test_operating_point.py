@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from chexmini_cli.main import main
-from core.batches import standardise_all
 from core.data import load_data
 from core.inference import load_checkpoint, predict_proba
+from core.nn.batches import standardise_all
 from tests.helpers.files import run_without_permission_bypass
 from tests.helpers.tui import make_checkpoint, write_png
 

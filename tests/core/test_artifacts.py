@@ -9,10 +9,10 @@ import json
 import numpy as np
 import pytest
 
-from core.checkpoint import ARTIFACT_FILES
 from core.data import load_data
+from core.evaluation.metrics import confusion_matrix, roc_auc, split_report, youden_threshold
 from core.inference import load_checkpoint, predict_files
-from core.metrics import confusion_matrix, roc_auc, split_report, youden_threshold
+from core.runs import layout
 from tests.helpers import REPO
 
 ART = REPO / "artifacts"
@@ -24,7 +24,7 @@ def metrics() -> dict:
 
 
 def test_the_full_artifact_set_is_shipped():
-    for name in ARTIFACT_FILES:
+    for name in layout.ARTIFACT_FILES:
         assert (ART / name).is_file(), name
     assert not (ART / "resume.npz").exists()
 

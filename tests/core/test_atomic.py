@@ -7,8 +7,8 @@ import errno
 import numpy as np
 import pytest
 
-from core.atomic import atomic_open, write_json, write_npz
-from core.errors import ChexminiError
+from core.foundation.atomic import atomic_open, write_json, write_npz
+from core.foundation.errors import ChexminiError
 
 
 def test_failure_mid_write_keeps_the_previous_file(tmp_path):
@@ -28,7 +28,7 @@ def test_disk_full_is_a_clear_error_and_keeps_the_old_file(tmp_path, monkeypatch
     def full(*a, **k):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("core.atomic.os.fsync", full)
+    monkeypatch.setattr("core.foundation.atomic.os.fsync", full)
     with pytest.raises(ChexminiError, match="model.npz: could not write file .No space left"):
         write_npz(target, {"a": np.arange(5)})
     with np.load(target) as z:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.augment import AugmentConfig, augment_batch
-from core.batches import BatchMaker, standardise_all
+from core.nn.augment import AugmentConfig, augment_batch
+from core.nn.batches import BatchMaker, standardise_all
+from core.nn.standardize import feature_stats
 from core.reference import augment as ref_aug
-from core.standardize import feature_stats
 
 
 def test_flip_only_mirrors_the_chosen_images():

@@ -1,4 +1,4 @@
-"""chexmini sets OpenBLAS's thread timeout before NumPy loads (core/blas_env.py)."""
+"""chexmini sets OpenBLAS's thread timeout before NumPy loads (core/foundation/blas_env.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from core.blas_env import THREAD_TIMEOUT, apply_blas_defaults
+from core.foundation.blas_env import THREAD_TIMEOUT, apply_blas_defaults
 from tests.helpers import REPO
 
 ROOT = REPO
@@ -39,7 +39,7 @@ def _value_at_numpy_import(module: str, env_value: str | None = None) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("module", ["core", "core.train", "chexmini_cli.main",
+@pytest.mark.parametrize("module", ["core", "core.training.train", "chexmini_cli.main",
                                     "chexmini_tui.__main__"])
 def test_timeout_is_in_the_environment_before_numpy_loads(module):
     assert _value_at_numpy_import(module) == THREAD_TIMEOUT

@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.calibration import (
+from core.evaluation.calibration import (
     ECE_BINS,
     brier_score,
     expected_calibration_error,
     reliability_bins,
 )
-from core.errors import ChexminiError
+from core.foundation.errors import ChexminiError
 
 
 def loop_bins(scores, labels, n_bins=15):

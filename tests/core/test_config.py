@@ -1,4 +1,4 @@
-"""``core.config``: settings shared by every front end."""
+"""``core.foundation.config``: settings shared by every front end."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 
 
 def test_parse_hidden_dims_is_shared_by_every_front_end():
-    from core.config import parse_hidden_dims
-    from core.errors import ChexminiError
+    from core.foundation.config import parse_hidden_dims
+    from core.foundation.errors import ChexminiError
 
     assert parse_hidden_dims("1024, 256,64") == [1024, 256, 64]
     assert parse_hidden_dims("") == []

@@ -1,4 +1,4 @@
-"""``core.config_fields``: the one table the CLI's flags and the app's form come from."""
+"""``core.foundation.config_fields``: the one table the CLI's flags and the app's form come from."""
 
 from __future__ import annotations
 
@@ -7,9 +7,15 @@ from dataclasses import fields
 
 import pytest
 
-from core.checks import ConfigError
-from core.config import TrainConfig
-from core.config_fields import CONFIG_FIELDS, FORM_FIELDS, KINDS, flag_fields, parse_field
+from core.foundation.checks import ConfigError
+from core.foundation.config import TrainConfig
+from core.foundation.config_fields import (
+    CONFIG_FIELDS,
+    FORM_FIELDS,
+    KINDS,
+    flag_fields,
+    parse_field,
+)
 
 
 def test_every_trainconfig_field_is_in_the_table_in_order():

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from chexmini_cli.main import main
-from core.cv import concat_splits, cross_validate, fold_splits, summarise
 from core.data.nih_sample import SAMPLE_NPZ
 from core.data.sources import portable_source
 from core.data.split import grouped_kfold
+from core.training.cv import concat_splits, cross_validate, fold_splits, summarise
 from tests.helpers import synthetic, tiny_config
 
 

@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 
 from core.data import load_data
-from core.errors import ChexminiError
-from core.gallery import CELLS, cell_counts, gallery_item, select
+from core.evaluation.metrics import confusion_matrix
+from core.foundation.errors import ChexminiError
 from core.inference import load_checkpoint, predict_proba
-from core.metrics import confusion_matrix
-from core.run_images import locate
-from core.split_record import SPLITS_FILE, read_splits
+from core.inference.gallery import CELLS, cell_counts, gallery_item, select
+from core.runs import layout
+from core.runs.images import locate
+from core.runs.splits import read_splits
 from tests.helpers import REPO, run_to_end, tiny_config
 
 
@@ -95,7 +96,7 @@ def linear_run(tmp_path_factory) -> Path:
 
 
 def test_training_records_names_and_patients_in_score_order(linear_run):
-    rec = read_splits(linear_run / SPLITS_FILE)
+    rec = read_splits(linear_run / layout.SPLITS)
     data = load_data("synthetic:200", seed=1)
     assert rec["source"] == data.source == "synthetic:200"
     for split in ("val", "test"):
@@ -146,16 +147,16 @@ def test_changed_labels_say_the_data_does_not_match(linear_run, tmp_path):
 
 def test_changed_names_in_the_record_say_the_data_does_not_match(linear_run, tmp_path):
     run = _copy(linear_run, tmp_path / "r")
-    rec = json.loads((run / SPLITS_FILE).read_text())
+    rec = json.loads((run / layout.SPLITS).read_text())
     rec["test"]["names"][0] = "99999999_000.png"
-    (run / SPLITS_FILE).write_text(json.dumps(rec))
+    (run / layout.SPLITS).write_text(json.dumps(rec))
     with pytest.raises(ChexminiError, match="test file names differ from splits.json"):
         locate(run, "test")
 
 
 def test_old_run_checks_the_fingerprint(linear_run, tmp_path):
     run = _copy(linear_run, tmp_path / "r")
-    (run / SPLITS_FILE).unlink()
+    (run / layout.SPLITS).unlink()
     assert len(locate(run, "val")) == len(np.load(run / "val_scores.npy"))  # fingerprint ok
     _edit_metrics(run, lambda m: m["config"].update(dataset_revision="0" * 40))
     with pytest.raises(ChexminiError, match="fingerprint differs from config.dataset_revision"):
@@ -187,18 +188,18 @@ def test_unreachable_source_names_it(linear_run, tmp_path):
 ])
 def test_hostile_splits_json_is_one_line(linear_run, tmp_path, text, problem):
     run = _copy(linear_run, tmp_path / "r")
-    (run / SPLITS_FILE).write_text(text)
+    (run / layout.SPLITS).write_text(text)
     with pytest.raises(ChexminiError, match=problem) as err:
         locate(run, "val")
-    assert str(err.value).startswith(str(run / SPLITS_FILE)) and "\n" not in str(err.value)
+    assert str(err.value).startswith(str(run / layout.SPLITS)) and "\n" not in str(err.value)
 
 
 def test_export_keeps_the_record_and_the_gallery_works_on_the_copy(linear_run, tmp_path):
-    from core.export import export_checkpoint
+    from core.runs.export import export_checkpoint
 
     out = tmp_path / "exported"
     export_checkpoint(linear_run, out, "chexmini")
-    assert (out / SPLITS_FILE).read_bytes() == (linear_run / SPLITS_FILE).read_bytes()
+    assert (out / layout.SPLITS).read_bytes() == (linear_run / layout.SPLITS).read_bytes()
     a, b = locate(linear_run, "val"), locate(out, "val")
     assert b.names.tolist() == a.names.tolist() and np.array_equal(b.images, a.images)
 

@@ -1,4 +1,4 @@
-"""``core.gradcheck``: analytic gradients against finite differences, on fresh, published
+"""``core.evaluation.gradcheck``: analytic gradients against finite differences, on fresh, published
 and shipped models, and a broken backward caught."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.gradcheck import gradcheck
+from core.evaluation.gradcheck import gradcheck
 from core.nn import MLP, Linear
 from tests.helpers import REPO, small_batch
 

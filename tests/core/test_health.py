@@ -9,16 +9,16 @@ import os
 import numpy as np
 import pytest
 
-from core import health as H
-from core.batches import BatchMaker
 from core.data.dataset import Split
 from core.events import EpochEnd, event_from_dict
-from core.health import ActivationProbe, layer_health
-from core.loss import bce_with_logits
+from core.nn.batches import BatchMaker
+from core.nn.loss import bce_with_logits
 from core.nn.model import MLP
-from core.optim import SGD, Adam, regularisation, weight_sq_norms
-from core.system_stats import EpochMeter
-from core.validation import score_split
+from core.training import health as H
+from core.training.health import ActivationProbe, layer_health
+from core.training.optim import SGD, Adam, regularisation, weight_sq_norms
+from core.training.scoring import score_split
+from core.training.system_stats import EpochMeter
 from tests.helpers import run_to_end, synthetic, tiny_config
 
 WIDTHS = (6, 5, 4, 1)
@@ -264,7 +264,7 @@ def test_every_epoch_carries_health_and_health_never_changes_the_run(tmp_path):
 def test_a_resumed_run_reports_the_same_health(tmp_path):
     """Closed right after an epoch's last step, the resumed process never ran that step:
     its epoch end has no gradient or update figures, everything else as uninterrupted."""
-    from core.train import train
+    from core.training.train import train
 
     data, cfg = synthetic(200), dict(epochs=3)
     full = [e for e in run_to_end(tiny_config(**cfg), data, tmp_path / "full")

@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.checkpoint import ARTIFACT_FILES
 from core.data.images import load_gray
-from core.errors import ChexminiError
+from core.foundation.errors import ChexminiError
 from core.inference import (
     load_checkpoint,
     predict_files,
@@ -20,6 +19,7 @@ from core.inference import (
     preprocess_image,
     saliency,
 )
+from core.runs import layout
 from tests.helpers import run_to_end, synthetic, tiny_config
 from tests.helpers.files import png_bytes, rewrite_npz
 
@@ -70,7 +70,7 @@ def test_predict_label_uses_the_threshold(ckpt, tmp_path):
 
 def test_preprocess_matches_the_training_pipeline(ckpt, tmp_path):
     """A PNG of a training image, preprocessed, equals the standardised training row."""
-    from core.batches import standardise_all
+    from core.nn.batches import standardise_all
 
     data = synthetic(200)
     _, mean, std, _ = load_checkpoint(ckpt)
@@ -206,4 +206,4 @@ def test_checkpoint_path_that_is_not_a_folder(tmp_path):
 
 
 def test_artifact_set_is_complete(ckpt):
-    assert all((ckpt / f).is_file() for f in ARTIFACT_FILES)
+    assert all((ckpt / f).is_file() for f in layout.ARTIFACT_FILES)

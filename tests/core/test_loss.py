@@ -1,4 +1,4 @@
-"""``core.loss``: binary cross-entropy with logits (value, gradient, stability, label
+"""``core.nn.loss``: binary cross-entropy with logits (value, gradient, stability, label
 smoothing) and balanced class weights."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.loss import balanced_class_weights, bce_with_logits
+from core.nn.loss import balanced_class_weights, bce_with_logits
 from core.nn.model import sigmoid
 
 

@@ -1,4 +1,5 @@
-"""Tests for core.metrics: brute-force cross-checks, properties, errors, and the published run."""
+"""Tests for core.evaluation.metrics: brute-force cross-checks, properties, errors, and the
+published run."""
 
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.errors import ChexminiError
-from core.metrics import (
+from core.evaluation.metrics import (
     average_precision,
     binary_metrics,
     confusion_matrix,
@@ -23,6 +23,7 @@ from core.metrics import (
     split_report,
     youden_threshold,
 )
+from core.foundation.errors import ChexminiError
 
 # --------------------------------------------------------------------------- helpers
 

@@ -1,5 +1,5 @@
 """The out-of-distribution measurement: the formula, and the calibration numbers quoted
-in ``core/ood.py`` (the embedded sample through the shipped checkpoint's μ, σ)."""
+in ``core/inference/ood.py`` (the embedded sample through the shipped checkpoint's μ, σ)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from core.data.nih_sample import SAMPLE_NPZ, sample_pngs
 from core.inference import load_checkpoint
-from core.ood import DETAIL_MIN, DISTANCE_CUTOFF, assess, fine_detail, z_distance
+from core.inference.ood import DETAIL_MIN, DISTANCE_CUTOFF, assess, fine_detail, z_distance
 from tests.helpers import REPO
 
 
@@ -110,7 +110,7 @@ def test_bundled_pngs_have_detail_at_full_size_too():
 
 
 def test_synthetic_checkpoints_use_distance_only(tmp_path, ckpt):
-    from core.ood import xray_rules_apply
+    from core.inference.ood import xray_rules_apply
     from tests.helpers.tui import make_checkpoint, write_png
 
     synth = make_checkpoint(tmp_path / "synth")

@@ -10,18 +10,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.checkpoint import save_operating_point
-from core.errors import ChexminiError
-from core.inference import load_checkpoint
-from core.metrics import youden_threshold
-from core.metrics_schema import MAX_THRESHOLD, validate_metrics
-from core.operating_point import (
+from core.evaluation.metrics import youden_threshold
+from core.evaluation.operating_point import (
     OperatingPoint,
     choose_operating_point,
     threshold_for_sensitivity,
     threshold_for_specificity,
 )
-from core.scores import score_report
+from core.foundation.errors import ChexminiError
+from core.inference import load_checkpoint
+from core.runs.checkpoint import save_operating_point
+from core.runs.schema import MAX_THRESHOLD, validate_metrics
+from core.runs.scores import score_report
 from tests.helpers.tui import make_checkpoint
 
 
@@ -158,7 +158,7 @@ def test_saved_operating_point_is_used_and_youden_kept(ckpt):
 
 
 def test_published_layout_checkpoint_takes_an_operating_point(tmp_path):
-    from core.export import export_checkpoint
+    from core.runs.export import export_checkpoint
 
     src = make_checkpoint(tmp_path / "src")
     out = export_checkpoint(src, tmp_path / "pub", "chexvision-mini").out

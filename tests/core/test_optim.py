@@ -1,11 +1,11 @@
-"""``core.optim``: Adam and SGD by hand, weight decay, regularisation, optimiser state."""
+"""``core.training.optim``: Adam and SGD by hand, weight decay, regularisation, optimiser state."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from core.optim import SGD, Adam, make_optimizer, regularisation
+from core.training.optim import SGD, Adam, make_optimizer, regularisation
 
 
 # -- optimisers -----------------------------------------------------------------------------

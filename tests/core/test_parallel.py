@@ -5,17 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import core.optim
-import core.parallel
-from core.augment import AugmentConfig
-from core.batches import BatchMaker
+import core.foundation.parallel
+import core.training.optim
+from core.foundation.parallel import row_shares, run_shares
 from core.nn import MLP
-from core.optim import Adam
-from core.parallel import row_shares, run_shares
+from core.nn.augment import AugmentConfig
+from core.nn.batches import BatchMaker
+from core.training.optim import Adam
 
 
 def _cores(monkeypatch, n: int) -> None:
-    monkeypatch.setattr(core.parallel.os, "cpu_count", lambda: n)
+    monkeypatch.setattr(core.foundation.parallel.os, "cpu_count", lambda: n)
 
 
 @pytest.mark.parametrize("cores,rows", [(1, 256), (2, 256), (3, 100), (4, 7), (2, 0)])
@@ -59,7 +59,7 @@ def test_augmented_batches_do_not_depend_on_the_thread_count(monkeypatch):
 
 def _adam_params(monkeypatch, cores: int) -> dict[str, np.ndarray]:
     _cores(monkeypatch, cores)
-    monkeypatch.setattr(core.optim, "CHUNK", 100)  # many pieces, ragged tails
+    monkeypatch.setattr(core.training.optim, "CHUNK", 100)  # many pieces, ragged tails
     model = MLP((50, 30, 7, 1), dropout=0.0, seed=0)
     grads = model.gradients()
     opt = Adam(model.parameters(), grads, lr=1e-2, weight_decay=1e-2)

@@ -20,10 +20,10 @@ import pytest
 from PIL import Image
 
 from chexmini_cli.main import main
-from core.config import TrainConfig
 from core.data import load_data
 from core.data.images import load_gray
-from core.errors import ChexminiError
+from core.foundation.config import TrainConfig
+from core.foundation.errors import ChexminiError
 from core.inference import (
     checkpoint_summary,
     load_checkpoint,

@@ -11,12 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.augment import AugmentConfig
-from core.batches import BatchMaker
-from core.checkpoint import RESUME_FILE, load_resume_state, save_resume_state
-from core.loss import bce_with_logits
 from core.nn import MLP, Dropout, Linear, ReLU
-from core.optim import SGD, Adam, ConstantSchedule, CosineSchedule, cosine_lr, make_schedule
+from core.nn.augment import AugmentConfig
+from core.nn.batches import BatchMaker
+from core.nn.loss import bce_with_logits
+from core.nn.standardize import feature_stats
 from core.reference import augment as ref_aug
 from core.reference.layers import Dropout as RefDropout
 from core.reference.layers import Linear as RefLinear
@@ -24,8 +23,17 @@ from core.reference.layers import ReLU as RefReLU
 from core.reference.loss import bce_with_logits as ref_bce
 from core.reference.mlp import MLP as RefMLP
 from core.reference.optim import adam_step, init_adam, sgd_step
-from core.standardize import feature_stats
-from core.train import train
+from core.runs import layout
+from core.training.optim import (
+    SGD,
+    Adam,
+    ConstantSchedule,
+    CosineSchedule,
+    cosine_lr,
+    make_schedule,
+)
+from core.training.resume_state import load_resume_state, save_resume_state
+from core.training.train import train
 from tests.helpers import run_to_end, synthetic, tiny_config
 
 TOL = {np.float64: {"rtol": 1e-12, "atol": 1e-14}, np.float32: {"rtol": 1e-5, "atol": 1e-6}}
@@ -209,14 +217,14 @@ def test_resume_state_names_the_scaled_moments_and_old_names_still_resume(tmp_pa
         if ev.kind == "step" and ev.epoch == 2 and ev.step == 2:
             break
     gen.close()
-    arrays, meta = load_resume_state(part / RESUME_FILE)
+    arrays, meta = load_resume_state(part / layout.RESUME)
     assert {k.split("/")[1] for k in arrays if k.startswith("opt/")} == \
         {"t", "m_scaled", "v_scaled"}
     m, v = arrays["opt/m_scaled/fc1.W"], arrays["opt/v_scaled/fc1.W"]
     assert np.abs(m).max() > 0 and v.min() >= 0
     old = {k.replace("opt/m_scaled/", "opt/m/").replace("opt/v_scaled/", "opt/v/"): a
            for k, a in arrays.items()}
-    save_resume_state(part / RESUME_FILE, old, meta)
+    save_resume_state(part / layout.RESUME, old, meta)
     run_to_end(tiny_config(**cfg), data, part, resume=True)
     for name in ("model.npz", "history.json", "metrics.json", "val_scores.npy",
                  "test_scores.npy"):

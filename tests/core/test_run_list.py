@@ -1,4 +1,5 @@
-"""Many runs at once (``core.catalog.run_status``, ``core.run_history``, ``core.run_list``):
+"""Many runs at once (``core.runs.catalog.run_status``, ``core.runs.history``,
+``core.runs.listing``):
 statuses from the real lock, histories from either file, rows and their sort order, and
 damaged or hostile files as one line in the row."""
 
@@ -10,11 +11,11 @@ import os
 import numpy as np
 import pytest
 
-from core.catalog import run_status
 from core.events import EpochEnd, EventLog, RunStarted
-from core.run_history import fold_events, load_history
-from core.run_list import cells, run_row, scan, sort_rows
-from core.runfolder import claim
+from core.runs.catalog import run_status
+from core.runs.folder import claim
+from core.runs.history import fold_events, load_history
+from core.runs.listing import cells, run_row, scan, sort_rows
 from tests.helpers.data import mann_whitney_auc
 from tests.helpers.tui import make_checkpoint, write_fixed_events, write_run_log
 
@@ -173,9 +174,9 @@ def test_a_log_longer_than_one_read_is_read_to_its_end(tmp_path, monkeypatch):
     read the whole events.jsonl, not only the first ``MAX_READ`` bytes."""
     import core.events
     from chexmini_tui.run_files import replay
-    from core.catalog import events_note
     from core.events import read_all_events, read_events
-    from core.run_history import read_log
+    from core.runs.catalog import events_note
+    from core.runs.history import read_log
     from tests.helpers.tui import write_fixed_events
 
     run_dir = write_fixed_events(tmp_path / "run", epochs=6)

@@ -1,11 +1,11 @@
-"""The cosine learning-rate schedule (``core.optim.cosine_lr``)."""
+"""The cosine learning-rate schedule (``core.training.optim.cosine_lr``)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from core.optim import cosine_lr
+from core.training.optim import cosine_lr
 
 
 def test_cosine_schedule_endpoints_and_shape():

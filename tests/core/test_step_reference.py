@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.augment import AugmentConfig
-from core.batches import BatchMaker
 from core.nn import MLP
-from core.optim import Adam
+from core.nn.augment import AugmentConfig
+from core.nn.batches import BatchMaker
+from core.nn.standardize import feature_stats
 from core.reference.augment import noise_bank
 from core.reference.optim import init_adam
 from core.reference.step import StepSpec, reference_step
-from core.standardize import feature_stats
-from core.step import StepTimer, TrainStep
+from core.training.optim import Adam
+from core.training.step import StepTimer, TrainStep
 
 WIDTHS = (256, 64, 32, 1)
 SPEC = StepSpec(dropout=0.3, label_smoothing=0.05, augment=AugmentConfig(0.5, 0.1, 0.02),

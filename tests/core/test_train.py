@@ -7,15 +7,15 @@ import json
 import numpy as np
 import pytest
 
-from core.checkpoint import ARTIFACT_FILES, RESUME_FILE
-from core.config import TrainConfig
 from core.data import load_data
 from core.data.nih_sample import sample_pngs
-from core.errors import ChexminiError
 from core.events import read_events
+from core.foundation.config import TrainConfig
+from core.foundation.errors import ChexminiError
 from core.inference import load_checkpoint, predict_label
-from core.standardize import feature_stats
-from core.train import TrainControl, TrainingDiverged, train
+from core.nn.standardize import feature_stats
+from core.runs import layout
+from core.training.train import TrainControl, TrainingDiverged, train
 from tests.helpers import run_to_end, synthetic, tiny_config
 
 
@@ -51,9 +51,9 @@ def test_events_in_order_with_the_documented_fields(data, tmp_path):
 @pytest.mark.slow
 def test_writes_every_artifact_consistent_with_history(data, tmp_path):
     run_to_end(tiny_config(epochs=3), data, tmp_path)
-    for name in ARTIFACT_FILES:
+    for name in layout.ARTIFACT_FILES:
         assert (tmp_path / name).is_file(), name
-    assert not (tmp_path / RESUME_FILE).exists()  # a finished run needs no resume state
+    assert not (tmp_path / layout.RESUME).exists()  # a finished run needs no resume state
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     history = json.loads((tmp_path / "history.json").read_text())
     assert set(history) == {"train_loss", "reg_loss", "val_loss", "val_acc", "val_auc", "lr"}
@@ -72,7 +72,7 @@ def test_writes_every_artifact_consistent_with_history(data, tmp_path):
 
 @pytest.mark.slow
 def test_threshold_is_youden_on_validation_and_test_is_scored_with_it(data, tmp_path):
-    from core.metrics import split_report, youden_threshold
+    from core.evaluation.metrics import split_report, youden_threshold
 
     run_to_end(tiny_config(epochs=2), data, tmp_path)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
@@ -83,7 +83,7 @@ def test_threshold_is_youden_on_validation_and_test_is_scored_with_it(data, tmp_
     np.testing.assert_array_equal(tl, data.test.labels)
     # the saved scores are the best checkpoint's
     model, mean, std, thr = load_checkpoint(tmp_path)
-    from core.batches import standardise_all
+    from core.nn.batches import standardise_all
 
     probs = model.predict_proba(standardise_all(data.test.images, mean, std))
     np.testing.assert_allclose(probs, ts, rtol=1e-6)
@@ -146,7 +146,7 @@ def test_control_stop_finishes_cleanly_with_artifacts(data, tmp_path):
     # (synthetic:300 gives ~210 training images at batch size 64).
     assert len(data.train) > tiny_config().batch_size
     assert events[-1].epochs_run == 2
-    assert all((tmp_path / f).is_file() for f in ARTIFACT_FILES)
+    assert all((tmp_path / f).is_file() for f in layout.ARTIFACT_FILES)
     history = json.loads((tmp_path / "history.json").read_text())
     assert len(history["val_auc"]) == events[-1].epochs_run
 
@@ -181,7 +181,7 @@ def test_close_then_resume_is_bit_identical(data, tmp_path, stop_at):
         if ev.kind == kind and ev.epoch == epoch and (kind == "epoch" or ev.step == step):
             break
     gen.close()
-    assert (part / RESUME_FILE).is_file() and not (part / "metrics.json").exists()
+    assert (part / layout.RESUME).is_file() and not (part / "metrics.json").exists()
     events = run_to_end(tiny_config(**cfg), data, part, resume=True)
     assert events[0].resumed and events[0].start_epoch == epoch - (kind == "step")
     h1, m1, w1 = _history_and_weights(full)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.config import TrainConfig
 from core.data import load_data
-from core.train import train
+from core.foundation.config import TrainConfig
+from core.training.train import train
 
 #: The repository's root folder.
 REPO = Path(__file__).resolve().parents[2]

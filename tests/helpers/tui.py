@@ -15,9 +15,8 @@ from PIL import Image
 from rich.console import Console
 
 from chexmini_tui.app import ChexminiApp
-from core.checkpoint import build_metrics, save_artifacts
-from core.config import TrainConfig
 from core.data.synthetic import make_images
+from core.evaluation.metrics import youden_threshold
 from core.events import (
     CheckpointSaved,
     EpochEnd,
@@ -26,9 +25,10 @@ from core.events import (
     RunStarted,
     StepDone,
 )
-from core.metrics import youden_threshold
+from core.foundation.config import TrainConfig
 from core.nn.model import MLP, sigmoid
-from core.standardize import feature_stats
+from core.nn.standardize import feature_stats
+from core.runs.checkpoint import build_metrics, save_artifacts
 
 SIZE = (100, 32)
 

@@ -2,7 +2,7 @@
 engine results (no mocks): the numbers the app shows are compared with what
 ``core`` computes directly.
 
-Fixtures are built deterministically (fixed arrays written with ``core.checkpoint``
+Fixtures are built deterministically (fixed arrays written with ``core.runs.checkpoint``
 functions, in ``tests/helpers/tui.py``), so the snapshot tests in ``test_snapshots.py``
 reuse them.
 """
@@ -20,16 +20,16 @@ import pytest
 
 from chexmini_tui.app import ChexminiApp
 from chexmini_tui.state import RunState
-from core.checkpoint import load_resume_state
-from core.config import TrainConfig
 from core.data import load_data
 from core.data.nih_sample import sample_pngs
-from core.errors import ChexminiError
+from core.evaluation.gradcheck import gradcheck
+from core.evaluation.metrics import binary_metrics, confusion_matrix, youden_threshold
 from core.events import EpochEnd, RunStarted
-from core.gradcheck import gradcheck
+from core.foundation.config import TrainConfig
+from core.foundation.errors import ChexminiError
 from core.inference import load_checkpoint, predict_label, preprocess_image
-from core.metrics import binary_metrics, confusion_matrix, youden_threshold
-from core.train import train
+from core.training.resume_state import load_resume_state
+from core.training.train import train
 from tests.helpers.tui import (
     SIZE,
     fill_form,

@@ -9,8 +9,8 @@ import asyncio
 import pytest
 
 from chexmini_tui.app_state import AppState, StateChanged
-from core.config import TrainConfig
 from core.data import load_data
+from core.foundation.config import TrainConfig
 from tests.helpers.tui import (
     SIZE,
     inspect_ready,

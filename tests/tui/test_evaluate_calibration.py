@@ -12,9 +12,9 @@ import pytest
 
 from chexmini_tui.widgets.curves import CurveChart
 from chexmini_tui.widgets.reliability import ReliabilityDiagram
-from core.checkpoint import save_operating_point
-from core.metrics import confusion_matrix, youden_threshold
-from core.operating_point import OperatingPoint
+from core.evaluation.metrics import confusion_matrix, youden_threshold
+from core.evaluation.operating_point import OperatingPoint
+from core.runs.checkpoint import save_operating_point
 from tests.helpers.tui import (
     inspect_ready,
     make_app,

@@ -240,8 +240,8 @@ def test_inspect_detail_scrolls_by_keyboard_and_damaged_checkpoint(tmp_path):
 def test_score_report_matches_core_metrics(ckpt):
     import numpy as np
 
-    from core.metrics import roc_auc, youden_threshold
-    from core.scores import score_report
+    from core.evaluation.metrics import roc_auc, youden_threshold
+    from core.runs.scores import score_report
 
     r = score_report(ckpt)
     vs, vl = np.load(ckpt / "val_scores.npy"), np.load(ckpt / "val_labels.npy")
@@ -252,8 +252,8 @@ def test_score_report_matches_core_metrics(ckpt):
 
 
 def test_catalog_statuses(tmp_path):
-    from core.catalog import status_of
-    from core.runfolder import claim
+    from core.runs.catalog import status_of
+    from core.runs.folder import claim
 
     run_dir = tmp_path / "run"
     write_fixed_events(run_dir)

@@ -131,8 +131,8 @@ def test_h_shows_the_health_view_of_an_attached_run_at_80x24(tmp_path):
 
 
 def test_a_live_run_fills_the_health_view_as_epochs_end(tmp_path):
-    from core.config import TrainConfig
     from core.data import load_data
+    from core.foundation.config import TrainConfig
 
     data = load_data("synthetic:160")
     cfg = TrainConfig(hidden_dims=[16, 8], epochs=3, batch_size=32, augment=False)

@@ -15,7 +15,7 @@ from chexmini_tui.widgets.curves import CurveChart
 from chexmini_tui.widgets.run_overlay import PALETTE, RunOverlay, run_color
 from chexmini_tui.widgets.run_table import RunTable
 from core.events import EpochEnd, EventLog
-from core.runfolder import RunLock
+from core.runs.folder import RunLock
 from tests.helpers.data import mann_whitney_auc
 from tests.helpers.tui import (
     SIZE,

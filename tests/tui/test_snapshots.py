@@ -1,7 +1,7 @@
 """Snapshot tests (pytest-textual-snapshot) of every main screen at 100×32.
 
 Everything shown comes from fixed data built in this session (``tests/helpers/tui.py``:
-fixed arrays written with ``core.checkpoint``, a fixed ``events.jsonl``), paths are
+fixed arrays written with ``core.runs.checkpoint``, a fixed ``events.jsonl``), paths are
 relative (the app runs inside the fixture folder) and nothing time-based is on screen.
 Update after an intended UI change with ``pytest tests/tui/test_snapshots.py
 --snapshot-update`` and review the SVGs.

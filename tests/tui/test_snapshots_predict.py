@@ -16,7 +16,7 @@ import pytest
 
 from chexmini_tui.messages import GradcheckDone, GradcheckProgress
 from chexmini_tui.screens.gradcheck import GradcheckRow
-from core.gradcheck import GradcheckReport, TensorCheck
+from core.evaluation.gradcheck import GradcheckReport, TensorCheck
 from tests.helpers import REPO
 from tests.helpers.tui import make_checkpoint, write_png
 

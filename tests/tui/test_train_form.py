@@ -1,5 +1,5 @@
 """The Train form (``chexmini_tui.widgets.train_form``) and the CLI's flags come from
-one table (``core.config_fields``): same defaults, same reader, same problems."""
+one table (``core.foundation.config_fields``): same defaults, same reader, same problems."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from textual.widgets import Checkbox, Input
 from chexmini_cli.main import _parser, main
 from chexmini_cli.options import config_from_args
 from chexmini_tui.widgets.train_form import TrainForm, read_form
-from core.config import TrainConfig
-from core.config_fields import CONFIG_FIELDS, form_fields
-from core.errors import ChexminiError
+from core.foundation.config import TrainConfig
+from core.foundation.config_fields import CONFIG_FIELDS, form_fields
+from core.foundation.errors import ChexminiError
 from tests.helpers.tui import text_of
 
 pytestmark = pytest.mark.usefixtures("one_blas_thread")

@@ -18,9 +18,9 @@ from chexmini_tui.state import RunState
 from chexmini_tui.widgets.epoch_table import EpochTable
 from chexmini_tui.widgets.plots import CurvePlot, Series
 from chexmini_tui.widgets.run_progress import RunProgress
-from core.config import TrainConfig
 from core.data import load_data
 from core.events import read_events
+from core.foundation.config import TrainConfig
 from tests.helpers.tui import (
     fill_form,
     make_app,

@@ -31,7 +31,7 @@ from core.data.cache.state import (
     _read_state,
     _write_state,
 )
-from core.errors import ChexminiError
+from core.foundation.errors import ChexminiError
 
 
 @dataclass

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from core import __version__, safe_io
-from core.atomic import write_json
-from core.errors import ChexminiError
+from core import __version__
+from core.foundation import safe_io
+from core.foundation.atomic import write_json
+from core.foundation.errors import ChexminiError
 
 CACHE_FORMAT = 1
 #: Bump whenever :func:`core.data.images.load_gray` changes the pixels it returns.

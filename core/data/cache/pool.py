@@ -21,7 +21,7 @@ import numpy as np
 
 from core.data.cache.state import BAD, OK, PENDING, _open_images, _write_state
 from core.data.images import load_gray
-from core.errors import ChexminiError
+from core.foundation.errors import ChexminiError
 
 try:  # advisory lock so two builds of one cache do not interleave (POSIX only)
     import fcntl

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from core.atomic import write_npz
 from core.data.cache.plan import _same_decoder
-from core.errors import ChexminiError
-from core.safe_npz import read_npz
+from core.foundation.atomic import write_npz
+from core.foundation.errors import ChexminiError
+from core.foundation.safe_npz import read_npz
 
 PENDING, OK, BAD = 0, 1, 2
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.atomic import atomic_open, write_json
 from core.data.cache.state import _open_images
-from core.errors import ChexminiError
+from core.foundation.atomic import atomic_open, write_json
+from core.foundation.errors import ChexminiError
 
 
 def _npy_layout(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:

@@ -15,7 +15,7 @@ import pytest
 
 from core.data.cache import BAD, OK, build_cache, cache_dir_for, gather_rows, split_views
 from core.data.images import load_gray
-from core.errors import ChexminiError
+from core.foundation.errors import ChexminiError
 from tests.helpers import REPO
 from tests.helpers.data import write_png
 

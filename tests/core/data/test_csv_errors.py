@@ -7,7 +7,7 @@ import pytest
 
 from chexmini_cli.main import main
 from core.data import load_data
-from core.errors import ChexminiError
+from core.foundation.errors import ChexminiError
 from tests.helpers.data import make_nih_root
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from chexmini_cli.main import main
 from core.data.download import download_chestmnist, download_file
-from core.errors import ChexminiError
+from core.foundation.errors import ChexminiError
 
 PAYLOAD = bytes(range(256)) * 4000 + b"tail"          # ~1 MB
 MD5 = hashlib.md5(PAYLOAD).hexdigest()

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from core.data.images import load_gray
-from core.errors import ChexminiError
+from core.foundation.errors import ChexminiError
 
 SETTINGS = settings(max_examples=120, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

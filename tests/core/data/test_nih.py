@@ -12,7 +12,7 @@ import pytest
 from core.data import load_data, split_args
 from core.data.images import resize_area
 from core.data.nih import nih_index, nih_split_rows, read_data_entry, read_list
-from core.errors import ChexminiError
+from core.foundation.errors import ChexminiError
 from tests.helpers import REPO
 from tests.helpers.data import make_nih_root
 

@@ -10,7 +10,7 @@ from core.data import load_data, split_args
 from core.data.images import resize_area
 from core.data.sources import detect_scheme, parse_source_options
 from core.data.synthetic import make_images
-from core.errors import ChexminiError
+from core.foundation.errors import ChexminiError
 from tests.helpers.data import make_chestmnist, make_folder
 
 

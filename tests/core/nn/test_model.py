@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.gradcheck import gradcheck
+from core.evaluation.gradcheck import gradcheck
 from core.nn import MLP
 from core.nn.model import sigmoid
 from tests.helpers import small_batch

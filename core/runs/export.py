@@ -1,0 +1,99 @@
+"""Export a checkpoint to the published CheXVision-mini layout, or back to chexmini's.
+
+    export_checkpoint("artifacts", "published/", "chexvision-mini")
+
+writes ``model.npz`` (float64 ``"0.W"``, ``"0.b"``, ``"3.W"``, … and float64 ``_norm_*``),
+a published-style ``metrics.json`` whose config records ``image_size``, ``hidden_dims``
+and the checkpoint's ``resize_filter`` (so chexmini reloads it with the right pipeline),
+and copies the other artifacts that exist. ``"chexmini"`` converts the other way (weights
+keep their dtype). Every file is written atomically, ``model.npz`` and ``metrics.json``
+last; an existing checkpoint in the output folder is refused unless ``overwrite``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.foundation.atomic import write_bytes, write_json, write_npz
+from core.runs.checkpoint import read_metrics
+from core.foundation.errors import ChexminiError
+from core.runs.checkpoint import Checkpoint, load_checkpoint
+from core.runs.published import CHEXMINI, PUBLISHED, published_metrics, state_to_published
+
+FORMATS = (PUBLISHED, CHEXMINI)
+EXTRA_FILES = ("history.json", "val_scores.npy", "val_labels.npy", "test_scores.npy",
+               "test_labels.npy", "loss_curve.png", "splits.json")
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    out: Path
+    layout: str
+    resize_filter: str
+    image_size: int
+    files: list[str]
+
+
+def export_checkpoint(src: str | os.PathLike[str], out: str | os.PathLike[str], fmt: str,
+                      overwrite: bool = False) -> ExportResult:
+    """Write checkpoint ``src`` (either layout) into folder ``out`` in layout ``fmt``."""
+    if fmt not in FORMATS:
+        raise ChexminiError(f"unknown export format {fmt!r} (expected {' or '.join(FORMATS)})")
+    ckpt = load_checkpoint(src)
+    metrics = read_metrics(Path(ckpt.path))
+    out = _prepare_out(Path(out), Path(ckpt.path), overwrite)
+    arrays, new_metrics = (_to_published(ckpt, metrics) if fmt == PUBLISHED
+                           else _to_chexmini(ckpt, metrics))
+    files = []
+    for name in EXTRA_FILES:
+        if (Path(ckpt.path) / name).is_file():
+            write_bytes(out / name, (Path(ckpt.path) / name).read_bytes())
+            files.append(name)
+        else:
+            (out / name).unlink(missing_ok=True)  # a stale file from an overwritten export
+    write_npz(out / "model.npz", arrays)
+    write_json(out / "metrics.json", new_metrics)
+    return ExportResult(out, fmt, ckpt.resize_filter, ckpt.image_size,
+                        ["model.npz", "metrics.json", *files])
+
+
+def _prepare_out(out: Path, src: Path, overwrite: bool) -> Path:
+    """Check ``out`` may receive a checkpoint; clear an old one (``overwrite``) first."""
+    if out.exists() and not out.is_dir():
+        raise ChexminiError("output path exists and is not a directory", out)
+    if out.exists() and out.resolve() == src.resolve():
+        raise ChexminiError("is the checkpoint being exported; choose another output folder",
+                            out)
+    held = [f for f in ("model.npz", "metrics.json") if (out / f).exists()]
+    if held and not overwrite:
+        raise ChexminiError(f"already holds a checkpoint ({', '.join(held)}); choose another "
+                            "output folder or pass --overwrite", out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for f in ("metrics.json", "model.npz"):  # never a new model beside old metrics
+            (out / f).unlink(missing_ok=True)
+    except OSError as exc:
+        raise ChexminiError(f"cannot prepare the output folder ({exc.strerror or exc})",
+                            out) from None
+    return out
+
+
+def _to_published(ckpt: Checkpoint, metrics: dict) -> tuple[dict[str, np.ndarray], dict]:
+    arrays = state_to_published(ckpt.model.state_dict())
+    arrays["_norm_mean"] = np.asarray(ckpt.mean, np.float64)
+    arrays["_norm_std"] = np.asarray(ckpt.std, np.float64)
+    return arrays, published_metrics(metrics, ckpt.model.widths, ckpt.resize_filter)
+
+
+def _to_chexmini(ckpt: Checkpoint, metrics: dict) -> tuple[dict[str, np.ndarray], dict]:
+    arrays = ckpt.model.state_dict()
+    arrays["_norm_mean"], arrays["_norm_std"] = ckpt.mean, ckpt.std
+    config = metrics.get("config") if isinstance(metrics.get("config"), dict) else {}
+    widths = ckpt.model.widths
+    config = {**config, "image_size": ckpt.image_size,
+              "hidden_dims": [int(w) for w in widths[1:-1]], "resize_filter": ckpt.resize_filter}
+    return arrays, {**metrics, "config": config}

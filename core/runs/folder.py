@@ -1,0 +1,280 @@
+"""The run-folder policy: one writer at a time, nothing of a run deleted by accident.
+
+- **One writer.** A trainer holds an exclusive ``flock`` on ``RUN/.chexmini.lock`` (which
+  records its PID) for its whole life; every other writer is refused with one line naming
+  that PID. The kernel releases the lock when the owner dies, so the lock of a killed
+  process is simply taken over. Readers (``chexmini-tui --attach``) never lock.
+- **Nothing lost.** A new run is refused in a folder that holds any artifact,
+  ``resume.npz`` or ``events.jsonl`` unless ``overwrite``; with ``overwrite`` only the old
+  resume state and event log go at the start — the old checkpoint stays loadable until
+  the new artifacts replace it.
+- **Clear errors.** A folder that cannot be created (read-only, a path component is a
+  file, a name too long, a dangling symbolic link) is one line naming the path.
+
+:func:`claim` is what :func:`core.training.train.train` calls (under the lock, before anything in
+the folder is touched); :func:`check_can_start` is the same policy, checked early by the
+front ends so that they fail before loading any data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import time
+from pathlib import Path
+
+from core.runs import layout
+from core.foundation.errors import ChexminiError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no locking available
+    fcntl = None
+
+#: How long an acquirer retries a lock held only briefly (e.g. by a checker's probe).
+_RETRY_FOR = 0.25
+
+
+class RunFolderBusy(ChexminiError):
+    """Another live process trains in this folder."""
+
+    def __init__(self, out: Path, pid: int | None) -> None:
+        self.pid = pid
+        who = f"PID {pid}" if pid else "PID unknown"
+        super().__init__(f"in use by another training process ({who}); wait for it to "
+                         f"finish, or follow it read-only with: chexmini-tui --attach {out}",
+                         out)
+
+
+# -- creating the folder -----------------------------------------------------------------
+def _file_component(out: Path) -> Path | None:
+    for p in (*reversed(out.parents), out):
+        if p.exists() and not p.is_dir():
+            return p
+    return None
+
+
+def ensure_dir(out: Path) -> Path:
+    """Create ``out`` (and its parents); every failure is one line naming the path."""
+    try:
+        if out.is_symlink() and not out.exists():
+            raise ChexminiError(f"is a symbolic link to a missing target "
+                                f"({os.readlink(out)})", out)
+        if out.exists() and not out.is_dir():
+            raise ChexminiError("output path exists and is not a directory", out)
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _creation_error(out, exc) from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise ChexminiError("the run folder is not writable", out)
+    return out
+
+
+def check_creatable(out: Path) -> None:
+    """What :func:`ensure_dir` would refuse, checked without creating anything."""
+    try:
+        if out.is_symlink() and not out.exists():
+            raise ChexminiError(f"is a symbolic link to a missing target "
+                                f"({os.readlink(out)})", out)
+        if out.exists():
+            if not out.is_dir():
+                raise ChexminiError("output path exists and is not a directory", out)
+            return
+        base = next((p for p in out.absolute().parents if p.exists()), Path("/"))
+    except OSError as exc:
+        raise _creation_error(out, exc) from None
+    if not base.is_dir():
+        raise ChexminiError(f"cannot create the run folder: {base} is a file, not a folder",
+                            out)
+    try:
+        limit = os.pathconf(base, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    if any(len(os.fsencode(part)) > limit for part in out.parts):
+        raise _creation_error(out, OSError(errno.ENAMETOOLONG, "File name too long"))
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise ChexminiError(f"cannot create the run folder ({base} is not writable)", out)
+
+
+def _creation_error(out: Path, exc: OSError) -> ChexminiError:
+    if exc.errno == errno.ENOTDIR or isinstance(exc, FileExistsError):
+        bad = _file_component(out)
+        if bad is not None:
+            return ChexminiError(f"cannot create the run folder: {bad} is a file, not a "
+                                 "folder", out)
+    if exc.errno == errno.ENAMETOOLONG:
+        longest = max((len(part) for part in out.parts), default=0)
+        return ChexminiError(f"cannot create the run folder: a name is too long "
+                             f"({longest} characters)", out)
+    return ChexminiError(f"cannot create the run folder ({exc.strerror or exc})", out)
+
+
+# -- the lock ----------------------------------------------------------------------------
+def _read_pid(path: Path) -> int | None:
+    for _ in range(5):  # the owner writes its PID right after locking
+        with contextlib.suppress(OSError, ValueError):
+            return int(path.read_text(encoding="ascii").strip())
+        time.sleep(0.01)
+    return None
+
+
+class RunLock:
+    """The exclusive lock on a run folder, held from :meth:`acquire` to :meth:`release`."""
+
+    def __init__(self, out: Path, fd: int | None) -> None:
+        self.out, self._fd = out, fd
+
+    @classmethod
+    def acquire(cls, out: Path) -> RunLock:
+        """Lock ``out`` (an existing folder) or raise :class:`RunFolderBusy`."""
+        if fcntl is None:  # pragma: no cover
+            return cls(out, None)
+        path = out / layout.LOCK
+        deadline = time.monotonic() + _RETRY_FOR
+        while True:
+            fd = _try_lock(path)
+            if fd is not None:
+                break
+            if time.monotonic() >= deadline:
+                raise RunFolderBusy(out, _read_pid(path))
+            time.sleep(0.02)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        return cls(out, fd)
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def release(self) -> None:
+        """Remove the lock file and unlock (idempotent)."""
+        if self._fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(self.out / layout.LOCK)
+        os.close(self._fd)
+        self._fd = None
+
+
+def _try_lock(path: Path) -> int | None:
+    """An fd holding the exclusive lock on ``path``, or ``None`` if someone else holds it.
+    Retries when the file was replaced in between (a releasing owner unlinks it)."""
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise ChexminiError(f"cannot write in the run folder ({exc.strerror or exc})",
+                                path.parent) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)
+
+
+def owner_pid(out: Path) -> int | None:
+    """The PID of the live process training in ``out``; ``None`` when the folder is free
+    (no lock file, or the lock of a process that died). ``0`` if the PID is unreadable."""
+    if fcntl is None:  # pragma: no cover
+        return None
+    path = out / layout.LOCK
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return _read_pid(path) or 0
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def ensure_free(out: Path) -> None:
+    """Raise :class:`RunFolderBusy` when a live process trains in ``out``."""
+    pid = owner_pid(out)
+    if pid is not None:
+        raise RunFolderBusy(out, pid or None)
+
+
+# -- the policy --------------------------------------------------------------------------
+def held_files(out: Path) -> list[str]:
+    """The run files present in ``out``."""
+    return [f for f in layout.RUN_FILES if (out / f).exists()]
+
+
+def check_new_run(out: Path, overwrite: bool) -> None:
+    """Refuse to start a new run over one that is there, unless ``overwrite``."""
+    held = held_files(out) if out.is_dir() else []
+    if held and not overwrite:
+        shown = ", ".join(held[:4]) + (", …" if len(held) > 4 else "")
+        way = (f"continue it with: chexmini train --resume {out}; or start again there "
+               "with --overwrite" if layout.RESUME in held
+               else "start again there with --overwrite")
+        raise ChexminiError(f"already holds a run ({shown}); {way}, or choose another "
+                            "output folder", out)
+
+
+def _prepare(out: Path, resume: bool) -> None:
+    """A resumed run's folder must exist; a new run's folder is created."""
+    if not resume:
+        ensure_dir(out)
+    elif not out.is_dir():
+        raise ChexminiError("no resume checkpoint here (nothing to resume)", out / layout.RESUME)
+
+
+def _check_policy(out: Path, resume: bool, overwrite: bool) -> None:
+    if not resume:
+        check_new_run(out, overwrite)
+    elif not (out / layout.RESUME).exists():
+        raise ChexminiError("no resume checkpoint here (nothing to resume)", out / layout.RESUME)
+
+
+def check_can_start(out: str | os.PathLike[str], *, resume: bool = False,
+                    overwrite: bool = False) -> Path:
+    """The checks of :func:`claim` without taking the lock or creating anything (a front
+    end's early check, before it loads data); :func:`claim` checks again."""
+    out = Path(out)
+    if resume:
+        _prepare(out, resume)
+    else:
+        check_creatable(out)
+    if out.is_dir():
+        ensure_free(out)
+        _check_policy(out, resume, overwrite)
+    return out
+
+
+def claim(out: str | os.PathLike[str], *, resume: bool = False,
+          overwrite: bool = False) -> RunLock:
+    """Take ``out`` for a trainer: create it, lock it, apply the policy, then remove what
+    a new run replaces (``overwrite``: the old resume state and event log) and the temp
+    files of a process killed mid-write. Release the returned lock when training ends."""
+    out = Path(out)
+    _prepare(out, resume)
+    lock = RunLock.acquire(out)
+    try:
+        _check_policy(out, resume, overwrite)
+        if not resume:
+            for name in (layout.RESUME, layout.EVENTS):  # artifacts stay until replaced
+                (out / name).unlink(missing_ok=True)
+        for tmp in out.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        lock.release()
+        raise ChexminiError(f"cannot clean the run folder ({exc.strerror or exc})", out) from None
+    except BaseException:
+        lock.release()
+        raise
+    return lock

@@ -1,0 +1,32 @@
+"""The names of the files in a run folder — the one place they are written down.
+
+A run folder is a checkpoint folder (the published artifact set, :data:`ARTIFACT_FILES`,
+plus ``splits.json``) with the training files beside it: the event log, the resumable
+state and the lock that makes one process its only writer (:mod:`core.runs.folder`).
+"""
+
+from __future__ import annotations
+
+MODEL = "model.npz"
+METRICS = "metrics.json"
+HISTORY = "history.json"
+VAL_SCORES, VAL_LABELS = "val_scores.npy", "val_labels.npy"
+TEST_SCORES, TEST_LABELS = "test_scores.npy", "test_labels.npy"
+LOSS_CURVE = "loss_curve.png"
+#: file name and patient of every scored image, in score order (:mod:`core.runs.splits`)
+SPLITS = "splits.json"
+#: the training files
+EVENTS = "events.jsonl"
+RESUME = "resume.npz"
+LOCK = ".chexmini.lock"
+
+#: The published artifact set, in the order the published code lists it.
+ARTIFACT_FILES = (MODEL, METRICS, HISTORY, VAL_SCORES, VAL_LABELS, TEST_SCORES, TEST_LABELS,
+                  LOSS_CURVE)
+#: The files that make a folder a run (``splits.json`` comes only with the artifacts).
+RUN_FILES = (*ARTIFACT_FILES, RESUME, EVENTS)
+
+
+def score_file(split: str, kind: str) -> str:
+    """``"val"``/``"test"`` × ``"scores"``/``"labels"`` → ``"val_scores.npy"`` …"""
+    return f"{split}_{kind}.npy"

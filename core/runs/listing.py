@@ -1,0 +1,216 @@
+"""Many runs at once: one row per run folder, with its status, epochs, best validation
+AUC, test AUC, data and key hyperparameters, sortable.
+
+:func:`run_row` reads one folder (``metrics.json`` + ``history.json`` when finished,
+``events.jsonl`` otherwise; see :mod:`core.runs.history`) and never raises: a damaged or
+hostile file is one line in the row's ``error``. :func:`scan` reads many, re-reading only
+the folders whose files changed since the rows it is given (so polling is cheap);
+:func:`sort_rows` orders them. ``chexmini runs`` and the app's Inspect screen both list
+these rows.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.runs.catalog import run_folders, run_status
+from core.runs.checkpoint import read_metrics
+from core.foundation.errors import ChexminiError, shown_path
+from core.runs.history import HISTORY_FILE, read_history_file, read_log
+from core.runs import layout
+
+#: the hyperparameters a row shows (config keys)
+KEY_PARAMS = ("hidden_dims", "lr", "optimizer", "batch_size", "dropout", "weight_decay")
+#: sort key -> (row attribute, is a number); numbers sort high first, text A→Z
+SORT_KEYS: dict[str, tuple[str, bool]] = {
+    "found": ("", False),              # the order given (artifacts, runs newest first, …)
+    "name": ("name", False),
+    "status": ("status", False),
+    "epochs": ("epochs", True),
+    "auc": ("best_val_auc", True),
+    "test_auc": ("test_auc", True),
+    "data": ("data", False),
+}
+_STATUS_ORDER = {s: i for i, s in enumerate(("running", "interrupted", "finished", "empty",
+                                             "missing"))}
+_WATCHED = ("metrics.json", HISTORY_FILE, layout.EVENTS, "resume.npz")
+
+
+@dataclass
+class RunRow:
+    """One run folder as listed. ``epochs``: epochs done; ``planned``: the config's."""
+
+    path: str
+    status: str
+    epochs: int | None = None
+    planned: int | None = None
+    best_epoch: int | None = None
+    best_val_auc: float | None = None
+    test_auc: float | None = None
+    data: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    history: dict[str, list[float]] | None = None
+    error: str | None = None          # one line: the file and what is wrong with it
+    note: str | None = None           # e.g. "3 bad lines skipped in events.jsonl"
+    stamp: tuple = ()                 # what the row was read from (see :func:`stamp_of`)
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name or self.path
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row for ``--json`` (no history)."""
+        keys = ("path", "status", "epochs", "planned", "best_epoch", "best_val_auc",
+                "test_auc", "data", "params", "error", "note")
+        return {"name": self.name, **{k: getattr(self, k) for k in keys}}
+
+
+def stamp_of(path: str) -> tuple:
+    """The status and ``(size, mtime)`` of the files a row is read from: equal stamps
+    mean an equal row."""
+    marks: list[Any] = [run_status(path)]
+    for name in _WATCHED:
+        try:
+            st = os.stat(Path(path) / name)
+        except (OSError, ValueError):
+            marks.append(None)
+        else:
+            marks.append((st.st_size, st.st_mtime_ns))
+    return tuple(marks)
+
+
+def _one_line(exc: BaseException, path: Path) -> str:
+    if isinstance(exc, ChexminiError):
+        return str(exc)
+    problem = " ".join((getattr(exc, "strerror", None) or str(exc)).split())
+    return f"{shown_path(path)}: {problem or type(exc).__name__}"
+
+
+def _from_config(row: RunRow, config: Any) -> None:
+    config = config if isinstance(config, dict) else {}
+    row.params = {k: config[k] for k in KEY_PARAMS if k in config}
+    epochs = config.get("epochs")
+    row.planned = epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else None
+
+
+def _read_finished(row: RunRow, folder: Path) -> None:
+    metrics = read_metrics(folder)
+    _from_config(row, metrics.get("config"))
+    data = metrics.get("data", {})
+    row.data = str(data["source"]) if data.get("source") is not None else None
+    row.best_epoch = metrics.get("best_epoch")
+    row.best_val_auc = metrics.get("validation", {}).get("auc")
+    row.test_auc = metrics.get("test", {}).get("auc")
+    row.history = read_history_file(folder / HISTORY_FILE)
+    row.epochs = len(row.history["val_auc"])
+
+
+def _read_log(row: RunRow, folder: Path) -> None:
+    log = folder / layout.EVENTS
+    if not log.exists() and not log.is_symlink():
+        row.note = "no events.jsonl (only the resume state)"
+        return
+    run = read_log(log)
+    _from_config(row, run.config)
+    row.data, row.history = run.source, run.history
+    row.best_epoch, row.best_val_auc, row.test_auc = (run.best_epoch, run.best_val_auc,
+                                                      run.test_auc)
+    row.epochs = len(run.history["val_auc"])
+    if run.bad_lines:
+        row.note = f"{run.bad_lines} bad lines skipped in events.jsonl"
+
+
+def run_row(path: str) -> RunRow:
+    """The row of one folder; never raises (problems go to ``error``, one line)."""
+    stamp = stamp_of(path)
+    row = RunRow(path, stamp[0], stamp=stamp)
+    folder = Path(path)
+    try:
+        if row.status == "missing":
+            raise ChexminiError("folder not found", folder)
+        if row.status == "finished":
+            _read_finished(row, folder)
+        elif row.status in ("running", "interrupted"):
+            _read_log(row, folder)
+    except (ChexminiError, OSError, ValueError, TypeError, AttributeError,
+            RecursionError) as exc:
+        row.error = _one_line(exc, folder)
+    return row
+
+
+def scan(paths: list[str], known: list[RunRow] | None = None) -> list[RunRow]:
+    """A row per path, in order; a row of ``known`` is kept when its files are unchanged."""
+    old = {r.path: r for r in known or ()}
+    rows = []
+    for p in paths:
+        prev = old.get(p)
+        rows.append(prev if prev is not None and prev.stamp == stamp_of(p) else run_row(p))
+    return rows
+
+
+def sort_rows(rows: list[RunRow], key: str = "found", reverse: bool = False) -> list[RunRow]:
+    """``rows`` ordered by ``key`` (one of :data:`SORT_KEYS`): numbers high first, text
+    A→Z, status running → interrupted → finished → empty → missing; ``reverse`` flips
+    that. Rows without a value come last either way."""
+    if key not in SORT_KEYS:
+        raise ChexminiError(f"unknown sort key {key!r} (one of {', '.join(SORT_KEYS)})")
+    attr, numeric = SORT_KEYS[key]
+    if not attr:
+        return list(reversed(rows)) if reverse else list(rows)
+
+    def value(r: RunRow):
+        v = getattr(r, attr)
+        if attr == "status":
+            return _STATUS_ORDER.get(v, len(_STATUS_ORDER))
+        return -v if numeric and v is not None else v
+
+    have = [r for r in rows if getattr(r, attr) is not None]
+    have.sort(key=value, reverse=reverse)   # stable: equal values keep the given order
+    return have + [r for r in rows if getattr(r, attr) is None]
+
+
+#: the columns of a listing: (cell key, heading, sort key or "")
+COLUMNS = (
+    ("name", "run", "name"), ("status", "status", "status"), ("epochs", "epochs", "epochs"),
+    ("auc", "val AUC", "auc"), ("test_auc", "test AUC", "test_auc"), ("data", "data", "data"),
+    ("hidden", "hidden", ""), ("lr", "lr", ""), ("optimizer", "opt", ""),
+    ("batch", "batch", ""), ("dropout", "drop", ""), ("wd", "wd", ""), ("note", "note", ""),
+)
+
+
+def _num(v: Any, spec: str) -> str:
+    return "—" if not isinstance(v, (int, float)) or isinstance(v, bool) else format(v, spec)
+
+
+def cells(row: RunRow) -> dict[str, str]:
+    """The row as text, one entry per :data:`COLUMNS` key (both front ends show these).
+    ``epochs`` is ``done/planned``; the AUCs have 4 decimals; ``—`` where unknown."""
+    p = row.params
+    hidden = p.get("hidden_dims")
+    done = "—" if row.epochs is None else str(row.epochs)
+    return {
+        "name": row.name, "status": row.status,
+        "epochs": done + (f"/{row.planned}" if row.planned is not None else ""),
+        "auc": _num(row.best_val_auc, ".4f"), "test_auc": _num(row.test_auc, ".4f"),
+        "data": row.data or "—",
+        "hidden": ",".join(map(str, hidden)) if isinstance(hidden, list) else "—",
+        "lr": _num(p.get("lr"), "g"), "optimizer": str(p.get("optimizer", "—")),
+        "batch": _num(p.get("batch_size"), "d") if isinstance(p.get("batch_size"), int)
+        else "—",
+        "dropout": _num(p.get("dropout"), "g"), "wd": _num(p.get("weight_decay"), "g"),
+        "note": row.error or row.note or "",
+    }
+
+
+def list_runs(folder: str | os.PathLike[str]) -> list[RunRow]:
+    """The rows of every sub-folder of ``folder`` (newest first); a ChexminiError when
+    ``folder`` is not a folder."""
+    p = Path(folder)
+    if not p.exists():
+        raise ChexminiError("runs folder not found", p)
+    if not p.is_dir():
+        raise ChexminiError("is not a folder (expected a folder of runs)", p)
+    return scan(run_folders(p))

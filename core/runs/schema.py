@@ -1,0 +1,161 @@
+"""The schema of ``metrics.json`` and ``history.json``, checked when they are read.
+
+Readers (``inspect``, ``evaluate``, ``predict``, the app) index into these files; a value
+of the wrong type must be a one-line :class:`ChexminiError` naming the file and the key,
+not a ``KeyError`` / ``TypeError`` somewhere in a front end. Only ``threshold`` is
+required at the top level (hand-written files may lack the rest), but whatever is
+present must have the published shape. The optional ``operating_point`` (written by
+``chexmini evaluate --save``) overrides ``threshold`` for use; ``threshold`` and the
+``validation``/``test`` blocks stay the training-time ones (Youden's J).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from core.foundation.errors import ChexminiError
+from core.evaluation.operating_point import METRICS, rule_text
+
+HEADLINE = ("auc", "accuracy", "balanced_accuracy", "precision", "recall", "specificity",
+            "f1", "positive_rate")
+CONFUSION = ("tn", "fp", "fn", "tp")
+CURVES = {"roc_curve": ("fpr", "tpr"), "pr_curve": ("precision", "recall")}
+SCALARS = (str, int, float, bool, type(None))
+
+
+def is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _fail(path, key: str, problem: str) -> ChexminiError:
+    return ChexminiError(f"key {key!r}: {problem}", path)
+
+
+def _dict(value: Any, path, key: str) -> dict:
+    if not isinstance(value, dict):
+        raise _fail(path, key, f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _count(value: Any, path, key: str) -> int:
+    if not is_int(value) or value < 0:
+        raise _fail(path, key, f"expected a whole number >= 0, got {value!r:.40}")
+    return value
+
+
+def _numbers(value: Any, path, key: str) -> list:
+    if not isinstance(value, list) or not all(is_number(v) for v in value):
+        raise _fail(path, key, "expected a list of numbers")
+    return value
+
+
+def _split_block(block: Any, path, key: str) -> None:
+    block = _dict(block, path, key)
+    for name in (*HEADLINE, "threshold"):
+        if name in block or name in HEADLINE:
+            if not is_number(block.get(name)):
+                raise _fail(path, f"{key}.{name}", "expected a number")
+    cm = _dict(block.get("confusion_matrix"), path, f"{key}.confusion_matrix")
+    for name in CONFUSION:
+        _count(cm.get(name), path, f"{key}.confusion_matrix.{name}")
+    _count(block.get("n_val"), path, f"{key}.n_val")
+    for curve, axes in CURVES.items():
+        if curve in block:
+            c = _dict(block[curve], path, f"{key}.{curve}")
+            xs = [_numbers(c.get(a), path, f"{key}.{curve}.{a}") for a in axes]
+            if len(xs[0]) != len(xs[1]):
+                raise _fail(path, f"{key}.{curve}", "the two axes differ in length")
+
+
+def _config(cfg: Any, path) -> None:
+    cfg = _dict(cfg, path, "config")
+    for k, v in cfg.items():
+        if k == "hidden_dims":
+            if not isinstance(v, list) or not all(is_int(h) and h >= 1 for h in v):
+                raise _fail(path, "config.hidden_dims", "expected a list of positive integers")
+        elif not isinstance(v, SCALARS):
+            raise _fail(path, f"config.{k}", "expected a number, string or boolean")
+    if "image_size" in cfg and not (is_int(cfg["image_size"]) and cfg["image_size"] >= 1):
+        raise _fail(path, "config.image_size", "expected a positive integer")
+
+
+#: The largest threshold Youden's J can give: the float just above a score of 1.0
+#: (everything predicted normal), see :func:`core.evaluation.metrics.youden_threshold`.
+MAX_THRESHOLD = math.nextafter(1.0, math.inf)
+
+
+def _threshold_value(value: Any, path, key: str) -> float:
+    if not is_number(value) or not math.isfinite(value) or not 0.0 <= value <= MAX_THRESHOLD:
+        raise _fail(path, key, f"expected a threshold in [0, 1], got {value!r:.40}")
+    return value
+
+
+OPERATING_KEYS = ("threshold", "rule", "metric", "target", "youden_threshold")
+
+
+def _operating_point(entry: Any, path) -> None:
+    """``operating_point``: ``{threshold, rule, metric, target, youden_threshold}`` where
+    ``rule`` is the text of ``metric`` and ``target`` (see :mod:`core.evaluation.operating_point`)."""
+    entry = _dict(entry, path, "operating_point")
+    unknown = sorted(set(entry) - set(OPERATING_KEYS))
+    if unknown:
+        raise _fail(path, f"operating_point.{unknown[0]!s:.40}", "unknown key")
+    for key in ("threshold", "youden_threshold"):
+        _threshold_value(entry.get(key), path, f"operating_point.{key}")
+    metric = entry.get("metric")
+    if not isinstance(metric, str) or metric not in METRICS:
+        raise _fail(path, "operating_point.metric", f"expected one of {', '.join(METRICS)}")
+    target = entry.get("target")
+    if metric == "youden":
+        if target is not None:
+            raise _fail(path, "operating_point.target", "expected null for Youden's J")
+    elif not (is_number(target) and math.isfinite(target) and 0.0 < target <= 1.0):
+        raise _fail(path, "operating_point.target", "expected a number in (0, 1]")
+    if entry.get("rule") != rule_text(metric, target):
+        raise _fail(path, "operating_point.rule",
+                    f"expected {rule_text(metric, target)!r} for this metric and target")
+
+
+def validate_metrics(metrics: Any, path) -> dict:
+    """``metrics`` if it follows the ``metrics.json`` schema, else a ChexminiError."""
+    if not isinstance(metrics, dict):
+        raise ChexminiError("expected a JSON object", path)
+    thr = metrics.get("threshold")
+    if not is_number(thr) or not math.isfinite(thr):
+        raise ChexminiError("has no finite numeric 'threshold'", path)
+    if not 0.0 <= thr <= MAX_THRESHOLD:
+        raise ChexminiError(f"'threshold' is {thr!r}; a threshold on P(abnormal) must be in "
+                            "[0, 1]", path)
+    if "best_epoch" in metrics:
+        _count(metrics["best_epoch"], path, "best_epoch")
+    if "config" in metrics:
+        _config(metrics["config"], path)
+    if "splits" in metrics:
+        for name, sp in _dict(metrics["splits"], path, "splits").items():
+            sp = _dict(sp, path, f"splits.{name}")
+            for k in ("n", "pos", "neg"):
+                if k in sp or k != "neg":
+                    _count(sp.get(k), path, f"splits.{name}.{k}")
+    for key in ("validation", "test"):
+        if key in metrics:
+            _split_block(metrics[key], path, key)
+    if "operating_point" in metrics:
+        _operating_point(metrics["operating_point"], path)
+    for key in ("label_map", "data", "engine"):
+        if key in metrics:
+            _dict(metrics[key], path, key)
+    return metrics
+
+
+def validate_history(history: Any, path) -> dict[str, list]:
+    """``history.json``: an object of equally long lists of numbers."""
+    history = _dict(history, path, "(top level)")
+    lengths = {len(_numbers(v, path, k)) for k, v in history.items()}
+    if len(lengths) > 1:
+        raise ChexminiError("the history lists differ in length", path)
+    return history
