@@ -16,13 +16,15 @@ from core.nn.preprocess import preprocess_image
 
 
 def predict_proba(model: MLP, x: np.ndarray) -> np.ndarray:
-    """P(abnormal) for ``x: (D,)`` or ``(B, D)`` → ``(B,)``."""
-    x = np.asarray(x, dtype=model.dtype)
+    """P(abnormal) for ``x: (D,)`` or ``(B, D)`` → ``(B,)``, computed in float64
+    (:meth:`~core.nn.model.MLP.predict_proba_float64`), so an image scores the same alone
+    (the API, Predict) as in a batch (``chexmini predict``, many files)."""
+    x = np.asarray(x)
     if x.ndim == 1:
         x = x[None]
     if x.ndim != 2 or x.shape[1] != model.widths[0]:
         raise ChexminiError(f"input has shape {x.shape}; the model takes (B, {model.widths[0]})")
-    return model.predict_proba(x)
+    return model.predict_proba_float64(x)
 
 
 def predict_label(model: MLP, x: np.ndarray, threshold: float = 0.5) -> tuple[float, str]:

@@ -54,11 +54,15 @@ class MLP:
 
     # -- passes -----------------------------------------------------------------------
     def forward(self, x: np.ndarray, train: bool = False,
-                after_layer: LayerHook | None = None) -> np.ndarray:
+                after_layer: LayerHook | None = None, *,
+                training: bool | None = None) -> np.ndarray:
         """``x: (B, n_in)`` → logits ``(B, 1)`` (a reused buffer: copy to keep it).
 
+        ``training=`` is the published code's name for ``train=`` (either may be given).
         ``after_layer("forward", layer)``, if given, is called after each layer (used to
         time the pass layer by layer, :class:`core.training.step.StepTimer`)."""
+        if training is not None:
+            train = training
         for layer in self.layers:
             x = layer.forward(x, train)
             if after_layer is not None:
@@ -91,6 +95,20 @@ class MLP:
     def predict_proba(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """P(abnormal) = σ(logit), ``(N,)`` float64."""
         return sigmoid(self.predict_logits(x, batch_size))
+
+    def predict_proba_float64(self, x: np.ndarray) -> np.ndarray:
+        """P(abnormal) ``(N,)`` with every product in float64, whatever the weights' dtype:
+        evaluation mode, ``h ← max(0, h W + b)`` per hidden layer, ``σ(h W + b)`` last.
+
+        A float32 GEMM rounds a row differently in batches of different sizes; in float64
+        one image's probability is the same alone or among others to ~1e-15."""
+        h = np.asarray(x, dtype=np.float64)
+        for layer in self.layers:
+            if isinstance(layer, Linear):
+                h = h @ layer.params["W"].astype(np.float64) + layer.params["b"]
+            elif isinstance(layer, ReLU):
+                h = np.maximum(h, 0.0)
+        return sigmoid(h[:, 0])
 
     # -- parameters -------------------------------------------------------------------
     @property

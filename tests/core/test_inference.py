@@ -207,3 +207,52 @@ def test_checkpoint_path_that_is_not_a_folder(tmp_path):
 
 def test_artifact_set_is_complete(ckpt):
     assert all((ckpt / f).is_file() for f in layout.ARTIFACT_FILES)
+
+
+# -- the model card's API, literally ---------------------------------------------------------
+def test_predict_label_defaults_to_half_and_takes_one_image_either_shape(ckpt, tmp_path):
+    model, mean, std, _ = load_checkpoint(ckpt)
+    Image.fromarray(np.full((64, 64), 90, np.uint8)).save(tmp_path / "a.png")
+    x = preprocess_image(tmp_path / "a.png", image_size=64, mean=mean, std=std)
+    prob, label = predict_label(model, x)
+    assert label == ("abnormal" if prob >= 0.5 else "normal")
+    assert predict_label(model, x[None]) == (prob, label)
+    with pytest.raises(ChexminiError, match=r"one image, \(D,\) or \(1, D\)"):
+        predict_label(model, np.stack([x, x]))
+    # a threshold just above / at the probability flips the label by score >= t
+    assert predict_label(model, x, prob)[1] == "abnormal"
+    assert predict_label(model, x, np.nextafter(prob, 1.0))[1] == "normal"
+
+
+def test_forward_takes_the_published_keyword(ckpt):
+    model = load_checkpoint(ckpt).model
+    x = np.random.default_rng(0).standard_normal((3, model.widths[0])).astype(np.float32)
+    np.testing.assert_array_equal(model.forward(x, training=False).copy(),
+                                  model.forward(x, train=False).copy())
+
+
+def test_an_image_scores_the_same_alone_and_in_a_batch(ckpt):
+    """float32 GEMMs round a row differently in batches of different sizes; inference
+    computes in float64, so predict (batches) and the API (one image) agree to 1e-12."""
+    model = load_checkpoint(ckpt).model
+    x = np.random.default_rng(1).standard_normal((37, model.widths[0])).astype(np.float32)
+    batch = predict_proba(model, x)
+    alone = np.array([predict_proba(model, row)[0] for row in x])
+    np.testing.assert_allclose(batch, alone, rtol=0, atol=1e-12)
+    # and it is the float32 model's own forward pass, to float32 precision
+    np.testing.assert_allclose(batch, model.predict_proba(x), rtol=0, atol=1e-5)
+
+
+def test_the_statistics_carry_the_checkpoints_resize_filter(ckpt, tmp_path):
+    """``preprocess_image(path, image_size=64, mean=mean, std=std)`` — no filter named —
+    runs the checkpoint's own pipeline; a filter named explicitly still wins."""
+    loaded = load_checkpoint(ckpt)
+    _, mean, std, _ = loaded
+    assert mean.resize_filter == std.resize_filter == loaded.resize_filter == "area"
+    img = tmp_path / "big.png"
+    Image.fromarray(np.random.default_rng(2).integers(0, 255, (200, 200), np.uint8)).save(img)
+    np.testing.assert_array_equal(preprocess_image(img, image_size=64, mean=mean, std=std),
+                                  loaded.preprocess(img))
+    bicubic = preprocess_image(img, image_size=64, mean=mean, std=std, resize="bicubic")
+    assert not np.array_equal(bicubic, loaded.preprocess(img))
+    assert type(preprocess_image(img, image_size=64, mean=mean, std=std)) is np.ndarray
