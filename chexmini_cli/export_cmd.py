@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
-
+from chexmini_cli.output import new_console
 from core.runs.published import CHEXMINI, PUBLISHED
 
 
@@ -20,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="replace a checkpoint already in OUT")
 
 
-def run(args: argparse.Namespace, console: Console) -> int:
+def run(args: argparse.Namespace) -> int:
+    console = new_console()
     from core.runs.export import export_checkpoint
 
     res = export_checkpoint(args.checkpoint, args.out, args.format, overwrite=args.overwrite)

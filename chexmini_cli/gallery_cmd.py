@@ -6,9 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from rich.console import Console
-
 from chexmini_cli.options import check_flags
+from chexmini_cli.output import new_console
 from core.inference.gallery import CELL_TITLES, CELLS, LABEL_NAMES, select
 
 
@@ -26,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--json", action="store_true")
 
 
-def run(args: argparse.Namespace, console: Console) -> int:
+def run(args: argparse.Namespace) -> int:
+    console = new_console()
     from core.runs.checkpoint import checkpoint_dir, read_metrics
     from core.runs.images import locate
 

@@ -166,3 +166,9 @@ def check_output_path(path: str, flag: str) -> None:
         raise ChexminiError(f"{flag}: {parent} is not a folder", out)
     if not os.access(parent, os.W_OK | os.X_OK):
         raise ChexminiError(f"{flag}: the folder {parent} is not writable", out)
+
+
+#: ``--checkpoint``'s default in the commands that take one.
+DEFAULT_CHECKPOINT = "artifacts"
+#: The exit code of every user error (one ``chexmini: error: …`` line on stderr).
+EXIT_USAGE = 2
