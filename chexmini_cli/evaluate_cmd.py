@@ -12,6 +12,7 @@ from rich.console import Console
 from chexmini_cli.options import (
     DEFAULT_CHECKPOINT,
     add_data_flags,
+    add_split_flag,
     check_flags,
     load_data_from_args,
 )
@@ -26,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e = sub.add_parser("evaluate", help="re-score a checkpoint on a data set")
     e.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT)
     add_data_flags(e)
-    e.add_argument("--split", choices=("train", "val", "test", "all"), default="test")
+    add_split_flag(e, ("train", "val", "test", "all"), "test",
+                   "the split(s) to report (default test; validation = val)")
     rule = e.add_mutually_exclusive_group()
     rule.add_argument("--threshold", type=float, help="override the checkpoint's threshold")
     rule.add_argument("--target-sensitivity", type=float, metavar="S",

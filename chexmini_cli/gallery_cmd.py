@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from chexmini_cli.options import check_flags
+from chexmini_cli.options import add_split_flag, check_flags
 from chexmini_cli.output import new_console
 from core.inference.gallery import CELL_TITLES, CELLS, LABEL_NAMES, select
 
@@ -15,7 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g = sub.add_parser("gallery", help="list one confusion-matrix cell of a run's "
                                        "validation or test split, most confident first")
     g.add_argument("checkpoint", metavar="CHECKPOINT", help="a run folder (e.g. artifacts)")
-    g.add_argument("--split", choices=("val", "test"), default="test")
+    add_split_flag(g, ("val", "test"), "test", "the scored split (default test; "
+                   "validation = val)")
     g.add_argument("--cell", type=str.upper, choices=CELLS, default="FP",
                    help="TN, FP, FN or TP (default FP)")
     g.add_argument("--threshold", type=float,
