@@ -20,9 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    console = new_console()
     from core.runs.export import export_checkpoint
 
+    console = new_console()
     res = export_checkpoint(args.checkpoint, args.out, args.format, overwrite=args.overwrite)
     console.print(f"exported {args.checkpoint} → {res.out} ({args.format} layout): "
                   f"{', '.join(res.files)}", highlight=False, soft_wrap=True)

@@ -27,10 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    console = new_console()
     from core.runs.checkpoint import checkpoint_dir, read_metrics
     from core.runs.images import locate
 
+    console = new_console()
     check_flags(args, {"threshold": {"lo": 0, "hi": 1}, "top": {"lo": 0, "integer": True}})
     ckpt = checkpoint_dir(args.checkpoint)
     t = float(read_metrics(ckpt)["threshold"]) if args.threshold is None else args.threshold

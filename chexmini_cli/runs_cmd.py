@@ -37,9 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    console = new_console()
     from core.runs.listing import cells, list_runs, sort_rows
 
+    console = new_console()
     rows = sort_rows(list_runs(args.folder), args.sort, args.reverse)
     if args.json:
         print(json.dumps({"folder": str(args.folder), "sort": args.sort,
