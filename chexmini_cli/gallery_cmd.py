@@ -20,20 +20,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--cell", type=str.upper, choices=CELLS, default="FP",
                    help="TN, FP, FN or TP (default FP)")
     g.add_argument("--threshold", type=float,
-                   help="decision threshold (default: the checkpoint's)")
+                   help="decision threshold (default: the checkpoint's, its saved operating "
+                        "point when it has one)")
     g.add_argument("--top", type=int, default=10, help="how many to list (default 10; "
                                                        "0 for all)")
     g.add_argument("--json", action="store_true")
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.runs.checkpoint import checkpoint_dir, read_metrics
+    from core.runs.checkpoint import active_threshold, checkpoint_dir, read_metrics
     from core.runs.images import locate
 
     console = new_console()
     check_flags(args, {"threshold": {"lo": 0, "hi": 1}, "top": {"lo": 0, "integer": True}})
     ckpt = checkpoint_dir(args.checkpoint)
-    t = float(read_metrics(ckpt)["threshold"]) if args.threshold is None else args.threshold
+    if args.threshold is None:   # the checkpoint's own: its operating point when saved
+        active = active_threshold(read_metrics(ckpt))
+        t, rule = active.value, active.rule
+    else:
+        t, rule = args.threshold, "--threshold"
     run_split = locate(ckpt, args.split)
     order = select(run_split.scores, run_split.labels, t, args.cell)
     shown = order if args.top == 0 else order[:args.top]
@@ -44,11 +49,12 @@ def run(args: argparse.Namespace) -> int:
             for k, i in enumerate(shown)]
     if args.json:
         print(json.dumps({"checkpoint": str(args.checkpoint), "split": args.split,
-                          "cell": args.cell, "threshold": t, "n_cell": len(order),
+                          "cell": args.cell, "threshold": t, "rule": rule,
+                          "n_cell": len(order),
                           "data": run_split.source, "images": rows}, indent=2))
         return 0
     console.print(f"{args.checkpoint} · {args.split} · {args.cell}: "
-                  f"{CELL_TITLES[args.cell]} at threshold {t:.4f} — {len(order)} images, "
+                  f"{CELL_TITLES[args.cell]} at threshold {t:.4f} ({rule}) — {len(order)} images, "
                   f"most confident first (data {run_split.source})", highlight=False,
                   soft_wrap=True, markup=False)
     for r in rows:

@@ -30,18 +30,27 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"model": repr(model), **slim}, indent=2))
         return 0
     console.print(f"[bold]{summary['path']}[/]  {model!r}")
+    console.print(_threshold_line(summary), markup=False, soft_wrap=True)
     console.print(f"format {summary['format']}, images resized with the "
                   f"{summary['resize_filter']} filter")
-    console.print(f"best epoch {summary.get('best_epoch')}, threshold "
-                  f"{summary['threshold']:.4f}; files: {', '.join(summary['files'])}")
-    op = summary.get("operating_point")
-    if op:
-        console.print(f"operating threshold {op['threshold']:.4f} ({op['rule']}), used by "
-                      "predict and the app", markup=False)
+    console.print(f"best epoch {summary.get('best_epoch')}; files: "
+                  f"{', '.join(summary['files'])}")
     splits = summary.get("splits", {})
     console.print("splits: " + ", ".join(
         f"{k} {v['n']} (pos {v['pos']})" for k, v in splits.items()))
     reports = {k: summary[k] for k in ("validation", "test") if k in summary}
     if reports:
-        console.print(metric_table("headline metrics", reports))
+        at = ("" if summary.get("operating_point") is None else
+              f" (at the training threshold {summary['threshold']:.4f})")
+        console.print(metric_table(f"headline metrics{at}", reports))
     return 0
+
+
+def _threshold_line(summary: dict) -> str:
+    """The threshold the checkpoint's consumers apply, and its rule; with a saved
+    operating point also the training-time threshold kept in ``metrics.json``."""
+    line = (f"threshold {summary['active_threshold']:.4f} ({summary['active_rule']}), used by "
+            "predict, evaluate, gallery and the app")
+    if summary.get("operating_point") is not None:
+        line += f"; training threshold (Youden's J) {summary['threshold']:.4f}"
+    return line

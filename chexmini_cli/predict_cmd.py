@@ -59,9 +59,9 @@ def run(args: argparse.Namespace) -> int:
                  "true_label": t.label if t is not None else None}
                 for p, o, t in zip(preds, oods, truths, strict=True)]
         print(json.dumps({"checkpoint": str(args.checkpoint), "threshold": thr,
-                          "predictions": rows}, indent=2))
+                          "rule": ckpt.threshold_rule, "predictions": rows}, indent=2))
     else:
-        table = Table(title=f"{args.checkpoint} (threshold {thr:.4f})")
+        table = Table(title=f"{args.checkpoint} (threshold {thr:.4f}: {ckpt.threshold_rule})")
         table.add_column("file")
         table.add_column("P(abnormal)", justify="right")
         table.add_column("label")
