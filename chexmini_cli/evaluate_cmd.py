@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from rich.console import Console
 
@@ -14,6 +15,7 @@ from chexmini_cli.options import (
     add_data_flags,
     add_split_flag,
     check_flags,
+    data_source,
     load_data_from_args,
 )
 from chexmini_cli.output import metric_table, new_console
@@ -24,7 +26,12 @@ TARGET_RULE = {"lo": 0, "hi": 1, "lo_open": True}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    e = sub.add_parser("evaluate", help="re-score a checkpoint on a data set")
+    e = sub.add_parser("evaluate", help="metrics of a checkpoint: its saved validation/test "
+                                        "scores, or a data set re-scored (--data)",
+                       description="Without data flags the validation and test splits are "
+                                   "the checkpoint's saved scores (val_scores.npy, "
+                                   "test_scores.npy); --data (default nih-sample) re-scores "
+                                   "images, as does --split train or all.")
     e.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT)
     add_data_flags(e)
     add_split_flag(e, ("train", "val", "test", "all"), "test",
@@ -50,15 +57,45 @@ def _target(args) -> tuple[str, float] | None:
     return None
 
 
+#: What the table and the JSON name as the data of an evaluation of the saved scores.
+SAVED_SCORES = "its saved scores"
+#: The data flags that ask for images to be scored (``--data`` and the subsampling).
+DATA_FLAGS = ("data", "n_train", "n_val", "n_test", "val_fraction", "test_fraction")
+
+
+def _saved_scores(args, ckpt, names: tuple[str, ...]) -> dict | None:
+    """``{split: (P(abnormal), labels)}`` from the checkpoint's score files when they can
+    answer: no data flag given, only ``val``/``test`` asked for, and the folder holds
+    score files (a damaged one is an error naming it). None: the images are needed."""
+    from core.runs import layout
+    from core.runs.scores import load_scores
+
+    if any(getattr(args, f, None) is not None for f in DATA_FLAGS) or args.split_seed:
+        return None
+    if not set(names) <= {"val", "test"}:
+        return None
+    folder = Path(ckpt.path)
+    if not any((folder / layout.score_file(s, k)).exists() for s in ("val", "test")
+               for k in ("scores", "labels")):
+        return None
+    scores = load_scores(folder)
+    return {name: scores[name] for name in names}
+
+
 def _score_splits(args, ckpt, console: Console, names: tuple[str, ...]) -> tuple[dict, str]:
-    """``({split: (P(abnormal), labels)}, source)`` of ``--data`` re-scored by ``ckpt``."""
+    """``({split: (P(abnormal), labels)}, source)``: the checkpoint's saved scores when
+    they answer (:func:`_saved_scores`), else ``--data`` (default: the embedded NIH
+    sample) re-scored by ``ckpt``."""
     from core.data.sources import check_source_resize
     from core.nn.batches import BatchMaker
     from core.nn.model import sigmoid
     from core.training.scoring import score_split
 
+    saved = _saved_scores(args, ckpt, names)
+    if saved is not None:
+        return saved, SAVED_SCORES
     model, mean, std, _ = ckpt
-    check_source_resize(args.data, ckpt.resize_filter, ckpt.image_size, ckpt.path)
+    check_source_resize(data_source(args), ckpt.resize_filter, ckpt.image_size, ckpt.path)
     data = load_data_from_args(args, console, ckpt.image_size, quiet=args.json)
     maker = BatchMaker(mean, std, dtype=mean.dtype)
     out = {}
@@ -99,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"checkpoint": str(args.checkpoint), "threshold": threshold,
                           "rule": rule, "operating_point": op and op.to_dict(),
-                          "saved_to": saved, "splits": reports}, indent=2))
+                          "saved_to": saved, "data": source, "splits": reports}, indent=2))
         return 0
     console.print(metric_table(f"{args.checkpoint} on {source} (threshold {threshold:.4f})",
                                reports))

@@ -10,9 +10,14 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from chexmini_cli.main import main
+from core.evaluation.metrics import confusion_matrix
+from core.evaluation.operating_point import choose_operating_point
+from core.inference import load_checkpoint
+from tests.core.test_published_layout import make_published
 from tests.helpers import REPO
 from tests.helpers.tui import make_checkpoint
 
@@ -115,3 +120,69 @@ def test_inspect_leads_with_the_active_threshold(operated, capsys):
     assert main(["inspect", str(REPO / "artifacts")]) == 0
     plain = json.loads((REPO / "artifacts" / "metrics.json").read_text())["threshold"]
     assert f"threshold {plain:.4f} (saved threshold)" in capsys.readouterr().out
+
+
+# -- evaluate: saved scores need no data -------------------------------------------------
+def write_scores(folder: Path, seed: int = 0, n: int = 90) -> dict[str, tuple]:
+    """Score files for ``folder`` (as a run writes them); returns them."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for split in ("val", "test"):
+        labels = (np.arange(n) % 3 == 0).astype(np.float64)
+        scores = np.round(1 / (1 + np.exp(-rng.normal(1.2 * labels - 0.4, 1.0))), 6)
+        np.save(folder / f"{split}_scores.npy", scores)
+        np.save(folder / f"{split}_labels.npy", labels)
+        out[split] = (scores, labels)
+    return out
+
+
+@pytest.fixture()
+def published(tmp_path) -> tuple[Path, dict]:
+    """A bicubic published-layout checkpoint (16 px) with its saved scores."""
+    folder = make_published(tmp_path / "pub")
+    return folder, write_scores(folder)
+
+
+def test_evaluate_a_published_checkpoint_without_data(published, capsys):
+    folder, scores = published
+    out = run_json(capsys, "evaluate", "--checkpoint", folder, "--split", "validation",
+                   "--json")
+    assert out["data"] == "its saved scores" and out["threshold"] == 0.5
+    assert out["splits"]["val"]["confusion_matrix"] == confusion_matrix(*scores["val"], 0.5)
+    assert main(["evaluate", "--checkpoint", str(folder)]) == 0        # the table too
+    assert "on its saved scores" in capsys.readouterr().out
+    # a target chosen on the saved validation scores, and saved
+    out = run_json(capsys, "evaluate", "--checkpoint", folder, "--target-specificity", "0.8",
+                   "--save", "--json")
+    op = choose_operating_point(*scores["val"], "specificity", 0.8)
+    assert out["threshold"] == op.threshold and load_checkpoint(folder).threshold == op.threshold
+
+
+def test_evaluate_without_data_matches_the_saved_metrics(ckpt, capsys):
+    out = run_json(capsys, "evaluate", "--checkpoint", ckpt, "--json")
+    m = json.loads((ckpt / "metrics.json").read_text())
+    assert out["data"] == "its saved scores"
+    assert out["splits"]["test"]["confusion_matrix"] == m["test"]["confusion_matrix"]
+    assert out["splits"]["test"]["auc"] == pytest.approx(m["test"]["auc"], abs=1e-12)
+
+
+def test_what_needs_images_still_scores_data(ckpt, capsys):
+    # --split train is not saved, and a data flag asks for data: both re-score images
+    out = run_json(capsys, "evaluate", "--checkpoint", ckpt, "--split", "train", "--data",
+                   DATA, "--json")
+    assert out["data"].startswith("synthetic") and set(out["splits"]) == {"train"}
+    out = run_json(capsys, "evaluate", "--checkpoint", ckpt, "--n-test", "40", "--json")
+    assert out["data"].startswith("nih-sample") and out["splits"]["test"]["n_val"] == 40
+
+
+def test_evaluate_without_scores_or_data_is_one_line(tmp_path, capsys):
+    folder = make_published(tmp_path / "bare")              # model.npz and metrics.json only
+    line = one_line_error(capsys, "evaluate", "--checkpoint", folder)
+    assert "nih-sample" in line and "image_size is 16" in line
+
+
+def test_a_damaged_score_file_is_one_line_naming_it(published, capsys):
+    folder, _ = published
+    (folder / "test_labels.npy").unlink()
+    line = one_line_error(capsys, "evaluate", "--checkpoint", folder)
+    assert str(folder / "test_labels.npy") in line and "file not found" in line
