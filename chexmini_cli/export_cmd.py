@@ -28,6 +28,11 @@ def run(args: argparse.Namespace) -> int:
                   f"{', '.join(res.files)}", highlight=False, soft_wrap=True)
     console.print(_note(res.layout, res.resize_filter, res.image_size), highlight=False,
                   soft_wrap=True)
+    if res.layout == PUBLISHED and res.threshold != res.training_threshold:
+        console.print(f"note: the published code applies metrics.json's threshold "
+                      f"{res.training_threshold:.4f}; chexmini applies the saved operating "
+                      f"threshold {res.threshold:.4f} ({res.threshold_rule})",
+                      highlight=False, soft_wrap=True, markup=False)
     return 0
 
 

@@ -186,3 +186,35 @@ def test_a_damaged_score_file_is_one_line_naming_it(published, capsys):
     (folder / "test_labels.npy").unlink()
     line = one_line_error(capsys, "evaluate", "--checkpoint", folder)
     assert str(folder / "test_labels.npy") in line and "file not found" in line
+
+
+# -- export: the round trip keeps what the run recorded ----------------------------------
+def test_round_trip_through_the_published_layout_keeps_metrics_and_gallery(operated,
+                                                                           tmp_path, capsys):
+    pub, back = tmp_path / "pub", tmp_path / "back"
+    assert main(["export", str(operated), str(pub)]) == 0
+    out = capsys.readouterr().out
+    youden, t, rule = saved(operated)
+    assert (f"published code applies metrics.json's threshold {youden:.4f}; chexmini applies "
+            f"the saved operating threshold {t:.4f} ({rule})") in " ".join(out.split())
+    assert main(["export", str(pub), str(back), "--format", "chexmini"]) == 0
+    capsys.readouterr()
+    original = json.loads((operated / "metrics.json").read_text())
+    published_json = json.loads((pub / "metrics.json").read_text())
+    assert json.loads((back / "metrics.json").read_text()) == original
+    # the published keys come first, in the published order; chexmini's follow
+    assert list(published_json)[:7] == ["best_epoch", "threshold", "label_map", "config",
+                                        "splits", "validation", "test"]
+    assert list(published_json["config"])[:2] == ["image_size", "hidden_dims"]
+    args = ["--cell", "FN", "--top", "0", "--json"]
+    want = run_json(capsys, "gallery", operated, *args)
+    for folder in (pub, back):
+        got = run_json(capsys, "gallery", folder, *args)
+        assert got["threshold"] == t and got["images"] == want["images"]
+        assert load_checkpoint(folder).threshold == t
+
+
+def test_gallery_on_a_folder_without_a_data_record_is_one_line(published, capsys):
+    folder, _ = published             # the published layout records no data source
+    line = one_line_error(capsys, "gallery", folder)
+    assert str(folder / "metrics.json") in line and "records no data source" in line
