@@ -24,9 +24,10 @@ def run(args: argparse.Namespace) -> int:
     model = load_checkpoint(args.checkpoint)[0]
     if args.json:
         slim = {k: v for k, v in summary.items() if k not in ("validation", "test")}
-        for split in ("validation", "test"):
-            slim[split] = {k: v for k, v in summary[split].items()
-                           if k not in ("roc_curve", "pr_curve")}
+        for split in ("validation", "test"):   # a hand-written metrics.json may lack them
+            if split in summary:
+                slim[split] = {k: v for k, v in summary[split].items()
+                               if k not in ("roc_curve", "pr_curve")}
         print(json.dumps({"model": repr(model), **slim}, indent=2))
         return 0
     console.print(f"[bold]{summary['path']}[/]  {model!r}")

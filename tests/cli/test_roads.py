@@ -218,3 +218,10 @@ def test_gallery_on_a_folder_without_a_data_record_is_one_line(published, capsys
     folder, _ = published             # the published layout records no data source
     line = one_line_error(capsys, "gallery", folder)
     assert str(folder / "metrics.json") in line and "records no data source" in line
+
+
+def test_inspect_json_of_a_metrics_file_with_only_a_threshold(tmp_path, capsys):
+    folder = make_published(tmp_path / "pub")
+    (folder / "metrics.json").write_text(json.dumps({"threshold": 0.4}))   # schema: enough
+    out = run_json(capsys, "inspect", folder, "--json")
+    assert out["active_threshold"] == 0.4 and "validation" not in out
