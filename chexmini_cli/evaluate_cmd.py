@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 from rich.console import Console
@@ -105,6 +107,20 @@ def _score_splits(args, ckpt, console: Console, names: tuple[str, ...]) -> tuple
     return out, data.source
 
 
+@contextlib.contextmanager
+def _naming(folder: Path | None, split: str) -> Iterator[None]:
+    """A problem with a split's saved labels (one class, not 0/1) names the labels file
+    it came from; with re-scored data (``folder`` None) errors pass unchanged."""
+    try:
+        yield
+    except ChexminiError as exc:
+        if folder is None or exc.path is not None:
+            raise
+        from core.runs import layout
+
+        raise ChexminiError(exc.problem, folder / layout.score_file(split, "labels")) from None
+
+
 def run(args: argparse.Namespace) -> int:
     from core.evaluation.calibration import brier_score, expected_calibration_error
     from core.evaluation.metrics import split_report
@@ -123,15 +139,18 @@ def run(args: argparse.Namespace) -> int:
     names = ("train", "val", "test") if args.split == "all" else (args.split,)
     scored, source = _score_splits(
         args, ckpt, console, names if target is None else tuple(dict.fromkeys(("val", *names))))
-    op = None if target is None else choose_operating_point(*scored["val"], *target)
+    files = Path(ckpt.path) if source == SAVED_SCORES else None
+    with _naming(files, "val"):
+        op = None if target is None else choose_operating_point(*scored["val"], *target)
     threshold, rule = ((op.threshold, op.rule) if op is not None else
                        (ckpt.threshold, ckpt.threshold_rule) if args.threshold is None else
                        (args.threshold, "--threshold"))
     reports = {}
     for name in names:
         s, y = scored[name]
-        reports[name] = {**split_report(s, y, threshold), "brier": brier_score(s, y),
-                         "ece": expected_calibration_error(s, y)}
+        with _naming(files, name):
+            reports[name] = {**split_report(s, y, threshold), "brier": brier_score(s, y),
+                             "ece": expected_calibration_error(s, y)}
     saved = None if not args.save else str(save_operating_point(args.checkpoint, op))
     if args.json:
         print(json.dumps({"checkpoint": str(args.checkpoint), "threshold": threshold,

@@ -225,3 +225,18 @@ def test_inspect_json_of_a_metrics_file_with_only_a_threshold(tmp_path, capsys):
     (folder / "metrics.json").write_text(json.dumps({"threshold": 0.4}))   # schema: enough
     out = run_json(capsys, "inspect", folder, "--json")
     assert out["active_threshold"] == 0.4 and "validation" not in out
+
+
+@pytest.mark.parametrize("labels, split, words", [
+    (np.zeros(90), "test", "only one class present"),
+    (np.r_[2.0, np.zeros(44), np.ones(45)], "test", "labels must all be 0 or 1"),
+    (np.zeros(90), "val", "cannot choose the threshold"),
+])
+def test_bad_saved_labels_are_one_line_naming_the_file(published, capsys, labels, split,
+                                                       words):
+    folder, _ = published
+    np.save(folder / f"{split}_labels.npy", labels)
+    line = one_line_error(capsys, "evaluate", "--checkpoint", folder,
+                          "--target-sensitivity", "0.9")
+    assert line.startswith(f"chexmini: error: {folder / f'{split}_labels.npy'}: ")
+    assert words in line
