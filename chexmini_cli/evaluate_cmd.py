@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="use the smallest threshold whose validation specificity is >= S")
     e.add_argument("--save", action="store_true",
                    help="record the --target-* threshold (and its rule) in the checkpoint as "
-                        "its operating threshold, used by predict and the app")
+                        "its operating threshold, used by predict, evaluate, gallery and the app")
     e.add_argument("--json", action="store_true")
 
 
@@ -163,5 +163,5 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"threshold {threshold:.4f}: {rule}{youden}", markup=False, soft_wrap=True)
     if saved:
         console.print(f"operating threshold {threshold:.4f} ({rule}) saved → {saved}; "
-                      "predict and the app use it", markup=False)
+                      "predict, gallery and the app use it", markup=False)
     return 0
