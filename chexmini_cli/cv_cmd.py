@@ -17,6 +17,7 @@ from chexmini_cli.options import (
     config_from_args,
     load_data_from_args,
 )
+from chexmini_cli.output import new_console
 from core.data.sources import portable_source
 from core.foundation.atomic import write_json
 from core.foundation.config import TrainConfig
@@ -39,9 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config_flags(c)
 
 
-def run(args: argparse.Namespace, console: Console) -> int:
+def run(args: argparse.Namespace) -> int:
     from core.foundation.errors import ChexminiError
 
+    console = new_console()
     names = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = sorted(set(names) - set(MODELS))
     if unknown or not names:

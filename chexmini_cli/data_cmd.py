@@ -28,6 +28,7 @@ from rich.progress import (
 from rich.table import Table
 
 from chexmini_cli.options import add_data_flags, check_flags, load_data_from_args
+from chexmini_cli.output import new_console
 
 EXIT_INTERRUPTED = 130
 
@@ -127,7 +128,8 @@ def _run_download(args, console: Console) -> int:
     return 0
 
 
-def run(args: argparse.Namespace, console: Console) -> int:
+def run(args: argparse.Namespace) -> int:
+    console = new_console()
     if args.data_command == "download":
         return _run_download(args, console)
     try:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
-
+from chexmini_cli.output import new_console
 from core.runs.published import CHEXMINI, PUBLISHED
 
 
@@ -20,14 +19,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="replace a checkpoint already in OUT")
 
 
-def run(args: argparse.Namespace, console: Console) -> int:
+def run(args: argparse.Namespace) -> int:
     from core.runs.export import export_checkpoint
 
+    console = new_console()
     res = export_checkpoint(args.checkpoint, args.out, args.format, overwrite=args.overwrite)
     console.print(f"exported {args.checkpoint} → {res.out} ({args.format} layout): "
                   f"{', '.join(res.files)}", highlight=False, soft_wrap=True)
     console.print(_note(res.layout, res.resize_filter, res.image_size), highlight=False,
                   soft_wrap=True)
+    if res.layout == PUBLISHED and res.threshold != res.training_threshold:
+        console.print(f"note: the published code applies metrics.json's threshold "
+                      f"{res.training_threshold:.4f}; chexmini applies the saved operating "
+                      f"threshold {res.threshold:.4f} ({res.threshold_rule})",
+                      highlight=False, soft_wrap=True, markup=False)
     return 0
 
 

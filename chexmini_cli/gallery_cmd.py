@@ -6,9 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from rich.console import Console
-
-from chexmini_cli.options import check_flags
+from chexmini_cli.options import add_split_flag, check_flags
+from chexmini_cli.output import new_console
 from core.inference.gallery import CELL_TITLES, CELLS, LABEL_NAMES, select
 
 
@@ -16,23 +15,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     g = sub.add_parser("gallery", help="list one confusion-matrix cell of a run's "
                                        "validation or test split, most confident first")
     g.add_argument("checkpoint", metavar="CHECKPOINT", help="a run folder (e.g. artifacts)")
-    g.add_argument("--split", choices=("val", "test"), default="test")
+    add_split_flag(g, ("val", "test"), "test", "the scored split (default test; "
+                   "validation = val)")
     g.add_argument("--cell", type=str.upper, choices=CELLS, default="FP",
                    help="TN, FP, FN or TP (default FP)")
     g.add_argument("--threshold", type=float,
-                   help="decision threshold (default: the checkpoint's)")
+                   help="decision threshold (default: the checkpoint's, its saved operating "
+                        "point when it has one)")
     g.add_argument("--top", type=int, default=10, help="how many to list (default 10; "
                                                        "0 for all)")
     g.add_argument("--json", action="store_true")
 
 
-def run(args: argparse.Namespace, console: Console) -> int:
-    from core.runs.checkpoint import checkpoint_dir, read_metrics
+def run(args: argparse.Namespace) -> int:
+    from core.runs.checkpoint import active_threshold, checkpoint_dir, read_metrics
     from core.runs.images import locate
 
+    console = new_console()
     check_flags(args, {"threshold": {"lo": 0, "hi": 1}, "top": {"lo": 0, "integer": True}})
     ckpt = checkpoint_dir(args.checkpoint)
-    t = float(read_metrics(ckpt)["threshold"]) if args.threshold is None else args.threshold
+    if args.threshold is None:   # the checkpoint's own: its operating point when saved
+        active = active_threshold(read_metrics(ckpt))
+        t, rule = active.value, active.rule
+    else:
+        t, rule = args.threshold, "--threshold"
     run_split = locate(ckpt, args.split)
     order = select(run_split.scores, run_split.labels, t, args.cell)
     shown = order if args.top == 0 else order[:args.top]
@@ -43,11 +49,12 @@ def run(args: argparse.Namespace, console: Console) -> int:
             for k, i in enumerate(shown)]
     if args.json:
         print(json.dumps({"checkpoint": str(args.checkpoint), "split": args.split,
-                          "cell": args.cell, "threshold": t, "n_cell": len(order),
+                          "cell": args.cell, "threshold": t, "rule": rule,
+                          "n_cell": len(order),
                           "data": run_split.source, "images": rows}, indent=2))
         return 0
     console.print(f"{args.checkpoint} · {args.split} · {args.cell}: "
-                  f"{CELL_TITLES[args.cell]} at threshold {t:.4f} — {len(order)} images, "
+                  f"{CELL_TITLES[args.cell]} at threshold {t:.4f} ({rule}) — {len(order)} images, "
                   f"most confident first (data {run_split.source})", highlight=False,
                   soft_wrap=True, markup=False)
     for r in rows:

@@ -166,3 +166,27 @@ def check_output_path(path: str, flag: str) -> None:
         raise ChexminiError(f"{flag}: {parent} is not a folder", out)
     if not os.access(parent, os.W_OK | os.X_OK):
         raise ChexminiError(f"{flag}: the folder {parent} is not writable", out)
+
+
+#: ``--checkpoint``'s default in the commands that take one.
+DEFAULT_CHECKPOINT = "artifacts"
+#: The exit code of every user error (one ``chexmini: error: …`` line on stderr).
+EXIT_USAGE = 2
+#: ``--split`` names the validation split ``val`` or, spelt out, ``validation``.
+SPLIT_ALIASES = {"validation": "val"}
+
+
+class _SplitAction(argparse.Action):
+    """Store ``--split`` with its alias resolved (``validation`` → ``val``)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):  # noqa: ARG002
+        setattr(namespace, self.dest, SPLIT_ALIASES.get(values, values))
+
+
+def add_split_flag(parser: argparse.ArgumentParser, splits: tuple[str, ...], default: str,
+                   help_: str | None = None) -> None:
+    """``--split`` choosing one of ``splits``; ``validation`` is accepted beside ``val``
+    (same meaning, stored as ``val``) and both are shown in ``--help``."""
+    choices = [c for s in splits for c in ((s, "validation") if s == "val" else (s,))]
+    parser.add_argument("--split", choices=choices, default=default, action=_SplitAction,
+                        help=help_)

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
+from chexmini_cli.output import new_console
 from core.runs.listing import COLUMNS, SORT_KEYS
 
 DEFAULT_RUNS = "runs"
@@ -35,9 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--json", action="store_true")
 
 
-def run(args: argparse.Namespace, console: Console) -> int:
+def run(args: argparse.Namespace) -> int:
     from core.runs.listing import cells, list_runs, sort_rows
 
+    console = new_console()
     rows = sort_rows(list_runs(args.folder), args.sort, args.reverse)
     if args.json:
         print(json.dumps({"folder": str(args.folder), "sort": args.sort,

@@ -25,15 +25,31 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from chexmini_cli.options import config_from_args, load_data_from_args
+from chexmini_cli.options import (
+    add_config_flags,
+    add_data_flags,
+    config_from_args,
+    load_data_from_args,
+)
+from chexmini_cli.output import new_console
 from chexmini_cli.progress import cache_progress
 from core.foundation.config import TrainConfig
 from core.foundation.errors import ChexminiError
 from core.runs import layout
 from core.runs.folder import check_can_start
-from core.training.train import load_for_resume, train
 
 EXIT_SIGNAL_BASE = 128
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    t = sub.add_parser("train", help="train a model (writes a run directory)")
+    add_data_flags(t)
+    t.add_argument("--out", help="run directory (default: runs/<timestamp>)")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    t.add_argument("--overwrite", action="store_true",
+                   help="start again in an --out folder that already holds a run")
+    t.add_argument("--quiet", action="store_true", help="one line per epoch, no bars")
+    add_config_flags(t)
 
 
 class SignalStop:
@@ -90,6 +106,8 @@ def _resume_conflicts(args: argparse.Namespace, run_dir: Path) -> None:
 def prepare(args: argparse.Namespace, console: Console) -> tuple[TrainConfig, object, Path, bool]:
     """Config, data, run dir and resume flag from the parsed arguments. The run folder's
     policy (:mod:`core.runs.folder`) is checked before any data is loaded."""
+    from core.training.train import load_for_resume
+
     if args.resume:
         run_dir = Path(args.resume)
         _resume_conflicts(args, run_dir)
@@ -104,7 +122,10 @@ def prepare(args: argparse.Namespace, console: Console) -> tuple[TrainConfig, ob
     return config, data, run_dir, False
 
 
-def run_train(args: argparse.Namespace, console: Console) -> int:
+def run(args: argparse.Namespace) -> int:
+    from core.training.train import train
+
+    console = new_console()
     config, data, run_dir, resume = prepare(args, console)
     quiet = args.quiet or not console.is_terminal
     gen = train(config, data, run_dir, resume=resume, overwrite=args.overwrite)

@@ -5,7 +5,9 @@
 writes ``model.npz`` (float64 ``"0.W"``, ``"0.b"``, ``"3.W"``, … and float64 ``_norm_*``),
 a published-style ``metrics.json`` whose config records ``image_size``, ``hidden_dims``
 and the checkpoint's ``resize_filter`` (so chexmini reloads it with the right pipeline),
-and copies the other artifacts that exist. ``"chexmini"`` converts the other way (weights
+with chexmini's own keys (``data``, ``engine``, ``operating_point``, the rest of the config)
+after the published ones (:func:`core.runs.published.published_metrics`), and copies the
+other artifacts that exist. ``"chexmini"`` converts the other way (weights
 keep their dtype). Every file is written atomically, ``model.npz`` and ``metrics.json``
 last; an existing checkpoint in the output folder is refused unless ``overwrite``.
 """
@@ -35,6 +37,11 @@ class ExportResult:
     resize_filter: str
     image_size: int
     files: list[str]
+    #: the checkpoint's active threshold and its rule (kept by the export)
+    threshold: float = 0.5
+    threshold_rule: str = ""
+    #: ``metrics.json``'s ``threshold`` (the training-time one; the published code's)
+    training_threshold: float = 0.5
 
 
 def export_checkpoint(src: str | os.PathLike[str], out: str | os.PathLike[str], fmt: str,
@@ -43,7 +50,7 @@ def export_checkpoint(src: str | os.PathLike[str], out: str | os.PathLike[str], 
     if fmt not in FORMATS:
         raise ChexminiError(f"unknown export format {fmt!r} (expected {' or '.join(FORMATS)})")
     ckpt = load_checkpoint(src)
-    metrics = read_metrics(Path(ckpt.path))
+    metrics = dict(ckpt.metrics or {})
     out = _prepare_out(Path(out), Path(ckpt.path), overwrite)
     arrays, new_metrics = (_to_published(ckpt, metrics) if fmt == PUBLISHED
                            else _to_chexmini(ckpt, metrics))
@@ -57,7 +64,8 @@ def export_checkpoint(src: str | os.PathLike[str], out: str | os.PathLike[str], 
     write_npz(out / "model.npz", arrays)
     write_json(out / "metrics.json", new_metrics)
     return ExportResult(out, fmt, ckpt.resize_filter, ckpt.image_size,
-                        ["model.npz", "metrics.json", *files])
+                        ["model.npz", "metrics.json", *files], ckpt.threshold,
+                        ckpt.threshold_rule, float(metrics["threshold"]))
 
 
 def _prepare_out(out: Path, src: Path, overwrite: bool) -> Path:

@@ -141,13 +141,22 @@ def check_config(metrics: dict, widths: Sequence[int], path: Path) -> None:
 
 
 def published_metrics(metrics: dict, widths: Sequence[int], resize: str) -> dict:
-    """``metrics.json`` in the published style: its keys only, a config with the published
-    keys (``image_size``/``hidden_dims`` from the weights) plus ``resize_filter``."""
+    """``metrics.json`` in the published style: the published keys first, a config with the
+    published keys (``image_size``/``hidden_dims`` from the weights) plus ``resize_filter``.
+
+    chexmini's own keys follow them — ``data`` (the run's data source and split, so the
+    images behind the scores can be found again), ``engine``, ``operating_point`` and the
+    rest of the config (``seed``, ``lr_min``, …) — so a chexmini → published → chexmini
+    round trip loses nothing. The published loader reads only the keys it knows (its
+    threshold is ``threshold``, the training-time one)."""
     out = {k: metrics[k] for k in METRICS_KEYS if k in metrics}
     config = metrics.get("config") if isinstance(metrics.get("config"), dict) else {}
     cfg = {k: config[k] for k in PUBLISHED_CONFIG_KEYS if k in config}
     cfg["image_size"] = int(round(np.sqrt(widths[0])))
     cfg["hidden_dims"] = [int(w) for w in widths[1:-1]]
     cfg["resize_filter"] = resize
-    out["config"] = {k: cfg[k] for k in (*PUBLISHED_CONFIG_KEYS, "resize_filter") if k in cfg}
+    published = (*PUBLISHED_CONFIG_KEYS, "resize_filter")
+    out["config"] = {**{k: cfg[k] for k in published if k in cfg},
+                     **{k: v for k, v in config.items() if k not in published}}
+    out.update({k: v for k, v in metrics.items() if k not in out})
     return out

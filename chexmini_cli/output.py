@@ -1,0 +1,29 @@
+"""What every command prints with: the console on stdout and the metrics table shared by
+``evaluate`` and ``inspect``."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+
+def new_console() -> Console:
+    """The console a command prints its results on (stdout)."""
+    return Console(stderr=False)
+
+
+def metric_table(title: str, reports: dict[str, dict]) -> Table:
+    """Headline metrics, confusion counts, n and positive rate, one column per split."""
+    table = Table(title=title)
+    table.add_column("metric")
+    for name in reports:
+        table.add_column(name, justify="right")
+    keys = ["auc", "accuracy", "balanced_accuracy", "precision", "recall", "specificity", "f1"]
+    keys += [k for k in ("brier", "ece") if all(k in r for r in reports.values())]
+    for key in keys:
+        table.add_row(key, *(f"{r[key]:.4f}" for r in reports.values()))
+    for key in ("tn", "fp", "fn", "tp"):
+        table.add_row(key.upper(), *(str(r["confusion_matrix"][key]) for r in reports.values()))
+    table.add_row("n", *(str(r["n_val"]) for r in reports.values()))
+    table.add_row("positive rate", *(f"{r['positive_rate']:.4f}" for r in reports.values()))
+    return table
