@@ -22,7 +22,7 @@ import numpy as np
 
 from core.foundation.atomic import write_bytes, write_json, write_npz
 from core.foundation.errors import ChexminiError
-from core.runs.checkpoint import Checkpoint, load_checkpoint, read_metrics
+from core.runs.checkpoint import Checkpoint, load_checkpoint
 from core.runs.published import CHEXMINI, PUBLISHED, published_metrics, state_to_published
 
 FORMATS = (PUBLISHED, CHEXMINI)
