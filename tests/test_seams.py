@@ -230,6 +230,9 @@ class Seen:
     labels: dict[str, str] = field(default_factory=dict)
     test_counts: dict[str, int] | None = None
     refused: str | None = None     # the one error line, when it refused
+    #: computed by another pipeline than the card's on this folder (an export into the
+    #: float64 published layout): held to the reference's tolerance only
+    other_pipeline: bool = False
 
 
 class Refused(Exception):
@@ -316,7 +319,7 @@ def export(ck: Path, images: list[Path]) -> Seen:
         raise Refused(lines[0])
     assert rc == 0, err
     loaded = load_checkpoint(out)
-    return Seen(threshold=loaded.threshold,
+    return Seen(threshold=loaded.threshold, other_pipeline=fmt == "chexvision-mini",
                 probs={str(p): float(loaded.model.predict_proba(loaded.preprocess(p)[None])[0])
                        for p in images})
 
@@ -335,7 +338,7 @@ CONSUMERS: dict[str, Callable[[Path, list[Path]], Seen]] = {
 
 #: The cells that cannot work, and the reason their one line must give.
 REFUSALS: dict[tuple[str, str], str] = {
-    **{(k, "gallery"): "no record of the images" for k in ("published", "published-1xD")},
+    **{(k, "gallery"): "records no data source" for k in ("published", "published-1xD")},
 }
 
 
@@ -369,7 +372,8 @@ def test_every_kind_meets_every_consumer(world, kind, consumer):
         assert seen.threshold == pytest.approx(truth.threshold, abs=1e-12), "threshold"
     card = api(ck, images)
     for path, prob in seen.probs.items():
-        assert prob == pytest.approx(card.probs[path], abs=PROB_TOL), path
+        if not seen.other_pipeline:
+            assert prob == pytest.approx(card.probs[path], abs=PROB_TOL), path
         assert prob == pytest.approx(truth.probs[path], abs=REF_TOL[truth.dtype]), path
     for path, label in seen.labels.items():
         assert label == ("abnormal" if seen.probs[path] >= truth.threshold else "normal")
