@@ -73,21 +73,23 @@ class GradcheckDone(Message):
 
 @dataclass
 class GallerySplitLoaded(Message):
-    """The gallery's images of one split were found (``run``: a
-    :class:`core.runs.images.RunSplit`, plus the loaded ``checkpoint`` for saliency), or
-    ``error`` says why not."""
+    """The gallery's images of one split of the active checkpoint ``source`` (a
+    :class:`chexmini_tui.active.ActiveCheckpoint`) were found (``run``: a
+    :class:`core.runs.images.RunSplit`), or ``error`` says why not."""
 
     split: str
     run: Any = None
-    checkpoint: Any = None
     error: str | None = None
+    source: Any = None
 
 
 @dataclass
 class GalleryItemReady(Message):
     """One gallery image with its saliency (``item``: :class:`core.inference.gallery.GalleryItem`)
-    for the view ``token`` = ``(split, cell, position)``, or ``error``."""
+    for the view ``token`` = ``(split, cell, position)``, or ``error``, computed with the
+    active checkpoint ``source``."""
 
     token: tuple
     item: Any = None
     error: str | None = None
+    source: Any = None
