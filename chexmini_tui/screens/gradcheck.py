@@ -1,6 +1,10 @@
 """Gradient check: the engine's finite-difference check of the hand-written backward
 pass, on a fresh model, the active checkpoint, or the live model of a run in progress
-(copied by the training thread between two steps)."""
+(copied by the training thread between two steps).
+
+The checkpoint is the app's active one, as loaded (``app.state.active``); a check of a
+checkpoint that is no longer the active one (another was made active, or its files
+changed) is cleared rather than shown under the new one."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -26,6 +31,7 @@ from textual.widgets import (
 )
 from textual.worker import get_current_worker
 
+from chexmini_tui.active import ActiveCheckpoint
 from chexmini_tui.messages import GradcheckDone, GradcheckProgress
 from chexmini_tui.screens.base import BaseScreen
 from chexmini_tui.widgets.ordered_input import OrderedInput
@@ -33,7 +39,6 @@ from core.evaluation.gradcheck import TensorCheck, check_args, gradcheck
 from core.foundation.checks import ConfigError
 from core.foundation.config import parse_hidden_dims
 from core.foundation.errors import ChexminiError
-from core.inference import load_checkpoint
 from core.nn.model import MLP
 
 SOURCES = (("fresh", "fresh model"), ("checkpoint", "checkpoint"), ("live", "live model"))
@@ -72,6 +77,11 @@ class GradcheckScreen(BaseScreen):
         self._last_progress = 0.0
         self.what = ""
         self.rows_done: list[TensorCheck] = []
+        #: the active checkpoint being checked, or whose check is shown (None: another
+        #: source)
+        self.checked: ActiveCheckpoint | None = None
+        self.note = ""
+        self._dropping = False   # the running check was cleared: ignore what it sends
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="gc-top"):
@@ -109,6 +119,7 @@ class GradcheckScreen(BaseScreen):
     @on(RadioSet.Changed, "#gc-source")
     def _source_changed(self, event: RadioSet.Changed) -> None:
         self.source = (event.pressed.id or "src-fresh").removeprefix("src-")
+        self.note = ""
         self._show_dims()
         self._summary()
 
@@ -117,6 +128,7 @@ class GradcheckScreen(BaseScreen):
         nxt = keys[(keys.index(self.source) + 1) % len(keys)]
         self.query_one(f"#src-{nxt}", RadioButton).value = True
         self.source = nxt
+        self.note = ""
         self._show_dims()
         self._summary()
 
@@ -161,25 +173,44 @@ class GradcheckScreen(BaseScreen):
             self.error, self.report = str(exc), None
             self._summary()
             return
-        self.running, self.error, self.report = True, None, None
+        self.running, self.error, self.report, self.note = True, None, None, ""
+        active = self.app.state.active
+        self.checked = active if self.source == "checkpoint" else None
         self.rows_done: list[TensorCheck] = []
         self.query_one("#gc-progress", ProgressBar).update(total=1, progress=0)
         self.query_one("#gc-table", DataTable).clear()
         self._summary()
         self.refresh_bindings()
-        self._worker(self.source, eps, n, dims, self.app.state.active_checkpoint, self.app.runner())
+        self._worker(self.source, eps, n, dims, active, self.app.runner())
+
+    def follow_active(self) -> None:
+        """The check shown (or running) is of a checkpoint that is no longer the active
+        one: clear it."""
+        if self.checked is None or self.checked is self.app.state.active:
+            self._summary()     # the checkpoint's name in the head
+            return
+        self.checked = None
+        self._dropping = self.running
+        self.report, self.error, self.rows_done = None, None, []
+        self.query_one("#gc-table", DataTable).clear()
+        self.query_one("#gc-progress", ProgressBar).update(total=1, progress=0)
+        self.note = "the active checkpoint changed: its check was cleared (g checks it)"
+        self._summary()
 
     @work(thread=True, exclusive=True, group="gradcheck", exit_on_error=False)
-    def _worker(self, source: str, eps: float, n: int, dims: list[int], ckpt: str,
-                runner) -> None:
+    def _worker(self, source: str, eps: float, n: int, dims: list[int],
+                active: ActiveCheckpoint, runner) -> None:
         worker = get_current_worker()
         try:
             if source == "fresh":
                 model = MLP((64 * 64, *dims, 1), dropout=0.3, seed=0)
                 what = f"fresh model {'→'.join(map(str, model.widths))}"
             elif source == "checkpoint":
-                model = load_checkpoint(ckpt)[0]
-                what = f"checkpoint {ckpt}"
+                if active.checkpoint is None:
+                    raise ChexminiError(active.error or f"{active.path}: no checkpoint")
+                with active.lock:     # a copy: the other screens' passes go on
+                    model = active.checkpoint.model.copy()
+                what = f"checkpoint {active.path}"
             else:
                 snap = runner.live_model_copy() if runner is not None else None
                 if snap is None:
@@ -206,10 +237,14 @@ class GradcheckScreen(BaseScreen):
             self.post_message(GradcheckDone(error=f"{type(exc).__name__}: {exc}"))
 
     def on_gradcheck_progress(self, message: GradcheckProgress) -> None:
+        if self._dropping:
+            return
         self.query_one("#gc-progress", ProgressBar).update(total=message.total,
                                                            progress=message.done)
 
     def on_gradcheck_row(self, message: GradcheckRow) -> None:
+        if self._dropping:
+            return
         self.rows_done.append(message.row)
         self._add_row(message.row)
         self._summary()
@@ -228,6 +263,10 @@ class GradcheckScreen(BaseScreen):
     def on_gradcheck_done(self, message: GradcheckDone) -> None:
         self.running = False
         self.refresh_bindings()
+        if self._dropping:       # a check of a checkpoint no longer active: not shown
+            self._dropping = False
+            self._summary()
+            return
         self.report, self.error, self.what = message.report, message.error, message.what
         if self.report is not None:
             for r in self.report.rows:   # any row whose message has not arrived yet
@@ -236,6 +275,8 @@ class GradcheckScreen(BaseScreen):
 
     def _summary(self) -> None:
         label = dict(SOURCES)[self.source]
+        if self.source == "checkpoint":
+            label += f" {escape(self.app.state.active_checkpoint)}"
         head = (f"[b]model:[/] {label}   [dim]float64 copy, dropout off, probe batch of "
                 f"{BATCH}, centred differences, pass if max rel error < {TOL:g}[/]")
         if self.running:
@@ -252,6 +293,8 @@ class GradcheckScreen(BaseScreen):
             verdict = "[bold green]PASS[/]" if r.passed else "[bold red]FAIL[/]"
             body = (f"{verdict}  {self.what}: {len(r.rows)} tensors, max rel error "
                     f"{r.max_rel_error:.2e} (h={r.eps:g})")
+        elif self.note:
+            body = f"[yellow]{self.note}[/]"
         else:
             body = "[dim]press g to run[/]"
         self.query_one("#gc-summary", Static).update(f"{head}\n{body}")
