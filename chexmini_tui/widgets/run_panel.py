@@ -141,7 +141,7 @@ class RunPanel(RunView):
         self._next_state = None      # a failed start keeps the previous run on screen
         self.dirty = True
         if message.state in ("error", "aborted"):
-            self.log(f"{message.state}: {message.detail}")
+            self.note(f"{message.state}: {message.detail}")
         if message.state == "finished" and self.runner is not None:
             self.app.set_checkpoint(str(self.runner.out_dir))
             self.notify(f"run finished — {self.runner.out_dir} is now the active checkpoint")

@@ -60,8 +60,9 @@ class RunView(Vertical):
         self.query_one(RunLog).reset()
         self.plots_dirty = self.dirty = True
 
-    def log(self, line: str) -> None:
-        """Add a line of the app's own (an error, an abort) to the log."""
+    def note(self, line: str) -> None:
+        """Add a line of the app's own (an error, an abort) to the run's log (not named
+        ``log``: that is Textual's own logger, which Textual itself calls)."""
         self.query_one(RunLog).write(line)
 
     def draw(self, phase: str) -> None:

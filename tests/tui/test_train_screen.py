@@ -205,6 +205,26 @@ def test_failed_start_keeps_the_previous_run_on_screen(tmp_path):
 
 
 @pytest.mark.slow
+def test_app_errors_go_to_the_run_log_and_log_stays_textuals(tmp_path):
+    async def go():
+        async with replayed_run(tmp_path, (120, 40)) as (app, pilot, scr):
+            await pilot.press("d")
+            fill_form(scr, data="folder:" + str(tmp_path / "nowhere"),
+                      out=str(tmp_path / "runs" / "new"))
+            await pilot.press("s")
+            await wait_for(pilot, lambda: scr.status == "error", 30, "error")
+            log = scr.query_one("#train-log")
+            await wait_for(pilot, lambda: any(
+                strip.text.startswith("error: ") for strip in log.lines), 5, "the log line")
+            assert "nowhere" in " ".join(strip.text for strip in log.lines)
+            # written through RunView.note: the panel's ``log`` is still Textual's
+            # logger, which Textual itself calls (``self.log.warning``) from timers
+            scr.panel.log.warning("Textual's own logger")
+
+    run(go())
+
+
+@pytest.mark.slow
 def test_finished_live_run_status_and_exit_summary(tmp_path):
     out = tmp_path / "runs" / "r1"
 
