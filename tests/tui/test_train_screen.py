@@ -14,7 +14,7 @@ import pytest
 from textual.widgets import Label
 
 from chexmini_tui.screens.quit import QuitScreen
-from chexmini_tui.state import RunState
+from chexmini_tui.state import RunDisplayState
 from chexmini_tui.widgets.epoch_table import EpochTable
 from chexmini_tui.widgets.plots import CurvePlot, Series
 from chexmini_tui.widgets.run_progress import RunProgress
@@ -114,7 +114,7 @@ def test_plot_canvas_has_no_plotext_legend(tmp_path):
 
 # -- honest bars ---------------------------------------------------------------------------
 def test_bar_readouts_by_phase():
-    st = RunState()
+    st = RunDisplayState()
     for ev in read_events(write_unfinished(Path(__import__("tempfile").mkdtemp())) /
                           "events.jsonl").events:
         st.apply(ev)
