@@ -190,7 +190,9 @@ class GradcheckScreen(BaseScreen):
             self._summary()     # the checkpoint's name in the head
             return
         self.checked = None
-        self._dropping = self.running
+        if self.running:       # stop it: what it finds is not shown
+            self._dropping = True
+            self.workers.cancel_group(self, "gradcheck")
         self.report, self.error, self.rows_done = None, None, []
         self.query_one("#gc-table", DataTable).clear()
         self.query_one("#gc-progress", ProgressBar).update(total=1, progress=0)
@@ -279,7 +281,7 @@ class GradcheckScreen(BaseScreen):
             label += f" {escape(self.app.state.active_checkpoint)}"
         head = (f"[b]model:[/] {label}   [dim]float64 copy, dropout off, probe batch of "
                 f"{BATCH}, centred differences, pass if max rel error < {TOL:g}[/]")
-        if self.running:
+        if self.running and not self._dropping:
             body = f"[yellow]running… {len(self.rows_done)} tensors checked[/]"
             if self.rows_done:
                 worst = max(r.max_rel_error for r in self.rows_done)

@@ -152,6 +152,18 @@ def test_gradcheck_of_the_old_checkpoint_is_cleared(tmp_path, two):
             assert f"checkpoint {b}" in text_of(scr.query_one("#gc-summary"))
             assert scr.report.rows[0].shape == load_checkpoint(b).model.parameters()[
                 scr.report.rows[0].name].shape
+            # a check still running when another checkpoint becomes active: stopped, and
+            # nothing it found is shown
+            scr.query_one("#gc-samples").value = "2000"
+            await pilot.press("g")
+            assert scr.running
+            app.set_checkpoint(a)
+            await pilot.pause()
+            summary = text_of(scr.query_one("#gc-summary"))
+            assert "cleared" in summary and "running" not in summary and str(a) in summary
+            await wait_for(pilot, lambda: not scr.running, 30, "the check to stop")
+            assert scr.report is None and scr.error is None
+            assert scr.query_one("#gc-table").row_count == 0
 
     run(go())
 
