@@ -126,8 +126,9 @@ class ChexminiApp(App):
         self.reload_checkpoint()
         active = self.state.active
         if active.checkpoint is not None:
+            rule = active.rule.replace(">=", " ≥ ")
             self.notify(f"{active.path} changed on disk: reloaded, threshold "
-                        f"{active.threshold:.4f} ({active.rule})")
+                        f"{active.threshold:.4f} ({rule})")
         else:
             self.notify(f"{active.path} changed on disk: {active.error}", severity="warning")
         return True

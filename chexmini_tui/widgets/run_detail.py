@@ -112,9 +112,11 @@ def _headline(info: Info) -> Text:
     op = _dict(s.get("operating_point"))
     if op:   # the active threshold is the saved operating point: say its rule first
         rule = str(s.get("active_rule", op.get("rule"))).replace(">=", " ≥ ")
-        line.append(f"\nthreshold rule {rule} (used by Predict, Evaluate, the gallery); "
-                    f"trained with {s.get('threshold', float('nan')):.4f}, Youden's J "
-                    f"{op.get('youden_threshold', float('nan')):.4f}")
+        trained = float(s.get("threshold", float("nan")))
+        youden = float(op.get("youden_threshold", float("nan")))
+        line.append(f"\nthreshold rule {rule} · trained with {trained:.4f} " + (
+            "(Youden's J)" if f"{trained:.4f}" == f"{youden:.4f}" else
+            f"· Youden's J {youden:.4f}"))
     if s.get("format"):
         line.append(f"\nformat {s['format']} · {s.get('resize_filter')} resize", style="dim")
     if info.note:
