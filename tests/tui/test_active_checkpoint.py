@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from chexmini_tui.active import fingerprint, load_active
+from chexmini_tui.commands import app_commands
 from chexmini_tui.screens.evaluate import EvaluateScreen
 from chexmini_tui.screens.gallery import GalleryScreen
 from core.evaluation.metrics import label_of
@@ -243,6 +244,14 @@ def test_evaluate_reload_key_and_screen_resume_pick_up_the_files(tmp_path, two):
             await pilot.press("3")
             await pilot.pause()
             assert ev.threshold == youden_of(a) and app.state.active.rule == "saved threshold"
+            # the palette's reload reads the folder again at once, whatever the timer does
+            before = app.state.active
+            reload = next(c for c in app_commands(app)
+                          if c.title == "reload the active checkpoint")
+            reload.run()
+            assert app.state.active is not before and app.state.active.path == str(a)
+            await pilot.pause()
+            assert ev.shown is app.state.active
 
     run(go())
 
