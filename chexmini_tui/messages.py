@@ -52,10 +52,12 @@ class TrainStatus(Message):
 
 @dataclass
 class GradcheckProgress(Message):
-    """``done`` of ``total`` finite-difference checks made; a newer one replaces it."""
+    """``done`` of ``total`` finite-difference checks made by check ``run``; a newer one
+    replaces it."""
 
     done: int
     total: int
+    run: int = 0
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, GradcheckProgress)
@@ -69,6 +71,7 @@ class GradcheckDone(Message):
     report: object = None
     error: str | None = None
     what: str = ""
+    run: int = 0        # which check (the Gradcheck screen numbers them)
 
 
 @dataclass

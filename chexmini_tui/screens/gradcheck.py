@@ -55,9 +55,11 @@ def probe_batch(n_in: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass
 class GradcheckRow(Message):
-    """One tensor's check has finished (posted by the worker as it happens)."""
+    """One tensor's check has finished (posted by the worker of check ``run`` as it
+    happens)."""
 
     row: TensorCheck
+    run: int = 0
 
 
 class GradcheckScreen(BaseScreen):
@@ -81,7 +83,8 @@ class GradcheckScreen(BaseScreen):
         #: source)
         self.checked: ActiveCheckpoint | None = None
         self.note = ""
-        self._dropping = False   # the running check was cleared: ignore what it sends
+        #: the number of the check shown: messages of an older (cleared) one are ignored
+        self.run_id = 0
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="gc-top"):
@@ -174,6 +177,7 @@ class GradcheckScreen(BaseScreen):
             self._summary()
             return
         self.running, self.error, self.report, self.note = True, None, None, ""
+        self.run_id += 1
         active = self.app.state.active
         self.checked = active if self.source == "checkpoint" else None
         self.rows_done: list[TensorCheck] = []
@@ -181,7 +185,7 @@ class GradcheckScreen(BaseScreen):
         self.query_one("#gc-table", DataTable).clear()
         self._summary()
         self.refresh_bindings()
-        self._worker(self.source, eps, n, dims, active, self.app.runner())
+        self._worker(self.source, eps, n, dims, active, self.app.runner(), self.run_id)
 
     def follow_active(self) -> None:
         """The check shown (or running) is of a checkpoint that is no longer the active
@@ -190,9 +194,11 @@ class GradcheckScreen(BaseScreen):
             self._summary()     # the checkpoint's name in the head
             return
         self.checked = None
-        if self.running:       # stop it: what it finds is not shown
-            self._dropping = True
+        if self.running:       # stop it; anything it still sends is ignored
             self.workers.cancel_group(self, "gradcheck")
+            self.run_id += 1
+            self.running = False
+            self.refresh_bindings()
         self.report, self.error, self.rows_done = None, None, []
         self.query_one("#gc-table", DataTable).clear()
         self.query_one("#gc-progress", ProgressBar).update(total=1, progress=0)
@@ -201,7 +207,7 @@ class GradcheckScreen(BaseScreen):
 
     @work(thread=True, exclusive=True, group="gradcheck", exit_on_error=False)
     def _worker(self, source: str, eps: float, n: int, dims: list[int],
-                active: ActiveCheckpoint, runner) -> None:
+                active: ActiveCheckpoint, runner, run: int) -> None:
         worker = get_current_worker()
         try:
             if source == "fresh":
@@ -226,26 +232,26 @@ class GradcheckScreen(BaseScreen):
                 now = time.monotonic()
                 if done == total or now - self._last_progress > 0.05:
                     self._last_progress = now
-                    self.post_message(GradcheckProgress(done, total))
+                    self.post_message(GradcheckProgress(done, total, run))
                 if worker.is_cancelled:
                     raise ChexminiError("cancelled")
 
             report = gradcheck(model, x, y, eps=eps, n_samples=n, tol=TOL, progress=progress,
-                               on_row=lambda row: self.post_message(GradcheckRow(row)))
-            self.post_message(GradcheckDone(report, what=what))
+                               on_row=lambda row: self.post_message(GradcheckRow(row, run)))
+            self.post_message(GradcheckDone(report, what=what, run=run))
         except ChexminiError as exc:
-            self.post_message(GradcheckDone(error=str(exc)))
+            self.post_message(GradcheckDone(error=str(exc), run=run))
         except Exception as exc:  # noqa: BLE001 - shown inline, never a traceback
-            self.post_message(GradcheckDone(error=f"{type(exc).__name__}: {exc}"))
+            self.post_message(GradcheckDone(error=f"{type(exc).__name__}: {exc}", run=run))
 
     def on_gradcheck_progress(self, message: GradcheckProgress) -> None:
-        if self._dropping:
+        if message.run != self.run_id:
             return
         self.query_one("#gc-progress", ProgressBar).update(total=message.total,
                                                            progress=message.done)
 
     def on_gradcheck_row(self, message: GradcheckRow) -> None:
-        if self._dropping:
+        if message.run != self.run_id:
             return
         self.rows_done.append(message.row)
         self._add_row(message.row)
@@ -263,12 +269,10 @@ class GradcheckScreen(BaseScreen):
                       f"{r.max_abs_error:.2e}", ok, key=r.name)
 
     def on_gradcheck_done(self, message: GradcheckDone) -> None:
+        if message.run != self.run_id:
+            return               # a check that was cleared (not the active checkpoint's)
         self.running = False
         self.refresh_bindings()
-        if self._dropping:       # a check of a checkpoint no longer active: not shown
-            self._dropping = False
-            self._summary()
-            return
         self.report, self.error, self.what = message.report, message.error, message.what
         if self.report is not None:
             for r in self.report.rows:   # any row whose message has not arrived yet
@@ -281,7 +285,7 @@ class GradcheckScreen(BaseScreen):
             label += f" {escape(self.app.state.active_checkpoint)}"
         head = (f"[b]model:[/] {label}   [dim]float64 copy, dropout off, probe batch of "
                 f"{BATCH}, centred differences, pass if max rel error < {TOL:g}[/]")
-        if self.running and not self._dropping:
+        if self.running:
             body = f"[yellow]running… {len(self.rows_done)} tensors checked[/]"
             if self.rows_done:
                 worst = max(r.max_rel_error for r in self.rows_done)
