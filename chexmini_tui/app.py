@@ -5,9 +5,11 @@ while you look at other screens. Keys 1–5 switch screens, ``?`` opens the help
 ``ctrl+p`` the command palette, ``q`` quits — asking first while a run is in progress
 (see :mod:`.screens.help`).
 
-What the screens must agree on (active checkpoint, run status, attached or not) lives
-in one place, :attr:`ChexminiApp.state` (:class:`chexmini_tui.app_state.AppState`); the
-header is derived from it and every main screen gets a ``StateChanged`` message.
+What the screens must agree on (the active checkpoint, loaded; run status, attached or
+not) lives in one place, :attr:`ChexminiApp.state` (:class:`chexmini_tui.app_state.AppState`);
+the header is derived from it and every main screen gets a ``StateChanged`` message. The
+active checkpoint's files are checked every second (and when a screen shows): when they
+changed on disk it is loaded again, and the screens redraw from the new one.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from textual.actions import SkipAction
 from textual.app import App
 from textual.reactive import reactive
 
+from chexmini_tui.active import load_active
 from chexmini_tui.app_state import ACTIVE, AppState, StateChanged
 from chexmini_tui.commands import ChexminiCommands
 from chexmini_tui.keymap import GLOBAL_BINDINGS, MODES
@@ -28,6 +31,8 @@ from chexmini_tui.widgets.path_box import PathBox
 
 DEFAULT_CHECKPOINT = "artifacts"
 DEFAULT_RUNS = "runs"
+#: seconds between two checks of the active checkpoint's files
+CHECK_FILES = 1.0
 
 
 class ChexminiApp(App):
@@ -36,8 +41,8 @@ class ChexminiApp(App):
     COMMANDS = {ChexminiCommands}
 
     #: The one source of truth; replace it with :meth:`update_state` (it is immutable).
-    state: reactive[AppState] = reactive(AppState(DEFAULT_CHECKPOINT), init=False,
-                                         always_update=False)
+    state: reactive[AppState] = reactive(lambda: AppState(load_active(DEFAULT_CHECKPOINT)),
+                                         init=False, always_update=False)
 
     MODES = dict(MODES)  # see chexmini_tui.keymap: the help screen lists the same tables
     BINDINGS = list(GLOBAL_BINDINGS)
@@ -58,9 +63,8 @@ class ChexminiApp(App):
     ) -> None:
         super().__init__()
         self.artifacts_dir = artifacts
-        self.set_reactive(ChexminiApp.state, AppState(checkpoint or artifacts))
+        self.set_reactive(ChexminiApp.state, AppState(load_active(checkpoint or artifacts)))
         self.data_source = data
-        self.attach_dir = attach
         self.runs_dir = runs
         self.extra_dirs = list(extra or [])
         if checkpoint and checkpoint not in self.extra_dirs:
@@ -74,13 +78,10 @@ class ChexminiApp(App):
         self.pending_attach: str | None = attach
         self.train_runner = None   # the live run's handle, set through set_runner()
 
-    @staticmethod
-    def screen_classes() -> dict[str, type]:
-        return dict(ChexminiApp.MODES)
-
     def on_mount(self) -> None:
         self.update_subtitle()
         self.switch_mode(self.start_mode)
+        self.set_interval(CHECK_FILES, self.check_checkpoint_files)
 
     # -- shared state ----------------------------------------------------------------------
     @property
@@ -107,11 +108,30 @@ class ChexminiApp(App):
         self.sub_title = self.state.headline()
 
     def set_checkpoint(self, path: str | Path) -> None:
-        """Make ``path`` the active checkpoint (Evaluate, Predict and Gradcheck use it)."""
+        """Load ``path`` and make it the active checkpoint (every screen uses it)."""
         path = str(path)
         if path not in self.extra_dirs:
             self.extra_dirs.append(path)
-        self.update_state(active_checkpoint=path)
+        self.update_state(active=load_active(path))
+
+    def reload_checkpoint(self) -> None:
+        """Load the active checkpoint's folder again (the screens redraw from it)."""
+        self.update_state(active=load_active(self.state.active.path))
+
+    def check_checkpoint_files(self) -> bool:
+        """Load the active checkpoint again if its files changed on disk (a few ``stat``
+        calls when they did not); True when it was reloaded."""
+        if not self.state.active.changed_on_disk():
+            return False
+        self.reload_checkpoint()
+        active = self.state.active
+        if active.checkpoint is not None:
+            rule = active.rule.replace(">=", " ≥ ")
+            self.notify(f"{active.path} changed on disk: reloaded, threshold "
+                        f"{active.threshold:.4f} ({rule})")
+        else:
+            self.notify(f"{active.path} changed on disk: {active.error}", severity="warning")
+        return True
 
     def set_runner(self, runner) -> None:
         """A run was started (or resumed) here: remember its handle and folder."""

@@ -1,15 +1,16 @@
 """``AppState``: the one place the app keeps what every screen must agree on.
 
-The active checkpoint, the run's status, the run folder and whether that run is
-followed (attached) or driven here live only in :attr:`ChexminiApp.state`, an
+The active checkpoint (loaded: :class:`chexmini_tui.active.ActiveCheckpoint`), the run's
+status, the run folder and whether that run is followed (attached) or driven here live
+only in :attr:`ChexminiApp.state`, an
 immutable value replaced as a whole (``app.update_state(...)``), so a screen never
 sees half an update. The header's sub-title is derived from it, and every main
 screen receives a :class:`StateChanged` message after each change (merged when
 several are pending: only the latest state matters), so none can show a stale value.
 
-Screens read ``self.app.state.active_checkpoint``, ``self.app.state.run_status`` …
-and change it through the app: ``set_checkpoint``, ``set_run_status``,
-``set_runner``, ``set_attached``.
+Screens read ``self.app.state.active`` (path, loaded checkpoint, threshold),
+``self.app.state.run_status`` … and change it through the app: ``set_checkpoint``,
+``reload_checkpoint``, ``set_run_status``, ``set_runner``, ``set_attached``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Literal
 
 from textual.message import Message
+
+from chexmini_tui.active import ActiveCheckpoint
 
 RunStatus = Literal["idle", "loading", "running", "paused", "stopping", "finished",
                     "aborted", "error", "attached"]
@@ -32,7 +35,8 @@ STATUSES = frozenset({"idle", "attached"}) | ACTIVE | FINAL
 
 @dataclass(frozen=True)
 class AppState:
-    active_checkpoint: str
+    #: the active checkpoint, loaded (a new value at each load: compared by identity)
+    active: ActiveCheckpoint
     run_status: RunStatus = "idle"
     #: The run folder being trained here, or followed when ``attached``; ``None`` if none.
     #: A followed run is ``attached`` while it goes on and ``finished`` once it has.
@@ -42,6 +46,11 @@ class AppState:
     def __post_init__(self) -> None:
         if self.run_status not in STATUSES:
             raise ValueError(f"unknown run status {self.run_status!r}")
+
+    @property
+    def active_checkpoint(self) -> str:
+        """The active checkpoint's folder."""
+        return self.active.path
 
     @property
     def paused(self) -> bool:

@@ -54,6 +54,15 @@ def _open(app, path: str) -> None:
     app.notify(f"active checkpoint: {path}")
 
 
+def _reload(app) -> None:
+    app.reload_checkpoint()
+    active = app.state.active
+    if active.checkpoint is None:
+        app.notify(f"{active.path}: {active.error}", severity="warning")
+    else:
+        app.notify(f"read {active.path} again: threshold {active.threshold:.4f}")
+
+
 def export_target(checkpoint: str, fmt: str) -> Path:
     """Where the palette's export writes: a sibling folder named after the layout."""
     p = Path(checkpoint)
@@ -129,7 +138,7 @@ def app_commands(app) -> list[Command]:
                 partial(_on_screen, app, "evaluate", "move", 1)),
         Command("threshold −0.01", "Evaluate: lower the decision threshold",
                 partial(_on_screen, app, "evaluate", "move", -1)),
-        Command("threshold reset", "Evaluate: back to the checkpoint's (Youden's J)",
+        Command("threshold reset", "Evaluate: Youden's J on validation (r)",
                 partial(_on_screen, app, "evaluate", "reset")),
         Command("operating point: next rule", "Evaluate: Youden's J → sensitivity ≥ 0.90 → "
                 "specificity ≥ 0.90 on validation (o)",
@@ -137,6 +146,9 @@ def app_commands(app) -> list[Command]:
         Command("error gallery", "Evaluate: browse a confusion-matrix cell's images, "
                 "most confident first (g)", partial(_on_screen, app, "evaluate", "gallery")),
     ]
+    out.append(Command("reload the active checkpoint", "read its files again (every screen "
+                       "follows; changes on disk are also seen within a second)",
+                       partial(_reload, app)))
     for fmt in FORMATS:
         target = export_target(st.active_checkpoint, fmt)
         out.append(Command(f"export active checkpoint ({fmt})", f"write it to {target}",

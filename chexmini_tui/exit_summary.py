@@ -7,11 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from chexmini_tui.runner import TrainRunner
-from chexmini_tui.state import RunState
+from chexmini_tui.state import RunDisplayState
 from core.runs import layout
 
 
-def exit_summary(st: RunState, runner: TrainRunner | None, followed: Path | None,
+def exit_summary(st: RunDisplayState, runner: TrainRunner | None, followed: Path | None,
                  wait: float = 60.0) -> list[str]:
     """Lines for ``st``: the live run of ``runner`` (waited for up to ``wait`` s: a
     cancelled run writes its resume state on the way out) or the run folder ``followed``."""

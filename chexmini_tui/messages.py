@@ -52,10 +52,12 @@ class TrainStatus(Message):
 
 @dataclass
 class GradcheckProgress(Message):
-    """``done`` of ``total`` finite-difference checks made; a newer one replaces it."""
+    """``done`` of ``total`` finite-difference checks made by check ``run``; a newer one
+    replaces it."""
 
     done: int
     total: int
+    run: int = 0
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, GradcheckProgress)
@@ -69,25 +71,28 @@ class GradcheckDone(Message):
     report: object = None
     error: str | None = None
     what: str = ""
+    run: int = 0        # which check (the Gradcheck screen numbers them)
 
 
 @dataclass
 class GallerySplitLoaded(Message):
-    """The gallery's images of one split were found (``run``: a
-    :class:`core.runs.images.RunSplit`, plus the loaded ``checkpoint`` for saliency), or
-    ``error`` says why not."""
+    """The gallery's images of one split of the active checkpoint ``source`` (a
+    :class:`chexmini_tui.active.ActiveCheckpoint`) were found (``run``: a
+    :class:`core.runs.images.RunSplit`), or ``error`` says why not."""
 
     split: str
     run: Any = None
-    checkpoint: Any = None
     error: str | None = None
+    source: Any = None
 
 
 @dataclass
 class GalleryItemReady(Message):
     """One gallery image with its saliency (``item``: :class:`core.inference.gallery.GalleryItem`)
-    for the view ``token`` = ``(split, cell, position)``, or ``error``."""
+    for the view ``token`` = ``(split, cell, position)``, or ``error``, computed with the
+    active checkpoint ``source``."""
 
     token: tuple
     item: Any = None
     error: str | None = None
+    source: Any = None

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chexmini_tui.state import RunState
+from chexmini_tui.state import RunDisplayState
 from core.events import Event, read_all_events, read_events
 from core.foundation.errors import ChexminiError
 from core.runs import layout
@@ -30,10 +30,10 @@ def interrupted_run(out: str, runs_dir: str | Path) -> Path | None:
     return (free or runs or [None])[0]
 
 
-def replay(run_dir: str | Path) -> RunState:
-    """A :class:`RunState` with the events of ``run_dir/events.jsonl`` applied (empty if
+def replay(run_dir: str | Path) -> RunDisplayState:
+    """A :class:`RunDisplayState` with the events of ``run_dir/events.jsonl`` applied (empty if
     the log is missing or unreadable: the resumed run reports its own progress)."""
-    state = RunState()
+    state = RunDisplayState()
     log = Path(run_dir) / layout.EVENTS
     if log.is_file():
         try:

@@ -52,7 +52,6 @@ class TrainRunner:
         self.control = TrainControl()
         self.state = "idle"
         self.global_step = 0        # steps pulled so far (read by tests and the UI)
-        self.steps_pulled = 0
         self.result = None          # the Finished event
         self.error: str | None = None
         self._go = threading.Event()
@@ -179,7 +178,6 @@ class TrainRunner:
                 self._service_snapshot()
                 if isinstance(ev, StepDone):
                     self.global_step = ev.global_step
-                    self.steps_pulled += 1
                     n_steps += 1
                     if pending and isinstance(pending[-1], StepDone):
                         pending[-1] = ev        # only the latest step matters to the UI

@@ -1,4 +1,6 @@
-"""``RunState``: what the Train screen shows, folded from engine events.
+"""``RunDisplayState``: what the Train screen shows, folded from engine events (not the
+engine's :class:`core.training.run_state.RunState`, the training state ``resume.npz``
+holds).
 
 The same reducer serves a live run (events from the worker) and attach mode (events
 read back from ``RUN_DIR/events.jsonl``), so both show exactly the same thing. It is
@@ -27,7 +29,7 @@ def fmt_duration(seconds: float | None) -> str:
 
 
 @dataclass
-class RunState:
+class RunDisplayState:
     source: str = ""
     out_dir: str | None = None
     config: dict = field(default_factory=dict)
@@ -187,3 +189,8 @@ class RunState:
         if sps is None:
             return None
         return max(self.steps_per_epoch - self.step, 0) * sps
+
+
+#: The class's former name, still imported by tests outside the app (a name the engine's
+#: training state also has: use :class:`RunDisplayState`).
+RunState = RunDisplayState

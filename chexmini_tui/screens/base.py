@@ -1,4 +1,5 @@
-"""What every main screen shares: header, the screen switcher line, footer."""
+"""What every main screen shares: header, the screen switcher line, footer, and following
+the app's active checkpoint (:meth:`BaseScreen.follow_active`)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,12 @@ class NavBar(Static):
 
 
 class BaseScreen(Screen):
-    """A main screen: header, switcher, ``compose_body()``, footer."""
+    """A main screen: header, switcher, ``compose_body()``, footer.
+
+    Whenever the app's state changes, and whenever the screen shows (after the app has
+    checked the active checkpoint's files), :meth:`follow_active` is called: a screen
+    that shows anything computed from the active checkpoint redraws or clears it there
+    when ``app.state.active`` is not the one it drew from."""
 
     MODE = ""
 
@@ -49,3 +55,13 @@ class BaseScreen(Screen):
 
     def compose_body(self) -> ComposeResult:
         yield from ()
+
+    def on_screen_resume(self) -> None:
+        self.app.check_checkpoint_files()
+        self.follow_active()
+
+    def on_state_changed(self) -> None:
+        self.follow_active()
+
+    def follow_active(self) -> None:
+        """Bring what the screen shows in step with ``app.state.active`` (see above)."""

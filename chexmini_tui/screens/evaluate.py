@@ -8,6 +8,11 @@ on validation — never on test); ``r`` resets it to Youden's J on validation, w
 the engine chose the checkpoint's threshold, and ``o`` cycles the operating-point rules
 of :mod:`core.evaluation.operating_point` (Youden's J → sensitivity ≥ 0.90 → specificity ≥ 0.90).
 
+The scores are the active checkpoint's (``app.state.active``): when another one becomes
+active, or its files change on disk (``chexmini evaluate --save`` saves an operating
+point), everything is recomputed and the threshold goes back to the saved one; ``l``
+reads the folder again.
+
 Everything sits in one scrolling column that has the focus, so at 80×24 the keyboard
 reaches all of it: ↑/↓, PageUp/PageDown, Home/End (and Tab gives the focus back).
 """
@@ -20,6 +25,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
+from chexmini_tui.active import ActiveCheckpoint
 from chexmini_tui.screens.base import BaseScreen
 from chexmini_tui.widgets.confusion import ConfusionMatrix
 from chexmini_tui.widgets.curves import Curve, CurveChart
@@ -70,7 +76,8 @@ class EvaluateScreen(BaseScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.loaded_for: str | None = None
+        #: the active checkpoint the scores shown were read for
+        self.shown: ActiveCheckpoint | None = None
         self.report: ScoreReport | None = None
         self.threshold: float | None = None
         #: how the threshold shown was chosen (a rule of core.evaluation.operating_point, or
@@ -81,6 +88,10 @@ class EvaluateScreen(BaseScreen):
         self._metrics: dict = {}
         self._plots_due = False
         self._shown_rule: str | None = None
+
+    @property
+    def loaded_for(self) -> str | None:
+        return None if self.shown is None else self.shown.path
 
     # what tests and other code read: the report's parts
     @property
@@ -108,7 +119,7 @@ class EvaluateScreen(BaseScreen):
             yield ReliabilityDiagram(id="reliability")
 
     def on_mount(self) -> None:
-        self.load()
+        self.follow_active()
         self.query_one("#ev-scroll").focus()
         # Tables follow every key press; the curves' operating points are redrawn at
         # most ~7×/s, so holding an arrow key stays smooth.
@@ -119,14 +130,15 @@ class EvaluateScreen(BaseScreen):
         self.set_class(self.size.width < PLOTS_SIDE, "-stack")
         self.query_one(ReliabilityDiagram).set_class(self.size.width < PLOTS_SIDE, "-stack")
 
-    def on_screen_resume(self) -> None:
-        if self.loaded_for != self.app.state.active_checkpoint:
+    def follow_active(self) -> None:
+        """Another checkpoint is active, or it was loaded again: recompute everything."""
+        if self.app.state.active is not self.shown:
             self.load()
 
     # -- data ----------------------------------------------------------------------------------
     def load(self) -> None:
-        path = self.app.state.active_checkpoint
-        self.loaded_for = path
+        self.shown = self.app.state.active
+        path = self.shown.path
         self.report, self.threshold = None, None
         try:
             self.report = score_report(path)
@@ -140,16 +152,20 @@ class EvaluateScreen(BaseScreen):
         self.update_view(first=True)
 
     def action_reload(self) -> None:
-        self.load()
+        """Read the active checkpoint's folder again (every screen follows)."""
+        self.app.reload_checkpoint()
+        self.follow_active()
 
     @staticmethod
     def _saved_rule(report: ScoreReport) -> tuple[str, int]:
-        """The saved threshold's rule and its place in :data:`RULES` (-1: none of them)."""
-        texts = [rule_text(m, t) for m, t in RULES]
-        if report.saved_rule in texts:
-            return report.saved_rule, texts.index(report.saved_rule)
+        """The saved threshold's rule and its place in :data:`RULES` (-1: none of them),
+        from the saved operating point's ``metric`` and ``target``."""
+        op = report.operating_point
+        if op is not None:
+            key = (op.metric, None if op.metric == "youden" else op.target)
+            return report.saved_rule, RULES.index(key) if key in RULES else -1
         if report.saved_threshold == report.youden:
-            return texts[0], 0
+            return rule_text("youden"), 0
         return report.saved_rule, -1
 
     def action_gallery(self) -> None:
@@ -158,7 +174,7 @@ class EvaluateScreen(BaseScreen):
             return
         from chexmini_tui.screens.gallery import GalleryScreen
 
-        self.app.push_screen(GalleryScreen(self.loaded_for, self.threshold))
+        self.app.push_screen(GalleryScreen(self.shown, self.threshold))
 
     # -- threshold -----------------------------------------------------------------------------
     def action_move(self, steps: float) -> None:
@@ -218,7 +234,7 @@ class EvaluateScreen(BaseScreen):
         t, r = self.threshold, self.report
         rule = escape(self.rule.replace(">=", " ≥ "))
         shown = f"[red]{rule}[/]" if rule.startswith("✗") else f"[b]{rule}[/]"
-        saved_rule = ("" if r.saved_rule == "saved threshold" else
+        saved_rule = ("" if r.operating_point is None else
                       f" ({escape(r.saved_rule.replace('>=', ' ≥ '))})")
         text = (f"[b]checkpoint[/] {self.loaded_for}   [b]threshold[/] [reverse] {t:.4f} [/] "
                 f"{shown}\n"

@@ -4,22 +4,26 @@ saliency map, score, true label, NIH file name and patient ID.
 
 The engine finds the images again from what the run recorded and checks they are the
 ones scored (:mod:`core.runs.images`), picks and orders the cell (:mod:`core.inference.gallery`);
-both run in thread workers, so the UI never waits for data. ``Esc`` goes back."""
+both run in thread workers, so the UI never waits for data. ``Esc`` goes back.
+
+The gallery shows the active checkpoint it was opened for (``app.state.active``), with
+its model for the saliency maps. When that checkpoint's files change on disk, the cell
+is chosen again from the new scores at the new active threshold; when another
+checkpoint becomes active, the gallery goes back to Evaluate (or, when it is not on
+show, says so when it is shown again)."""
 
 from __future__ import annotations
-
-import threading
 
 import numpy as np
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 
+from chexmini_tui.active import ActiveCheckpoint
 from chexmini_tui.messages import GalleryItemReady, GallerySplitLoaded
 from chexmini_tui.screens.base import BaseScreen
 from chexmini_tui.widgets.gallery_view import SPLIT_NAMES, GalleryView
 from core.foundation.errors import ChexminiError
-from core.inference import load_checkpoint
 from core.inference.gallery import CELLS, cell_counts, gallery_item, select
 from core.runs.images import locate
 
@@ -41,20 +45,24 @@ class GalleryScreen(BaseScreen):
         Binding("escape", "back", "back", tooltip="back to Evaluate"),
     ]
 
-    def __init__(self, checkpoint: str, threshold: float, split: str = "val",
+    def __init__(self, active: ActiveCheckpoint, threshold: float, split: str = "val",
                  cell: str = "FP") -> None:
         super().__init__()
-        self.checkpoint, self.threshold = checkpoint, float(threshold)
+        #: the active checkpoint shown (its scores, and its model for the saliency maps)
+        self.active = active
+        self.threshold = float(threshold)
         self.split, self.cell = split, cell
         self.runs: dict = {}             # split -> core.runs.images.RunSplit
         self.errors: dict[str, str] = {}
-        self.model_ckpt = None           # core.inference.Checkpoint, for saliency
         self.pending: set[str] = set()
         self.order = np.zeros(0, dtype=np.int64)
         self.pos = 0
         self.token: tuple | None = None
         self.item = None                 # the core.inference.gallery.GalleryItem on show
-        self._model_lock = threading.Lock()
+
+    @property
+    def checkpoint(self) -> str:
+        return self.active.path
 
     def compose_body(self) -> ComposeResult:
         yield GalleryView(self.app.image_mode, id="gal-view")
@@ -66,14 +74,27 @@ class GalleryScreen(BaseScreen):
     def on_mount(self) -> None:
         self.refresh_cell()
 
-    def on_state_changed(self, message) -> None:
+    def on_state_changed(self) -> None:
         """Another checkpoint became active: back to Evaluate, which loads its scores."""
-        if message.state.active_checkpoint != self.checkpoint and self.is_current:
+        if self.app.state.active_checkpoint != self.checkpoint and self.is_current:
             self.app.pop_screen()
 
-    def on_screen_resume(self) -> None:
-        if self.app.state.active_checkpoint != self.checkpoint:
-            self.refresh_cell()
+    def follow_active(self) -> None:
+        """The active checkpoint was loaded again (its files changed): the cell anew from
+        its scores, at its active threshold. Another one became active: say so."""
+        now = self.app.state.active
+        if now is self.active:
+            return
+        if now.path != self.active.path:
+            self.refresh_cell()          # the stale note (or Evaluate, when on show)
+            return
+        self.active = now
+        if now.threshold is not None:
+            self.threshold = float(now.threshold)
+        self.workers.cancel_group(self, "gallery-split")
+        self.workers.cancel_group(self, "gallery-item")
+        self.runs, self.errors, self.pending = {}, {}, set()
+        self.refresh_cell()
 
     def _show_stale(self) -> bool:
         """The active checkpoint changed on another screen: say so, and browse no more."""
@@ -135,38 +156,46 @@ class GalleryScreen(BaseScreen):
         self._load_item(self.token, self.runs[self.split], int(self.order[pos]))
 
     # -- workers -------------------------------------------------------------------------------
-    @work(thread=True, group="gallery-split", exit_on_error=False)
     def _load_split(self, split: str) -> None:
+        self._split_worker(split, self.active)
+
+    @work(thread=True, group="gallery-split", exit_on_error=False)
+    def _split_worker(self, split: str, active: ActiveCheckpoint) -> None:
         try:
-            ckpt = self.model_ckpt or load_checkpoint(self.checkpoint)
-            run = locate(self.checkpoint, split)
+            if active.checkpoint is None:
+                raise ChexminiError(active.error or f"{active.path}: no checkpoint")
+            run = locate(active.path, split)
         except Exception as exc:  # noqa: BLE001 - shown inline, never a traceback
-            self.post_message(GallerySplitLoaded(split, error=_message(exc)))
+            self.post_message(GallerySplitLoaded(split, error=_message(exc), source=active))
             return
-        self.post_message(GallerySplitLoaded(split, run, ckpt))
+        self.post_message(GallerySplitLoaded(split, run, source=active))
+
+    def _load_item(self, token: tuple, run, index: int) -> None:
+        self._item_worker(token, run, index, self.active)
 
     @work(thread=True, exclusive=True, group="gallery-item", exit_on_error=False)
-    def _load_item(self, token: tuple, run, index: int) -> None:
+    def _item_worker(self, token: tuple, run, index: int, active: ActiveCheckpoint) -> None:
         try:
-            with self._model_lock:   # one forward/backward at a time through the model
-                item = gallery_item(run, index, self.model_ckpt)
+            with active.lock:   # one forward/backward at a time through the model
+                item = gallery_item(run, index, active.checkpoint)
         except Exception as exc:  # noqa: BLE001
-            self.post_message(GalleryItemReady(token, error=_message(exc)))
+            self.post_message(GalleryItemReady(token, error=_message(exc), source=active))
             return
-        self.post_message(GalleryItemReady(token, item))
+        self.post_message(GalleryItemReady(token, item, source=active))
 
     def on_gallery_split_loaded(self, message: GallerySplitLoaded) -> None:
+        if message.source is not self.active:
+            return   # read for a checkpoint since loaded again
         self.pending.discard(message.split)
         if message.error is not None:
             self.errors[message.split] = message.error
         else:
             self.runs[message.split] = message.run
-            self.model_ckpt = self.model_ckpt or message.checkpoint
         if message.split == self.split:
             self.refresh_cell()
 
     def on_gallery_item_ready(self, message: GalleryItemReady) -> None:
-        if message.token != self.token:
+        if message.token != self.token or message.source is not self.active:
             return   # the view moved on while this image was prepared
         if message.error is not None:
             self.view.show_note(message.error, error=True)

@@ -1,6 +1,10 @@
 """Gradient check: the engine's finite-difference check of the hand-written backward
 pass, on a fresh model, the active checkpoint, or the live model of a run in progress
-(copied by the training thread between two steps)."""
+(copied by the training thread between two steps).
+
+The checkpoint is the app's active one, as loaded (``app.state.active``); a check of a
+checkpoint that is no longer the active one (another was made active, or its files
+changed) is cleared rather than shown under the new one."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -26,6 +31,7 @@ from textual.widgets import (
 )
 from textual.worker import get_current_worker
 
+from chexmini_tui.active import ActiveCheckpoint
 from chexmini_tui.messages import GradcheckDone, GradcheckProgress
 from chexmini_tui.screens.base import BaseScreen
 from chexmini_tui.widgets.ordered_input import OrderedInput
@@ -33,7 +39,6 @@ from core.evaluation.gradcheck import TensorCheck, check_args, gradcheck
 from core.foundation.checks import ConfigError
 from core.foundation.config import parse_hidden_dims
 from core.foundation.errors import ChexminiError
-from core.inference import load_checkpoint
 from core.nn.model import MLP
 
 SOURCES = (("fresh", "fresh model"), ("checkpoint", "checkpoint"), ("live", "live model"))
@@ -50,9 +55,11 @@ def probe_batch(n_in: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass
 class GradcheckRow(Message):
-    """One tensor's check has finished (posted by the worker as it happens)."""
+    """One tensor's check has finished (posted by the worker of check ``run`` as it
+    happens)."""
 
     row: TensorCheck
+    run: int = 0
 
 
 class GradcheckScreen(BaseScreen):
@@ -72,6 +79,12 @@ class GradcheckScreen(BaseScreen):
         self._last_progress = 0.0
         self.what = ""
         self.rows_done: list[TensorCheck] = []
+        #: the active checkpoint being checked, or whose check is shown (None: another
+        #: source)
+        self.checked: ActiveCheckpoint | None = None
+        self.note = ""
+        #: the number of the check shown: messages of an older (cleared) one are ignored
+        self.run_id = 0
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="gc-top"):
@@ -109,6 +122,7 @@ class GradcheckScreen(BaseScreen):
     @on(RadioSet.Changed, "#gc-source")
     def _source_changed(self, event: RadioSet.Changed) -> None:
         self.source = (event.pressed.id or "src-fresh").removeprefix("src-")
+        self.note = ""
         self._show_dims()
         self._summary()
 
@@ -117,6 +131,7 @@ class GradcheckScreen(BaseScreen):
         nxt = keys[(keys.index(self.source) + 1) % len(keys)]
         self.query_one(f"#src-{nxt}", RadioButton).value = True
         self.source = nxt
+        self.note = ""
         self._show_dims()
         self._summary()
 
@@ -161,25 +176,49 @@ class GradcheckScreen(BaseScreen):
             self.error, self.report = str(exc), None
             self._summary()
             return
-        self.running, self.error, self.report = True, None, None
+        self.running, self.error, self.report, self.note = True, None, None, ""
+        self.run_id += 1
+        active = self.app.state.active
+        self.checked = active if self.source == "checkpoint" else None
         self.rows_done: list[TensorCheck] = []
         self.query_one("#gc-progress", ProgressBar).update(total=1, progress=0)
         self.query_one("#gc-table", DataTable).clear()
         self._summary()
         self.refresh_bindings()
-        self._worker(self.source, eps, n, dims, self.app.state.active_checkpoint, self.app.runner())
+        self._worker(self.source, eps, n, dims, active, self.app.runner(), self.run_id)
+
+    def follow_active(self) -> None:
+        """The check shown (or running) is of a checkpoint that is no longer the active
+        one: clear it."""
+        if self.checked is None or self.checked is self.app.state.active:
+            self._summary()     # the checkpoint's name in the head
+            return
+        self.checked = None
+        if self.running:       # stop it; anything it still sends is ignored
+            self.workers.cancel_group(self, "gradcheck")
+            self.run_id += 1
+            self.running = False
+            self.refresh_bindings()
+        self.report, self.error, self.rows_done = None, None, []
+        self.query_one("#gc-table", DataTable).clear()
+        self.query_one("#gc-progress", ProgressBar).update(total=1, progress=0)
+        self.note = "the active checkpoint changed: its check was cleared (g checks it)"
+        self._summary()
 
     @work(thread=True, exclusive=True, group="gradcheck", exit_on_error=False)
-    def _worker(self, source: str, eps: float, n: int, dims: list[int], ckpt: str,
-                runner) -> None:
+    def _worker(self, source: str, eps: float, n: int, dims: list[int],
+                active: ActiveCheckpoint, runner, run: int) -> None:
         worker = get_current_worker()
         try:
             if source == "fresh":
                 model = MLP((64 * 64, *dims, 1), dropout=0.3, seed=0)
                 what = f"fresh model {'→'.join(map(str, model.widths))}"
             elif source == "checkpoint":
-                model = load_checkpoint(ckpt)[0]
-                what = f"checkpoint {ckpt}"
+                if active.checkpoint is None:
+                    raise ChexminiError(active.error or f"{active.path}: no checkpoint")
+                with active.lock:     # a copy: the other screens' passes go on
+                    model = active.checkpoint.model.copy()
+                what = f"checkpoint {active.path}"
             else:
                 snap = runner.live_model_copy() if runner is not None else None
                 if snap is None:
@@ -193,23 +232,27 @@ class GradcheckScreen(BaseScreen):
                 now = time.monotonic()
                 if done == total or now - self._last_progress > 0.05:
                     self._last_progress = now
-                    self.post_message(GradcheckProgress(done, total))
+                    self.post_message(GradcheckProgress(done, total, run))
                 if worker.is_cancelled:
                     raise ChexminiError("cancelled")
 
             report = gradcheck(model, x, y, eps=eps, n_samples=n, tol=TOL, progress=progress,
-                               on_row=lambda row: self.post_message(GradcheckRow(row)))
-            self.post_message(GradcheckDone(report, what=what))
+                               on_row=lambda row: self.post_message(GradcheckRow(row, run)))
+            self.post_message(GradcheckDone(report, what=what, run=run))
         except ChexminiError as exc:
-            self.post_message(GradcheckDone(error=str(exc)))
+            self.post_message(GradcheckDone(error=str(exc), run=run))
         except Exception as exc:  # noqa: BLE001 - shown inline, never a traceback
-            self.post_message(GradcheckDone(error=f"{type(exc).__name__}: {exc}"))
+            self.post_message(GradcheckDone(error=f"{type(exc).__name__}: {exc}", run=run))
 
     def on_gradcheck_progress(self, message: GradcheckProgress) -> None:
+        if message.run != self.run_id:
+            return
         self.query_one("#gc-progress", ProgressBar).update(total=message.total,
                                                            progress=message.done)
 
     def on_gradcheck_row(self, message: GradcheckRow) -> None:
+        if message.run != self.run_id:
+            return
         self.rows_done.append(message.row)
         self._add_row(message.row)
         self._summary()
@@ -226,6 +269,8 @@ class GradcheckScreen(BaseScreen):
                       f"{r.max_abs_error:.2e}", ok, key=r.name)
 
     def on_gradcheck_done(self, message: GradcheckDone) -> None:
+        if message.run != self.run_id:
+            return               # a check that was cleared (not the active checkpoint's)
         self.running = False
         self.refresh_bindings()
         self.report, self.error, self.what = message.report, message.error, message.what
@@ -236,6 +281,8 @@ class GradcheckScreen(BaseScreen):
 
     def _summary(self) -> None:
         label = dict(SOURCES)[self.source]
+        if self.source == "checkpoint":
+            label += f" {escape(self.app.state.active_checkpoint)}"
         head = (f"[b]model:[/] {label}   [dim]float64 copy, dropout off, probe batch of "
                 f"{BATCH}, centred differences, pass if max rel error < {TOL:g}[/]")
         if self.running:
@@ -252,6 +299,8 @@ class GradcheckScreen(BaseScreen):
             verdict = "[bold green]PASS[/]" if r.passed else "[bold red]FAIL[/]"
             body = (f"{verdict}  {self.what}: {len(r.rows)} tensors, max rel error "
                     f"{r.max_rel_error:.2e} (h={r.eps:g})")
+        elif self.note:
+            body = f"[yellow]{self.note}[/]"
         else:
             body = "[dim]press g to run[/]"
         self.query_one("#gc-summary", Static).update(f"{head}\n{body}")

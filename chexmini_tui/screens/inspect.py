@@ -60,6 +60,7 @@ class InspectScreen(BaseScreen):
         self.scans = 0                      # scans whose rows were shown
         self.scanned_in: int | None = None  # the thread the last scan ran in (tests)
         self._keep: str | None = None
+        self._active = None                 # the app's active checkpoint last seen
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="insp-body"):
@@ -88,6 +89,16 @@ class InspectScreen(BaseScreen):
             self.rescan()
         else:
             self._remark()
+
+    def follow_active(self) -> None:
+        """The active checkpoint was loaded again (its files changed): redraw its detail
+        when it is the one shown (the folder scan catches up with its row)."""
+        active = self.app.state.active
+        if active is self._active:
+            return
+        self._active = active
+        if self.selected is not None and self.selected.path == active.path:
+            self._show_highlighted(force=True)
 
     # -- scanning (thread worker) -------------------------------------------------------------
     def rescan(self, keep: str | None = None, *, reread: bool = True) -> None:

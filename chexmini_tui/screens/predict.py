@@ -7,7 +7,12 @@ cannot be read is an inline error.
 
 The path box (``o``) takes ``~``, ``..``, absolute paths and paths relative to the file
 tree's folder, with Tab completion; ``u`` moves the tree up a folder, and a folder typed
-in the box becomes the tree's folder."""
+in the box becomes the tree's folder.
+
+Everything shown comes from the app's active checkpoint (``app.state.active``): when
+another one becomes active, or its files change on disk (a new threshold), the results
+of the old one are cleared and the last file is predicted again with the new one.
+A folder's rows still on their way from the old model are dropped."""
 
 from __future__ import annotations
 
@@ -21,7 +26,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DirectoryTree, Label, Static
+from textual.worker import get_current_worker
 
+from chexmini_tui.active import ActiveCheckpoint
 from chexmini_tui.screens.base import BaseScreen
 from chexmini_tui.widgets.image_view import gray_to_pil, image_widget_class, saliency_overlay
 from chexmini_tui.widgets.path_box import PathBox
@@ -30,13 +37,7 @@ from core.data.images import is_image_file, load_gray
 from core.data.nih_sample import SAMPLE_PNG_DIR
 from core.data.true_labels import LabelFinder
 from core.foundation.errors import ChexminiError
-from core.inference import (
-    load_checkpoint,
-    predict_files,
-    predict_label,
-    preprocess_image,
-    saliency,
-)
+from core.inference import predict_files, predict_label, saliency
 from core.inference.ood import assess, assess_files, xray_rules_apply
 
 MAX_BATCH_FILES = 5000
@@ -45,8 +46,10 @@ CHUNK = 64   # a folder's rows are posted this many files at a time
 
 @dataclass
 class FolderRows(Message):
-    """Some more of a folder's results (``done`` of ``total`` files); ``error`` ends it."""
+    """Some more of a folder's results (``done`` of ``total`` files) by the model of
+    ``active``; ``error`` ends it."""
 
+    active: ActiveCheckpoint
     rows: list[ResultRow]
     done: int
     total: int
@@ -78,11 +81,9 @@ class PredictScreen(BaseScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.model = None
-        self.resize = "area"
-        self.loaded_for: str | None = None
-        self.threshold: float | None = None
-        self.load_error: str | None = None
+        #: the active checkpoint what is shown was computed with
+        self.shown: ActiveCheckpoint | None = None
+        self.xray_rules = True
         self.last: dict | None = None   # {"path", "prob", "label", "threshold", "truth", "ood"}
         self.error: str | None = None
         self.results: list[ResultRow] = []
@@ -109,32 +110,51 @@ class PredictScreen(BaseScreen):
                 yield ResultsTable(id="pred-table")
 
     def on_mount(self) -> None:
-        self.load_model()
+        self.follow_active()
 
     def on_resize(self) -> None:
         # at 80 columns the results need the room more than the file names do
         self.query_one("#pred-left").styles.width = 26 if self.size.width < 100 else 34
 
-    def on_screen_resume(self) -> None:
-        if self.loaded_for != self.app.state.active_checkpoint:
-            self.load_model()
+    # -- the model: the app's active checkpoint -------------------------------------------------
+    @property
+    def loaded_for(self) -> str | None:
+        return None if self.shown is None else self.shown.path
 
-    # -- model ---------------------------------------------------------------------------------
-    def load_model(self) -> None:
-        path = self.app.state.active_checkpoint
-        self.loaded_for = path
-        try:
-            ckpt = load_checkpoint(path)
-            self.model, self.mean, self.std, self.threshold = ckpt
-            self.side, self.resize = ckpt.image_size, ckpt.resize_filter
-            self.xray_rules = xray_rules_apply(path)
-            self.load_error = None
-        except ChexminiError as exc:
-            self.model, self.threshold = None, None
-            self.load_error = str(exc)
-        except Exception as exc:  # noqa: BLE001
-            self.model, self.threshold = None, None
-            self.load_error = f"{path}: cannot load ({type(exc).__name__}: {exc})"
+    @property
+    def model(self):
+        return None if self.shown is None or self.shown.checkpoint is None \
+            else self.shown.checkpoint.model
+
+    @property
+    def threshold(self) -> float | None:
+        return None if self.shown is None else self.shown.threshold
+
+    @property
+    def load_error(self) -> str | None:
+        return None if self.shown is None else self.shown.error
+
+    def follow_active(self) -> None:
+        """Another checkpoint is active, or it was loaded again: drop every result of the
+        old one (a folder still being predicted stops) and predict the last file again."""
+        active = self.app.state.active
+        if active is self.shown:
+            return
+        again = self.last["path"] if self.last is not None else None
+        had_rows = bool(self.results)
+        self.shown = active
+        self.workers.cancel_group(self, "predict")
+        self.xray_rules = active.checkpoint is None or xray_rules_apply(active.path)
+        self.results.clear()
+        self.query_one("#pred-table", ResultsTable).clear()
+        self.last, self.error, self.folder_note = None, None, None
+        self.query_one("#img-xray").image = None
+        self.query_one("#img-sal").image = None
+        if again is not None and active.checkpoint is not None:
+            self.predict(again)
+            return
+        if had_rows:
+            self.folder_note = "[dim]results cleared: the active checkpoint changed[/]"
         self.render_result()
 
     # -- the tree and the path box --------------------------------------------------------------
@@ -215,12 +235,15 @@ class PredictScreen(BaseScreen):
             self.error = f"no model: {self.load_error}"
             self.render_result()
             return
+        active = self.shown
+        ckpt = active.checkpoint
         try:
-            gray = load_gray(path, self.side, self.resize)
-            x = preprocess_image(path, self.side, self.mean, self.std, self.resize)
-            prob, label = predict_label(self.model, x, self.threshold)
-            sal = saliency(self.model, x)
-            ood = assess(x, self.mean, self.std, self.xray_rules)
+            gray = load_gray(path, ckpt.image_size, ckpt.resize_filter)
+            x = ckpt.preprocess(path)
+            with active.lock:   # the model keeps per-call caches: one pass at a time
+                prob, label = predict_label(ckpt.model, x, ckpt.threshold)
+                sal = saliency(ckpt.model, x)
+            ood = assess(x, ckpt.mean, ckpt.std, self.xray_rules)
         except Exception as exc:  # ChexminiError, or anything unexpected: inline, never a crash
             msg = str(exc) if isinstance(exc, ChexminiError) else \
                 f"{path}: {type(exc).__name__}: {exc}"
@@ -231,7 +254,7 @@ class PredictScreen(BaseScreen):
         truth = self.labels.lookup(path)
         self.error = None
         self.last = {"path": str(path), "prob": prob, "label": label,
-                     "threshold": self.threshold, "saliency_max": float(sal.max()),
+                     "threshold": ckpt.threshold, "saliency_max": float(sal.max()),
                      "truth": truth, "ood": ood}
         self.query_one("#img-xray").image = gray_to_pil(gray)
         self.query_one("#img-sal").image = saliency_overlay(gray, sal)
@@ -258,28 +281,37 @@ class PredictScreen(BaseScreen):
         n = min(len(files), MAX_BATCH_FILES)
         self.folder_note = f"[yellow]predicting {n} files in {_esc(str(folder))} …[/]"
         self.render_result()
-        self._folder_worker(files[:MAX_BATCH_FILES])
+        self._folder_worker(files[:MAX_BATCH_FILES], self.shown, self.xray_rules)
 
     @work(thread=True, exclusive=True, group="predict", exit_on_error=False)
-    def _folder_worker(self, files: list[Path]) -> None:
+    def _folder_worker(self, files: list[Path], active: ActiveCheckpoint,
+                       xray_rules: bool) -> None:
         total = len(files)
+        ckpt = active.checkpoint
+        worker = get_current_worker()
         try:
             for start in range(0, total, CHUNK):
+                if worker.is_cancelled:
+                    return
                 chunk = files[start:start + CHUNK]
-                preds = predict_files(self.model, self.mean, self.std, self.threshold, chunk,
-                                      resize=self.resize)
-                oods = assess_files(chunk, self.side, self.mean, self.std, self.resize,
-                                    self.xray_rules)
+                with active.lock:
+                    preds = predict_files(ckpt.model, ckpt.mean, ckpt.std, ckpt.threshold,
+                                          chunk, resize=ckpt.resize_filter)
+                oods = assess_files(chunk, ckpt.image_size, ckpt.mean, ckpt.std,
+                                    ckpt.resize_filter, xray_rules)
                 rows = [ResultRow(p.path, p.prob, p.label, p.error,
                                   None if p.error else self.labels.lookup(p.path), o)
                         for p, o in zip(preds, oods, strict=True)]
-                self.post_message(FolderRows(rows, start + len(chunk), total))
+                self.post_message(FolderRows(active, rows, start + len(chunk), total))
         except ChexminiError as exc:
-            self.post_message(FolderRows([], total, total, str(exc)))
+            self.post_message(FolderRows(active, [], total, total, str(exc)))
         except Exception as exc:  # noqa: BLE001
-            self.post_message(FolderRows([], total, total, f"{type(exc).__name__}: {exc}"))
+            self.post_message(FolderRows(active, [], total, total,
+                                         f"{type(exc).__name__}: {exc}"))
 
     def on_folder_rows(self, message: FolderRows) -> None:
+        if message.active is not self.shown:
+            return   # computed by a checkpoint that is no longer the active one
         for r in message.rows:
             self._add_row(r)
             self.folder_rows.append(r)
@@ -298,6 +330,8 @@ class PredictScreen(BaseScreen):
         head = f"[b]checkpoint[/] {_esc(str(self.loaded_for))}"
         if self.threshold is not None:
             head += f"   threshold {self.threshold:.4f}"
+            if self.shown.checkpoint.operating_point is not None:
+                head += f" [dim]({_esc(self.shown.rule.replace('>=', ' ≥ '))})[/]"
         if self.model is None:
             out.update(f"{head}\n[red]✗ {_esc(str(self.load_error))}[/]\n[dim]Pick a "
                        "checkpoint in Inspect (4) or start with --checkpoint DIR.[/]")

@@ -24,7 +24,7 @@ from chexmini_tui.messages import TrainStatus
 from chexmini_tui.run_files import interrupted_run
 from chexmini_tui.runner import TrainRunner
 from chexmini_tui.screens.base import BaseScreen
-from chexmini_tui.state import RunState
+from chexmini_tui.state import RunDisplayState
 from chexmini_tui.widgets.run_panel import RunPanel
 from chexmini_tui.widgets.train_form import TrainForm
 from core.data.sources import DEFAULT_SOURCE
@@ -109,7 +109,7 @@ class TrainScreen(BaseScreen):
 
     # -- the run on screen (the panel's) -------------------------------------------------------
     @property
-    def state(self) -> RunState:
+    def state(self) -> RunDisplayState:
         return self.panel.state
 
     @property

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from chexmini_tui.state import RunState
+from chexmini_tui.state import RunDisplayState
 
 #: (header, width); no cell padding — each column is right-aligned with a leading space,
 #: so the table fits beside the form at 80 columns.
@@ -42,7 +42,7 @@ class EpochTable(DataTable):
     def action_last_row(self) -> None:
         self.move_cursor(row=max(self.row_count - 1, 0), animate=False)
 
-    def show(self, st: RunState) -> None:
+    def show(self, st: RunDisplayState) -> None:
         """Bring the table up to date with ``st`` (adds only the new rows)."""
         if st.hist_epoch[:len(self.shown)] != self.shown:   # a new run, or a resume
             self.clear()

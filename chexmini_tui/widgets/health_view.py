@@ -24,7 +24,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from chexmini_tui.state import RunState
+from chexmini_tui.state import RunDisplayState
 from chexmini_tui.widgets.sparkline import sparkline
 from chexmini_tui.widgets.system_pane import SystemPane
 from core.training.health import warnings
@@ -67,7 +67,7 @@ def _row(cells: list[str]) -> str:
                    for i, (c, (_, w)) in enumerate(zip(cells, COLUMNS, strict=True)))
 
 
-def table_text(st: RunState, width: int) -> Text:
+def table_text(st: RunDisplayState, width: int) -> Text:
     """The figures table for ``st`` at ``width`` columns (trends fill what is left)."""
     out = Text()
     history = [h for h in st.hist_health if h]
@@ -98,7 +98,7 @@ def table_text(st: RunState, width: int) -> Text:
     return out
 
 
-def warnings_text(st: RunState) -> Text:
+def warnings_text(st: RunDisplayState) -> Text:
     """The warnings of the latest epoch, or a line saying there are none."""
     found = warnings(st.hist_health)
     if not any(st.hist_health):
@@ -122,14 +122,14 @@ class HealthView(VerticalScroll):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self._state: RunState | None = None
+        self._state: RunDisplayState | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="hv-table")
         yield Static("", id="hv-warnings")
         yield SystemPane(id="hv-system")
 
-    def show(self, st: RunState) -> None:
+    def show(self, st: RunDisplayState) -> None:
         """Bring the view up to date with ``st`` (cheap: a few lines of text)."""
         self._state = st
         width = self.scrollable_content_region.width or 78

@@ -1,4 +1,5 @@
-"""``RunDetail``: one checkpoint in full — path, architecture, best epoch, threshold,
+"""``RunDetail``: one checkpoint in full — path, architecture, best epoch, the active
+threshold (a saved operating point, with its rule, else ``metrics.json``'s threshold),
 loss and validation-AUC history, headline metrics, splits, config and files — or, when
 the folder holds no usable checkpoint, the reason in one red paragraph.
 
@@ -104,14 +105,18 @@ def _headline(info: Info) -> Text:
     s = info.summary
     cfg = _dict(s.get("config"))
     arch = "→".join(map(str, [cfg.get("image_size", 64) ** 2, *cfg.get("hidden_dims", []), 1]))
+    active = s.get("active_threshold", s.get("threshold", float("nan")))
     line = Text.assemble((info.path, "bold"), f"   MLP {arch}   best epoch ",
                          (str(s.get("best_epoch")), "bold"), "   threshold ",
-                         (f"{s.get('threshold', float('nan')):.4f}", "bold"))
+                         (f"{active:.4f}", "bold"))
     op = _dict(s.get("operating_point"))
-    if op:
-        line.append(f"\noperating threshold {op.get('threshold', float('nan')):.4f} "
-                    f"({str(op.get('rule')).replace('>=', ' ≥ ')}), used by Predict; Youden's J "
-                    f"{op.get('youden_threshold', float('nan')):.4f}")
+    if op:   # the active threshold is the saved operating point: say its rule first
+        rule = str(s.get("active_rule", op.get("rule"))).replace(">=", " ≥ ")
+        trained = float(s.get("threshold", float("nan")))
+        youden = float(op.get("youden_threshold", float("nan")))
+        line.append(f"\nthreshold rule {rule} · trained with {trained:.4f} " + (
+            "(Youden's J)" if f"{trained:.4f}" == f"{youden:.4f}" else
+            f"· Youden's J {youden:.4f}"))
     if s.get("format"):
         line.append(f"\nformat {s['format']} · {s.get('resize_filter')} resize", style="dim")
     if info.note:

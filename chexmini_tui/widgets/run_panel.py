@@ -2,7 +2,7 @@
 :class:`chexmini_tui.runner.TrainRunner` in a thread worker, or a run folder followed
 in attach mode (:class:`chexmini_tui.run_files.EventFollower`, polled by a timer).
 
-Both feed the same :class:`RunState`, so they look the same. The runner posts its
+Both feed the same :class:`RunDisplayState`, so they look the same. The runner posts its
 messages to this panel; :class:`TrainStatus` then bubbles on to the screen (bindings,
 the form). UI cost is bounded: step messages arrive batched (≤ 10/s, merged while they
 wait), and the panel draws at most 4 times a second, the plots only when an epoch
@@ -19,7 +19,7 @@ from chexmini_tui.exit_summary import exit_summary
 from chexmini_tui.messages import TrainEvents, TrainStatus
 from chexmini_tui.run_files import EventFollower, replay
 from chexmini_tui.runner import TrainRunner
-from chexmini_tui.state import RunState
+from chexmini_tui.state import RunDisplayState
 from chexmini_tui.widgets.run_view import RunView
 from core.foundation.config import TrainConfig
 
@@ -45,7 +45,7 @@ class RunPanel(RunView):
         self._ticks = 0
         #: the state a starting run will show once its RunStarted event arrives (until
         #: then the previous run stays on screen: a failed start does not wipe it)
-        self._next_state: RunState | None = None
+        self._next_state: RunDisplayState | None = None
 
     def on_mount(self) -> None:
         self.set_interval(PLOT_INTERVAL, self._tick)
@@ -90,7 +90,7 @@ class RunPanel(RunView):
     def start(self, config: TrainConfig, source: str, out_dir: str | Path,
               data=None) -> TrainRunner:
         """Start a live run (``data``: pre-loaded DataSplits, for tests and benchmarks)."""
-        self._next_state = RunState()
+        self._next_state = RunDisplayState()
         return self._launch(TrainRunner(config, source, out_dir, self, data=data),
                             f"loading data: {source}")
 
@@ -141,7 +141,7 @@ class RunPanel(RunView):
         self._next_state = None      # a failed start keeps the previous run on screen
         self.dirty = True
         if message.state in ("error", "aborted"):
-            self.log(f"{message.state}: {message.detail}")
+            self.note(f"{message.state}: {message.detail}")
         if message.state == "finished" and self.runner is not None:
             self.app.set_checkpoint(str(self.runner.out_dir))
             self.notify(f"run finished — {self.runner.out_dir} is now the active checkpoint")
@@ -196,7 +196,7 @@ class RunPanel(RunView):
         self.show_status()
 
     # -- drawing -------------------------------------------------------------------------------
-    def reset(self, state: RunState | None = None) -> None:
+    def reset(self, state: RunDisplayState | None = None) -> None:
         super().reset(state)
         self.draw_bars(self.phase())
 

@@ -14,7 +14,7 @@ from textual.containers import Container
 from textual.widget import Widget
 from textual.widgets import Label, ProgressBar
 
-from chexmini_tui.state import RunState, fmt_duration
+from chexmini_tui.state import RunDisplayState, fmt_duration
 
 #: Narrower than this (columns), the read-outs go on their own line under the bars.
 COMPACT_BELOW = 70
@@ -51,7 +51,7 @@ class RunProgress(Widget):
         self.set_class(self.size.width < COMPACT_BELOW, "-compact")
 
     @staticmethod
-    def texts(st: RunState, phase: str) -> tuple[str, str]:
+    def texts(st: RunDisplayState, phase: str) -> tuple[str, str]:
         """The epoch and step read-outs for ``st`` in ``phase`` (``live``, ``attached``,
         ``paused``, ``finished``, ``stopped``, ``detached`` or ``idle``)."""
         moving = phase in MOVING and st.finished is None
@@ -66,7 +66,7 @@ class RunProgress(Widget):
             return f"{epoch} · {word}", f"{step} · {word}"
         return epoch, step
 
-    def show(self, st: RunState, phase: str) -> None:
+    def show(self, st: RunDisplayState, phase: str) -> None:
         self.query_one("#bar-epoch", ProgressBar).update(
             total=max(st.epochs, 1), progress=st.epochs_done)
         spe = max(st.steps_per_epoch, 1)

@@ -1,6 +1,6 @@
 """``RunView``: the live side of the Train screen — status line, epoch and step bars,
 loss/AUC plots, epoch table and log (or, when the screen shows it, the health view) —
-drawing one :class:`RunState`.
+drawing one :class:`RunDisplayState`.
 
 Events are folded into the state as they arrive (:meth:`RunView.apply`); drawing is
 separate and cheap to skip: :meth:`draw` brings the status, bars and log up to date,
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from textual.app import ComposeResult
 from textual.containers import Container, Vertical
 
-from chexmini_tui.state import RunState
+from chexmini_tui.state import RunDisplayState
 from chexmini_tui.widgets.epoch_table import EpochTable
 from chexmini_tui.widgets.health_view import HealthView
 from chexmini_tui.widgets.run_log import RunLog
@@ -33,7 +33,7 @@ class RunView(Vertical):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.state = RunState()
+        self.state = RunDisplayState()
         self.dirty = False          # events folded in since the last draw()
         self.plots_dirty = False    # epochs (or a new run) since the last draw_plots()
 
@@ -53,15 +53,16 @@ class RunView(Vertical):
             self.plots_dirty = True
         self.dirty = True
 
-    def reset(self, state: RunState | None = None) -> None:
+    def reset(self, state: RunDisplayState | None = None) -> None:
         """Show ``state`` (a new, empty one by default): clears the log; bars at once,
         the rest at the next draw."""
-        self.state = state if state is not None else RunState()
+        self.state = state if state is not None else RunDisplayState()
         self.query_one(RunLog).reset()
         self.plots_dirty = self.dirty = True
 
-    def log(self, line: str) -> None:
-        """Add a line of the app's own (an error, an abort) to the log."""
+    def note(self, line: str) -> None:
+        """Add a line of the app's own (an error, an abort) to the run's log (not named
+        ``log``: that is Textual's own logger, which Textual itself calls)."""
         self.query_one(RunLog).write(line)
 
     def draw(self, phase: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from rich.markup import escape
 from textual.widgets import Static
 
-from chexmini_tui.state import RunState
+from chexmini_tui.state import RunDisplayState
 
 STATE_STYLE = {"idle": "dim", "loading": "yellow", "running": "green", "paused": "yellow",
                "stopping": "yellow", "finished": "bold green", "aborted": "yellow",
@@ -21,7 +21,7 @@ IDLE_HINT = "fill in the form; Enter or s starts the run (? for help)"
 SQUEEZE_HINT = "; f hides the form and shows the plots"
 
 
-def status_parts(st: RunState, status: str, attached: bool) -> list[str]:
+def status_parts(st: RunDisplayState, status: str, attached: bool) -> list[str]:
     """The first line's parts (Rich markup) for ``st`` in lifecycle state ``status``."""
     shown = status
     if attached:
@@ -49,7 +49,7 @@ class RunStatusLine(Static):
     RunStatusLine { height: auto; max-height: 6; }
     """
 
-    def show(self, st: RunState, status: str, detail: str, *, attached: bool,
+    def show(self, st: RunDisplayState, status: str, detail: str, *, attached: bool,
              squeezed: bool) -> None:
         """Draw ``st``; ``detail`` is the second line (an idle hint when empty;
         ``squeezed``: the form hides the plots, so the hint says how to see them)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from chexmini_tui.state import RunState
+from chexmini_tui.state import RunDisplayState
 from chexmini_tui.widgets.sparkline import sparkline
 
 #: (key in EpochEnd.system, label, how the latest value is written)
@@ -24,7 +24,7 @@ ROWS = (
 LABEL_W, VALUE_W = 10, 9
 
 
-def system_lines(st: RunState, width: int) -> Text:
+def system_lines(st: RunDisplayState, width: int) -> Text:
     """The pane's text for ``st`` at ``width`` columns."""
     out = Text()
     out.append("trainer process", style="bold")
@@ -52,9 +52,9 @@ class SystemPane(Static):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__("", id=id, classes=classes)
-        self._state: RunState | None = None
+        self._state: RunDisplayState | None = None
 
-    def show(self, st: RunState) -> None:
+    def show(self, st: RunDisplayState) -> None:
         self._state = st
         self.update(system_lines(st, self.content_size.width or 78))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 
-from chexmini_tui.state import RunState
+from chexmini_tui.state import RunDisplayState
 from chexmini_tui.widgets.plots import CurvePlot, Series
 
 
@@ -19,7 +19,7 @@ class TrainPlots(Horizontal):
         yield CurvePlot("loss", "epoch", int_x=True, id="plot-loss")
         yield CurvePlot("val", "epoch", int_x=True, id="plot-auc")
 
-    def show(self, st: RunState) -> None:
+    def show(self, st: RunDisplayState) -> None:
         """Plot the finished epochs of ``st``."""
         self.query_one("#plot-loss", CurvePlot).set_data([
             Series(st.hist_epoch, st.hist_train_loss, "train", "cyan"),

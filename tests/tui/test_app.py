@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from chexmini_tui.app import ChexminiApp
-from chexmini_tui.state import RunState
+from chexmini_tui.state import RunDisplayState
 from core.data import load_data
 from core.data.nih_sample import sample_pngs
 from core.evaluation.gradcheck import gradcheck
@@ -487,7 +487,7 @@ def test_inspect_attach_key_follows_run(tmp_path):
 
 
 def test_runstate_resume_truncates_history():
-    st = RunState()
+    st = RunDisplayState()
     cfg = TrainConfig(epochs=5).to_dict()
     st.apply(RunStarted(cfg, {}, [4096, 1], 4097, "s", None, 0, 0, False, 2))
     for ep in (1, 2, 3):

@@ -8,6 +8,7 @@ import asyncio
 
 import pytest
 
+from chexmini_tui.active import ActiveCheckpoint
 from chexmini_tui.app_state import AppState, StateChanged
 from core.data import load_data
 from core.foundation.config import TrainConfig
@@ -34,9 +35,14 @@ def marked_active(inspect_screen) -> list[str]:
     return [row for row in inspect_screen.query_one("#insp-runs").rows_text() if "▶" in row]
 
 
+def unloaded(path: str) -> ActiveCheckpoint:
+    """An active checkpoint value for ``path`` without reading anything."""
+    return ActiveCheckpoint(path, None, "not read", ())
+
+
 # -- the value itself ------------------------------------------------------------------------
 def test_state_value_headline_and_checks():
-    st = AppState("artifacts")
+    st = AppState(unloaded("artifacts"))
     assert st.headline() == "checkpoint: artifacts"
     assert not st.running and not st.paused
     st = st.but(run_status="paused", run_dir="runs/a")
@@ -45,7 +51,7 @@ def test_state_value_headline_and_checks():
     att = st.but(run_status="attached", attached=True)
     assert not att.running and "● attached a" in att.headline()
     assert "● attached · finished a" in att.but(run_status="finished").headline()
-    assert att.but(active_checkpoint="runs/a").headline() == "checkpoint: runs/a · ● attached"
+    assert att.but(active=unloaded("runs/a")).headline() == "checkpoint: runs/a · ● attached"
     with pytest.raises(ValueError):
         st.but(run_status="sleeping")
     with pytest.raises(AttributeError):
@@ -53,7 +59,7 @@ def test_state_value_headline_and_checks():
 
 
 def test_state_changed_messages_merge():
-    a, b = StateChanged(AppState("x")), StateChanged(AppState("y"))
+    a, b = StateChanged(AppState(unloaded("x"))), StateChanged(AppState(unloaded("y")))
     assert a.can_replace(b) and a.state.active_checkpoint == "x"
 
 
@@ -104,7 +110,7 @@ def test_attach_then_detach_is_idle_everywhere(tmp_path):
             assert "attached · finished" in text_of(scr.query_one("#run-status"))
             await pilot.press("d")
             await pilot.pause()
-            assert app.state == AppState(app.state.active_checkpoint)  # idle, nothing else
+            assert app.state == AppState(app.state.active)  # idle, nothing else
             assert scr.status == "idle"
             assert "●" not in app.sub_title and "attached" not in app.sub_title
             assert "● idle" in text_of(scr.query_one("#run-status"))

@@ -169,10 +169,12 @@ def test_saved_operating_point_is_the_starting_threshold(tmp_path, ckpt):
             await pilot.press("4")                             # Inspect says it too
             await inspect_ready(pilot, app.screen)
             select_run(app.screen, c)
-            await wait_for(pilot, lambda: "operating threshold 0.4000" in text_of(
+            await wait_for(pilot, lambda: "threshold rule" in text_of(
                 app.screen.query_one("#insp-head")), 10, "the operating point in Inspect")
-            info = " ".join(text_of(app.screen.query_one("#insp-head")).split())
-            assert "operating threshold 0.4000 (specificity ≥ 0.8 on validation)" in info
+            head = text_of(app.screen.query_one("#insp-head"))
+            assert "threshold 0.4000" in head.splitlines()[0]    # it leads: the active one
+            info = " ".join(head.split())
+            assert "threshold rule specificity ≥ 0.8 on validation" in info
             assert "Youden's J 0.5000" in info
 
     run(go())

@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from chexmini_tui.state import RunState
+from chexmini_tui.state import RunDisplayState
 from chexmini_tui.widgets.health_view import (
     HealthView,
     table_text,
@@ -53,9 +53,9 @@ def test_three_digits():
         ["46.1", "0.484", "1.20", "999", "1e-05", "0", "—"]
 
 
-def _state(tmp_path, epochs: int = 4, health: bool = True) -> RunState:
+def _state(tmp_path, epochs: int = 4, health: bool = True) -> RunDisplayState:
     write_fixed_events(tmp_path / "run", epochs=epochs, health=health)
-    st = RunState()
+    st = RunDisplayState()
     st.apply_all(read_events(tmp_path / "run" / "events.jsonl").events)
     return st
 

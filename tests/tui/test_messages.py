@@ -15,7 +15,7 @@ from textual.app import App, ComposeResult
 from textual.widget import Widget
 
 from chexmini_tui.messages import GradcheckProgress, TrainEvents, TrainStatus
-from chexmini_tui.state import RunState
+from chexmini_tui.state import RunDisplayState
 from core.events import read_events
 from tests.helpers.tui import write_fixed_events
 
@@ -74,7 +74,7 @@ def test_queued_batches_arrive_merged_with_every_epoch(tmp_path: Path):
     assert len(sink.batches) < len(batches)               # and fewer redraws
     assert sink.steps == len(events)
     assert sink.progress[-1] == (10, 10) and len(sink.progress) < 10
-    merged, direct = RunState(), RunState()
+    merged, direct = RunDisplayState(), RunDisplayState()
     for batch in sink.batches:
         merged.apply_all(batch)
     direct.apply_all(events)

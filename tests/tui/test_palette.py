@@ -73,6 +73,7 @@ def test_palette_lists_the_actions_that_apply(tmp_path):
                          f"open checkpoint {tmp_path / 'runs' / 'b'}",
                          f"attach to {tmp_path / 'runs' / 'demo'}", "threshold +0.01",
                          "threshold −0.01", "threshold reset", "help", "quit",
+                         "reload the active checkpoint",
                          "export active checkpoint (chexvision-mini)",
                          "export active checkpoint (chexmini)"):
                 assert want in t, want

@@ -4,7 +4,7 @@ attached to a finished run, and a failed start (the previous run kept on screen)
 
 Everything shown comes from fixed ``events.jsonl`` files (``write_fixed_events``), the
 app runs inside the fixture folder (relative paths), and the live states are the
-screen's own drawing of a fixed :class:`RunState` with a stand-in runner, so nothing
+screen's own drawing of a fixed :class:`RunDisplayState` with a stand-in runner, so nothing
 time-based is on screen. Update after an intended change with ``pytest
 tests/tui/test_snapshots_train.py --snapshot-update`` and review the SVGs.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from chexmini_tui.state import RunState
+from chexmini_tui.state import RunDisplayState
 from core.events import read_events
 from tests.helpers.tui import write_fixed_events
 from tests.tui.test_train_screen import write_unfinished
@@ -39,8 +39,8 @@ class StandIn:
         self.out_dir = Path("runs/demo")
 
 
-def fixed_state(run_dir: str) -> RunState:
-    st = RunState()
+def fixed_state(run_dir: str) -> RunDisplayState:
+    st = RunDisplayState()
     st.apply_all(read_events(Path(run_dir) / "events.jsonl").events)
     return st
 

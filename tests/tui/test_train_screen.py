@@ -14,7 +14,7 @@ import pytest
 from textual.widgets import Label
 
 from chexmini_tui.screens.quit import QuitScreen
-from chexmini_tui.state import RunState
+from chexmini_tui.state import RunDisplayState
 from chexmini_tui.widgets.epoch_table import EpochTable
 from chexmini_tui.widgets.plots import CurvePlot, Series
 from chexmini_tui.widgets.run_progress import RunProgress
@@ -114,7 +114,7 @@ def test_plot_canvas_has_no_plotext_legend(tmp_path):
 
 # -- honest bars ---------------------------------------------------------------------------
 def test_bar_readouts_by_phase():
-    st = RunState()
+    st = RunDisplayState()
     for ev in read_events(write_unfinished(Path(__import__("tempfile").mkdtemp())) /
                           "events.jsonl").events:
         st.apply(ev)
@@ -200,6 +200,26 @@ def test_failed_start_keeps_the_previous_run_on_screen(tmp_path):
             assert scr.query_one("#plot-loss", CurvePlot).series[0].y
             assert scr.query_one("#epoch-table", EpochTable).row_count == 6
             assert "nowhere" in scr.status_detail
+
+    run(go())
+
+
+@pytest.mark.slow
+def test_app_errors_go_to_the_run_log_and_log_stays_textuals(tmp_path):
+    async def go():
+        async with replayed_run(tmp_path, (120, 40)) as (app, pilot, scr):
+            await pilot.press("d")
+            fill_form(scr, data="folder:" + str(tmp_path / "nowhere"),
+                      out=str(tmp_path / "runs" / "new"))
+            await pilot.press("s")
+            await wait_for(pilot, lambda: scr.status == "error", 30, "error")
+            log = scr.query_one("#train-log")
+            await wait_for(pilot, lambda: any(
+                strip.text.startswith("error: ") for strip in log.lines), 5, "the log line")
+            assert "nowhere" in " ".join(strip.text for strip in log.lines)
+            # written through RunView.note: the panel's ``log`` is still Textual's
+            # logger, which Textual itself calls (``self.log.warning``) from timers
+            scr.panel.log.warning("Textual's own logger")
 
     run(go())
 
