@@ -17,6 +17,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from chexmini_tui.screens.base import SCREENS
 from core.foundation.errors import ChexminiError
+from core.runs import layout
 from core.runs.catalog import discover
 from core.runs.export import FORMATS, export_checkpoint
 
@@ -120,7 +121,7 @@ def app_commands(app) -> list[Command]:
                                None if active else partial(_open, app, e.path),
                                "it is the active checkpoint" if active else ""))
     for e in entries:
-        if (Path(e.path) / "events.jsonl").is_file():
+        if (Path(e.path) / layout.EVENTS).is_file():
             why = "a run is in progress in this app" if st.running else ""
             out.append(Command(f"attach to {e.path}", "follow its events.jsonl on Train",
                                None if why else partial(app.attach, e.path), why))

@@ -25,6 +25,7 @@ from chexmini_tui.screens.base import BaseScreen
 from chexmini_tui.widgets.run_detail import RunDetail
 from chexmini_tui.widgets.run_overlay import OverlayRun, RunOverlay, run_color
 from chexmini_tui.widgets.run_table import RunTable
+from core.runs import layout
 from core.runs.catalog import Info, folders, load_info, run_status
 from core.runs.listing import RunRow, scan
 
@@ -192,7 +193,7 @@ class InspectScreen(BaseScreen):
         if self.selected is None:
             return
         p = Path(self.selected.path)
-        if not (p / "events.jsonl").is_file():
+        if not (p / layout.EVENTS).is_file():
             self.notify(f"{p} has no events.jsonl to follow", severity="error")
             return
         self.app.attach(str(p))

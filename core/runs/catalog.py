@@ -19,6 +19,7 @@ from core.events import read_all_events
 from core.runs.checkpoint import checkpoint_summary
 from core.runs.schema import validate_history
 from core.runs.folder import owner_pid
+from core.runs import layout
 
 #: what each status means, in a user's words (front ends show these)
 STATUS_TEXT = {
@@ -78,9 +79,9 @@ def status_of(path: str) -> str:
     p = Path(path)
     if not p.is_dir():
         return "missing"
-    if (p / "metrics.json").is_file():
+    if (p / layout.METRICS).is_file():
         return "ok"
-    if (p / "events.jsonl").is_file() or (p / "resume.npz").is_file():
+    if (p / layout.EVENTS).is_file() or (p / layout.RESUME).is_file():
         return "training" if owner_pid(p) is not None else "unfinished"
     return "empty"
 
@@ -95,9 +96,9 @@ def run_status(path: str | Path) -> str:
         return "missing"
     if owner_pid(p) is not None:
         return "running"
-    if (p / "metrics.json").is_file():
+    if (p / layout.METRICS).is_file():
         return "finished"
-    if any(_present(p / name) for name in ("events.jsonl", "resume.npz")):
+    if any(_present(p / name) for name in (layout.EVENTS, layout.RESUME)):
         return "interrupted"   # a log that is not a regular file is read, and refused
     return "empty"
 
@@ -119,7 +120,7 @@ class Info:
 
 def events_note(path: str) -> str | None:
     """How many ``events.jsonl`` lines of a run are not valid events (None when none)."""
-    log = Path(path) / "events.jsonl"
+    log = Path(path) / layout.EVENTS
     if not log.exists() and not log.is_symlink():
         return None
     try:
@@ -149,7 +150,7 @@ def load_info(path: str) -> Info:
         if info.note:
             info.error += f"\n{info.note}"
         return info
-    history = Path(path) / "history.json"
+    history = Path(path) / layout.HISTORY
     try:
         info.history = validate_history(read_json(history), history)
     except ChexminiError as exc:

@@ -22,7 +22,7 @@ from core.events import EpochEnd, Event, Finished, RunStarted, read_all_events
 from core.runs.schema import validate_history
 from core.runs import layout
 
-HISTORY_FILE = "history.json"
+HISTORY_FILE = layout.HISTORY
 #: what an overlay plots: every history must have these
 PLOTTED = ("train_loss", "val_loss", "val_auc")
 

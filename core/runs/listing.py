@@ -36,7 +36,7 @@ SORT_KEYS: dict[str, tuple[str, bool]] = {
 }
 _STATUS_ORDER = {s: i for i, s in enumerate(("running", "interrupted", "finished", "empty",
                                              "missing"))}
-_WATCHED = ("metrics.json", HISTORY_FILE, layout.EVENTS, "resume.npz")
+_WATCHED = (layout.METRICS, HISTORY_FILE, layout.EVENTS, layout.RESUME)
 
 
 @dataclass
