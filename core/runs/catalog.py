@@ -13,13 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.foundation.safe_io import read_json
-from core.foundation.errors import ChexminiError
 from core.events import read_all_events
-from core.runs.checkpoint import checkpoint_summary
-from core.runs.schema import validate_history
-from core.runs.folder import owner_pid
+from core.foundation.errors import ChexminiError
+from core.foundation.safe_io import read_json
 from core.runs import layout
+from core.runs.checkpoint import checkpoint_summary
+from core.runs.folder import owner_pid
+from core.runs.schema import validate_history
 
 #: what each status means, in a user's words (front ends show these)
 STATUS_TEXT = {

@@ -28,20 +28,27 @@ from typing import Any
 import numpy as np
 
 from core import __version__
+from core.evaluation.metrics import split_report
+from core.evaluation.operating_point import OperatingPoint
 from core.foundation import safe_io
 from core.foundation.atomic import write_json, write_npy, write_npz
 from core.foundation.errors import ChexminiError
-from core.evaluation.metrics import split_report
-from core.runs.schema import validate_metrics
-from core.nn.model import MLP
-from core.evaluation.operating_point import OperatingPoint
-from core.runs.plots import write_loss_curve
-from core.runs.published import CHEXMINI, PUBLISHED, detect_layout, published_to_state
 from core.foundation.safe_npz import npz_members, read_npz
-from core.runs.splits import write_splits
-from core.runs import layout as files
+from core.nn.model import MLP
 from core.nn.preprocess import NormStats, preprocess_image
-from core.runs.published import LAYOUT_NAMES, check_config, resize_filter
+from core.runs import layout as files
+from core.runs.plots import write_loss_curve
+from core.runs.published import (
+    CHEXMINI,
+    LAYOUT_NAMES,
+    PUBLISHED,
+    check_config,
+    detect_layout,
+    published_to_state,
+    resize_filter,
+)
+from core.runs.schema import validate_metrics
+from core.runs.splits import write_splits
 
 HISTORY_KEYS = ("train_loss", "reg_loss", "val_loss", "val_acc", "val_auc", "lr")
 LABEL_MAP = {"0": "normal", "1": "abnormal"}

@@ -19,11 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from core.foundation.atomic import write_bytes, write_json, write_npz
-from core.runs.checkpoint import read_metrics
 from core.foundation.errors import ChexminiError
-from core.runs.checkpoint import Checkpoint, load_checkpoint
-from core.runs.published import CHEXMINI, PUBLISHED, published_metrics, state_to_published
 from core.runs import layout
+from core.runs.checkpoint import Checkpoint, load_checkpoint, read_metrics
+from core.runs.published import CHEXMINI, PUBLISHED, published_metrics, state_to_published
 
 FORMATS = (PUBLISHED, CHEXMINI)
 EXTRA_FILES = (layout.HISTORY, layout.VAL_SCORES, layout.VAL_LABELS, layout.TEST_SCORES,

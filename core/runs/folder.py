@@ -24,8 +24,8 @@ import os
 import time
 from pathlib import Path
 
-from core.runs import layout
 from core.foundation.errors import ChexminiError
+from core.runs import layout
 
 try:
     import fcntl

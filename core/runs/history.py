@@ -15,12 +15,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.foundation.safe_io import read_json
-from core.runs.checkpoint import HISTORY_KEYS
-from core.foundation.errors import ChexminiError
 from core.events import EpochEnd, Event, Finished, RunStarted, read_all_events
-from core.runs.schema import validate_history
+from core.foundation.errors import ChexminiError
+from core.foundation.safe_io import read_json
 from core.runs import layout
+from core.runs.checkpoint import HISTORY_KEYS
+from core.runs.schema import validate_history
 
 HISTORY_FILE = layout.HISTORY
 #: what an overlay plots: every history must have these

@@ -25,13 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from core.runs.checkpoint import checkpoint_dir, read_metrics
 from core.data import load_data, split_args
 from core.data.dataset import DataSplits
 from core.foundation.errors import ChexminiError
+from core.runs import layout
+from core.runs.checkpoint import checkpoint_dir, read_metrics
 from core.runs.scores import load_scores
 from core.runs.splits import SCORED, read_splits
-from core.runs import layout
 
 SPLIT_TITLES = {"val": "validation", "test": "test"}
 

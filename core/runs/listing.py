@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.foundation.errors import ChexminiError, shown_path
+from core.runs import layout
 from core.runs.catalog import run_folders, run_status
 from core.runs.checkpoint import read_metrics
-from core.foundation.errors import ChexminiError, shown_path
 from core.runs.history import HISTORY_FILE, read_history_file, read_log
-from core.runs import layout
 
 #: the hyperparameters a row shows (config keys)
 KEY_PARAMS = ("hidden_dims", "lr", "optimizer", "batch_size", "dropout", "weight_decay")

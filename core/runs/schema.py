@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from core.foundation.errors import ChexminiError
 from core.evaluation.operating_point import METRICS, rule_text
+from core.foundation.errors import ChexminiError
 
 HEADLINE = ("auc", "accuracy", "balanced_accuracy", "precision", "recall", "specificity",
             "f1", "positive_rate")
@@ -100,7 +100,8 @@ OPERATING_KEYS = ("threshold", "rule", "metric", "target", "youden_threshold")
 
 def _operating_point(entry: Any, path) -> None:
     """``operating_point``: ``{threshold, rule, metric, target, youden_threshold}`` where
-    ``rule`` is the text of ``metric`` and ``target`` (see :mod:`core.evaluation.operating_point`)."""
+    ``rule`` is the text of ``metric`` and ``target`` (see
+    :mod:`core.evaluation.operating_point`)."""
     entry = _dict(entry, path, "operating_point")
     unknown = sorted(set(entry) - set(OPERATING_KEYS))
     if unknown:

@@ -21,12 +21,12 @@ from core.evaluation.calibration import (
     expected_calibration_error,
     reliability_bins,
 )
-from core.runs.checkpoint import SAVED_RULE, active_threshold, checkpoint_dir, read_metrics
-from core.foundation.errors import ChexminiError
-from core.evaluation.operating_point import OperatingPoint
 from core.evaluation.metrics import pr_curve, roc_auc, roc_curve, youden_threshold
+from core.evaluation.operating_point import OperatingPoint
+from core.foundation.errors import ChexminiError
 from core.foundation.safe_npz import read_npy
 from core.runs import layout
+from core.runs.checkpoint import SAVED_RULE, active_threshold, checkpoint_dir, read_metrics
 
 #: (file prefix, name shown) of the two scored splits, in display order.
 SPLITS = (("val", "validation"), ("test", "test"))

@@ -18,9 +18,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from core.data.dataset import DataSplits
 from core.foundation import safe_io
 from core.foundation.atomic import write_json
-from core.data.dataset import DataSplits
 from core.foundation.errors import ChexminiError
 
 VERSION = 1
