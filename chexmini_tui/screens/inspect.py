@@ -26,8 +26,9 @@ from chexmini_tui.widgets.run_detail import RunDetail
 from chexmini_tui.widgets.run_overlay import OverlayRun, RunOverlay, run_color
 from chexmini_tui.widgets.run_table import RunTable
 from core.runs import layout
-from core.runs.catalog import Info, folders, load_info, run_status
+from core.runs.catalog import Info, folders, load_info
 from core.runs.listing import RunRow, scan
+from core.runs.status import run_status
 
 #: below this width the two history plots of the detail go one under the other
 STACK = 100
