@@ -77,14 +77,15 @@ def events_note(path: str) -> str | None:
     return f"{read.bad} bad lines skipped in events.jsonl" if read.bad else None
 
 
-def _hint(status: RunStatus) -> str:
+def _hint(status: RunStatus, path: str) -> str:
     """What a folder without a readable checkpoint is, and what to do with it."""
     if status in ("running", "interrupted"):
         return (f"a run without artifacts yet ({status}: {STATUS_TEXT[status]}) — press a "
                 "to attach and follow it")
     if status == "finished":
         return "its checkpoint cannot be read"
-    return f"no checkpoint here ({status}: {STATUS_TEXT[status]})"
+    replay = " — press a to replay its log" if (Path(path) / layout.EVENTS).is_file() else ""
+    return f"no checkpoint here ({status}: {STATUS_TEXT[status]}){replay}"
 
 
 def load_info(path: str) -> Info:
@@ -103,7 +104,7 @@ def load_info(path: str) -> Info:
         info.summary = checkpoint_summary(path)
     except (ChexminiError, OSError) as exc:
         files = sorted(q.name for q in Path(path).iterdir() if q.is_file())
-        info.error = f"{exc}\n{_hint(st)}; files: {', '.join(files) or 'none'}"
+        info.error = f"{exc}\n{_hint(st, path)}; files: {', '.join(files) or 'none'}"
         if info.note:
             info.error += f"\n{info.note}"
         return info
