@@ -13,6 +13,7 @@ from rich.table import Table
 
 from chexmini_cli.output import new_console
 from core.runs.listing import COLUMNS, SORT_KEYS
+from core.runs.status import STATUS_TEXT
 
 DEFAULT_RUNS = "runs"
 #: the table's columns (``--json`` has every hyperparameter of :data:`core.runs.listing.KEY_PARAMS`)
@@ -63,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
                          if k not in shown)
         console.print(f"(not shown at this width: {left}; --json has every column)",
                       style="dim", highlight=False)
+    shown_status = {r.status for r in rows} - {"finished"}
+    for status in (s for s in STATUS_TEXT if s in shown_status):   # what the words mean
+        console.print(f"{status}: {STATUS_TEXT[status]}", style="dim", highlight=False)
     for row in rows:   # problems under the table, one line each, never cut
         if row.error or row.note:
             style = "red" if row.error else "yellow"

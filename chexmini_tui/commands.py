@@ -17,8 +17,10 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from chexmini_tui.screens.base import SCREENS
 from core.foundation.errors import ChexminiError
+from core.runs import layout
 from core.runs.catalog import discover
 from core.runs.export import FORMATS, export_checkpoint
+from core.runs.status import STATUS_TEXT
 
 
 @dataclass(frozen=True)
@@ -123,16 +125,18 @@ def app_commands(app) -> list[Command]:
                     partial(_show, app, mode)) for mode, key, title in SCREENS]
     entries = discover(app.artifacts_dir, app.runs_dir, app.extra_dirs)
     for e in entries:
-        if e.status == "ok":
-            active = e.path == st.active_checkpoint
+        if e.status in ("finished", "running"):
+            why = ("it is the active checkpoint" if e.path == st.active_checkpoint else
+                   f"running: {STATUS_TEXT['running']}; its checkpoint comes when it finishes"
+                   if e.status == "running" else "")
             out.append(Command(f"open checkpoint {e.path}", "make it the active checkpoint",
-                               None if active else partial(_open, app, e.path),
-                               "it is the active checkpoint" if active else ""))
+                               None if why else partial(_open, app, e.path), why))
     for e in entries:
-        if (Path(e.path) / "events.jsonl").is_file():
+        if (Path(e.path) / layout.EVENTS).is_file():
             why = "a run is in progress in this app" if st.running else ""
-            out.append(Command(f"attach to {e.path}", "follow its events.jsonl on Train",
-                               None if why else partial(app.attach, e.path), why))
+            out.append(Command(f"attach to {e.path}", f"follow its events.jsonl on Train "
+                               f"({e.status})", None if why else partial(app.attach, e.path),
+                               why))
     out += [
         Command("threshold +0.01", "Evaluate: raise the decision threshold",
                 partial(_on_screen, app, "evaluate", "move", 1)),

@@ -37,7 +37,6 @@ from core.foundation.errors import ChexminiError
 from core.runs.scores import SPLITS, ScoreReport, score_report
 
 STEP = 0.01
-FINE_STEP = 0.001
 COLORS = {"val": "cyan", "test": "orange"}
 #: below this width the three tables take two rows; below PLOTS_SIDE the curves stack
 TABLES_IN_ROW = 104

@@ -25,8 +25,10 @@ from chexmini_tui.screens.base import BaseScreen
 from chexmini_tui.widgets.run_detail import RunDetail
 from chexmini_tui.widgets.run_overlay import OverlayRun, RunOverlay, run_color
 from chexmini_tui.widgets.run_table import RunTable
-from core.runs.catalog import Info, folders, load_info, run_status
+from core.runs import layout
+from core.runs.catalog import Info, folders, load_info
 from core.runs.listing import RunRow, scan
+from core.runs.status import run_status
 
 #: below this width the two history plots of the detail go one under the other
 STACK = 100
@@ -203,7 +205,7 @@ class InspectScreen(BaseScreen):
         if self.selected is None:
             return
         p = Path(self.selected.path)
-        if not (p / "events.jsonl").is_file():
+        if not (p / layout.EVENTS).is_file():
             self.notify(f"{p} has no events.jsonl to follow", severity="error")
             return
         self.app.attach(str(p))

@@ -15,8 +15,6 @@ import numpy as np
 from PIL import Image as PILImage
 from textual_image import widget as tiw
 
-IMAGE_MODES = ("auto", "halfcell", "unicode", "sixel", "tgp")
-
 
 def image_widget_class(mode: str = "auto"):
     return {"auto": tiw.Image, "halfcell": tiw.HalfcellImage, "unicode": tiw.UnicodeImage,

@@ -20,7 +20,7 @@ from core.runs.listing import COLUMNS, SORT_KEYS, RunRow, cells, sort_rows
 SORT_NAMES = {"found": "newest first", "name": "name", "status": "status",
               "epochs": "epochs", "auc": "val AUC", "test_auc": "test AUC", "data": "data"}
 STATUS_STYLE = {"running": "bold yellow", "interrupted": "magenta", "finished": "green",
-                "empty": "dim", "missing": "dim"}
+                "incomplete": "red", "empty": "dim", "missing": "dim"}
 NUMERIC = ("epochs", "auc", "test_auc", "lr", "batch", "dropout", "wd")
 #: longest run name / data text shown in a cell (the detail below shows them whole)
 CELL_MAX = {"name": 24, "data": 22}

@@ -8,11 +8,10 @@ never a truncated one. ``OSError`` (disk full, permissions) becomes a
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -83,9 +82,3 @@ def write_npz(path: str | os.PathLike[str], arrays: dict[str, np.ndarray]) -> No
     """Atomically write named arrays as an uncompressed ``.npz``."""
     with atomic_open(path, "wb") as fh:
         np.savez(fh, **arrays)
-
-
-def write_with(path: str | os.PathLike[str], writer: Callable[[io.BufferedWriter], None]) -> None:
-    """Atomically write whatever ``writer(fh)`` writes to a binary file handle."""
-    with atomic_open(path, "wb") as fh:
-        writer(fh)

@@ -75,11 +75,6 @@ def open_regular(path: str | os.PathLike[str]) -> IO[bytes]:
     return os.fdopen(open_fd(path), "rb")
 
 
-def check_regular(path: str | os.PathLike[str]) -> None:
-    """Raise unless ``path`` is an existing regular file (opened and closed, no read)."""
-    os.close(open_fd(path))
-
-
 def read_bytes(path: str | os.PathLike[str], limit: int = MAX_TEXT_BYTES) -> bytes:
     """The whole file, refused when it is larger than ``limit`` bytes."""
     with open_regular(path) as fh:

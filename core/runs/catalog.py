@@ -1,11 +1,9 @@
 """The checkpoint folders a front end offers, and what each one holds.
 
-:func:`discover` lists ``artifacts``, ``runs/*`` (newest first) and any extra folders;
-:func:`status_of` says what a folder is (a checkpoint, a run still training, a run that
-stopped before writing artifacts, empty, missing) from a few ``stat`` calls, so it is
-cheap enough to re-check on every screen visit; :func:`load_info` reads a folder's
-summary (:func:`core.inference.checkpoint_summary`) and history, turning every problem
-into a one-paragraph message instead of an exception.
+:func:`discover` lists ``artifacts``, ``runs/*`` (newest first) and any extra folders,
+each with its :func:`core.runs.status.run_status` (running, finished, interrupted, …);
+:func:`load_info` reads a folder's summary (:func:`core.runs.checkpoint.checkpoint_summary`)
+and history, turning every problem into a one-paragraph message instead of an exception.
 """
 
 from __future__ import annotations
@@ -16,34 +14,16 @@ from pathlib import Path
 from core.events import read_all_events
 from core.foundation.errors import ChexminiError
 from core.foundation.safe_io import read_json
+from core.runs import layout
 from core.runs.checkpoint import checkpoint_summary
-from core.runs.folder import owner_pid
 from core.runs.schema import validate_history
-
-#: what each status means, in a user's words (front ends show these)
-STATUS_TEXT = {
-    "ok": "checkpoint",
-    "training": "training now",
-    "unfinished": "stopped before its artifacts were written",
-    "missing": "folder not found",
-    "empty": "no checkpoint here",
-}
+from core.runs.status import STATUS_TEXT, RunStatus, run_status
 
 
 @dataclass
 class Entry:
     path: str
-    status: str      # one of STATUS_TEXT
-
-
-#: a run folder's state, in a user's words (the run table and ``chexmini runs`` show it)
-RUN_STATUS = {
-    "running": "a live process trains here (its lock is held)",
-    "interrupted": "stopped before its artifacts were written; nothing trains here now",
-    "finished": "artifacts present",
-    "empty": "no run here",
-    "missing": "folder not found",
-}
+    status: RunStatus      # see core.runs.status
 
 
 def run_folders(runs: str | Path) -> list[str]:
@@ -70,40 +50,8 @@ def folders(artifacts: str, runs: str, extra: list[str]) -> list[str]:
 
 
 def discover(artifacts: str, runs: str, extra: list[str]) -> list[Entry]:
-    """:func:`folders`, each with its :func:`status_of`."""
-    return [Entry(p, status_of(p)) for p in folders(artifacts, runs, extra)]
-
-
-def status_of(path: str) -> str:
-    p = Path(path)
-    if not p.is_dir():
-        return "missing"
-    if (p / "metrics.json").is_file():
-        return "ok"
-    if (p / "events.jsonl").is_file() or (p / "resume.npz").is_file():
-        return "training" if owner_pid(p) is not None else "unfinished"
-    return "empty"
-
-
-def run_status(path: str | Path) -> str:
-    """One of :data:`RUN_STATUS`: ``running`` while a live process holds the folder's
-    lock (:func:`core.runs.folder.owner_pid`), else ``finished`` with ``metrics.json``,
-    ``interrupted`` with only ``events.jsonl`` or ``resume.npz`` (of any file type), else
-    ``empty``."""
-    p = Path(path)
-    if not p.is_dir():
-        return "missing"
-    if owner_pid(p) is not None:
-        return "running"
-    if (p / "metrics.json").is_file():
-        return "finished"
-    if any(_present(p / name) for name in ("events.jsonl", "resume.npz")):
-        return "interrupted"   # a log that is not a regular file is read, and refused
-    return "empty"
-
-
-def _present(path: Path) -> bool:
-    return path.exists() or path.is_symlink()
+    """:func:`folders`, each with its :func:`core.runs.status.run_status`."""
+    return [Entry(p, run_status(p)) for p in folders(artifacts, runs, extra)]
 
 
 @dataclass
@@ -119,7 +67,7 @@ class Info:
 
 def events_note(path: str) -> str | None:
     """How many ``events.jsonl`` lines of a run are not valid events (None when none)."""
-    log = Path(path) / "events.jsonl"
+    log = Path(path) / layout.EVENTS
     if not log.exists() and not log.is_symlink():
         return None
     try:
@@ -129,27 +77,38 @@ def events_note(path: str) -> str | None:
     return f"{read.bad} bad lines skipped in events.jsonl" if read.bad else None
 
 
+def _hint(status: RunStatus, path: str) -> str:
+    """What a folder without a readable checkpoint is, and what to do with it."""
+    if status in ("running", "interrupted"):
+        return (f"a run without artifacts yet ({status}: {STATUS_TEXT[status]}) — press a "
+                "to attach and follow it")
+    if status == "finished":
+        return "its checkpoint cannot be read"
+    replay = " — press a to replay its log" if (Path(path) / layout.EVENTS).is_file() else ""
+    return f"no checkpoint here ({status}: {STATUS_TEXT[status]}){replay}"
+
+
 def load_info(path: str) -> Info:
+    """A folder's summary and history; a running folder shows no checkpoint (any there is
+    the previous run's, which its artifacts replace)."""
     info = Info(path)
-    st = status_of(path)
+    st = run_status(path)
     if st == "missing":
         info.error = f"{path}: folder not found"
         return info
     info.note = events_note(path)
     try:
+        if st == "running":
+            raise ChexminiError("training now; its checkpoint is written when the run "
+                                "finishes", path)
         info.summary = checkpoint_summary(path)
     except (ChexminiError, OSError) as exc:
         files = sorted(q.name for q in Path(path).iterdir() if q.is_file())
-        if st in ("training", "unfinished"):
-            hint = (f"a run without artifacts yet ({STATUS_TEXT[st]}) — press a to attach "
-                    "and follow it")
-        else:
-            hint = "no checkpoint here"
-        info.error = f"{exc}\n{hint}; files: {', '.join(files) or 'none'}"
+        info.error = f"{exc}\n{_hint(st, path)}; files: {', '.join(files) or 'none'}"
         if info.note:
             info.error += f"\n{info.note}"
         return info
-    history = Path(path) / "history.json"
+    history = Path(path) / layout.HISTORY
     try:
         info.history = validate_history(read_json(history), history)
     except ChexminiError as exc:

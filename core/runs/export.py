@@ -22,12 +22,13 @@ import numpy as np
 
 from core.foundation.atomic import write_bytes, write_json, write_npz
 from core.foundation.errors import ChexminiError
+from core.runs import layout
 from core.runs.checkpoint import Checkpoint, load_checkpoint
 from core.runs.published import CHEXMINI, PUBLISHED, published_metrics, state_to_published
 
 FORMATS = (PUBLISHED, CHEXMINI)
-EXTRA_FILES = ("history.json", "val_scores.npy", "val_labels.npy", "test_scores.npy",
-               "test_labels.npy", "loss_curve.png", "splits.json")
+EXTRA_FILES = (layout.HISTORY, layout.VAL_SCORES, layout.VAL_LABELS, layout.TEST_SCORES,
+               layout.TEST_LABELS, layout.LOSS_CURVE, layout.SPLITS)
 
 
 @dataclass(frozen=True)
@@ -61,10 +62,10 @@ def export_checkpoint(src: str | os.PathLike[str], out: str | os.PathLike[str], 
             files.append(name)
         else:
             (out / name).unlink(missing_ok=True)  # a stale file from an overwritten export
-    write_npz(out / "model.npz", arrays)
-    write_json(out / "metrics.json", new_metrics)
+    write_npz(out / layout.MODEL, arrays)
+    write_json(out / layout.METRICS, new_metrics)
     return ExportResult(out, fmt, ckpt.resize_filter, ckpt.image_size,
-                        ["model.npz", "metrics.json", *files], ckpt.threshold,
+                        [layout.MODEL, layout.METRICS, *files], ckpt.threshold,
                         ckpt.threshold_rule, float(metrics["threshold"]))
 
 
@@ -75,13 +76,13 @@ def _prepare_out(out: Path, src: Path, overwrite: bool) -> Path:
     if out.exists() and out.resolve() == src.resolve():
         raise ChexminiError("is the checkpoint being exported; choose another output folder",
                             out)
-    held = [f for f in ("model.npz", "metrics.json") if (out / f).exists()]
+    held = [f for f in (layout.MODEL, layout.METRICS) if (out / f).exists()]
     if held and not overwrite:
         raise ChexminiError(f"already holds a checkpoint ({', '.join(held)}); choose another "
                             "output folder or pass --overwrite", out)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        for f in ("metrics.json", "model.npz"):  # never a new model beside old metrics
+        for f in (layout.METRICS, layout.MODEL):  # never a new model beside old metrics
             (out / f).unlink(missing_ok=True)
     except OSError as exc:
         raise ChexminiError(f"cannot prepare the output folder ({exc.strerror or exc})",

@@ -22,7 +22,7 @@ from core.runs import layout
 from core.runs.checkpoint import HISTORY_KEYS
 from core.runs.schema import validate_history
 
-HISTORY_FILE = "history.json"
+HISTORY_FILE = layout.HISTORY
 #: what an overlay plots: every history must have these
 PLOTTED = ("train_loss", "val_loss", "val_auc")
 

@@ -58,7 +58,7 @@ class RunSplit:
 def recorded_source(run_dir: str | os.PathLike[str]) -> tuple[str, dict, int]:
     """``(source, data info, image size)`` that ``metrics.json`` records for its run."""
     ckpt = checkpoint_dir(run_dir)
-    path = ckpt / "metrics.json"
+    path = ckpt / layout.METRICS
     metrics = read_metrics(ckpt)
     info = metrics.get("data", {})
     source = info.get("source")
@@ -92,7 +92,7 @@ def _load(source: str, info: dict, size: int, ckpt: Path) -> DataSplits:
         args = split_args(info)
     except (TypeError, ValueError):
         raise ChexminiError("metrics.json → data: the split settings are not numbers",
-                            ckpt / "metrics.json") from None
+                            ckpt / layout.METRICS) from None
     try:
         return load_data(source, image_size=size, **args)
     except ChexminiError as exc:

@@ -18,9 +18,10 @@ from typing import Any
 
 from core.foundation.errors import ChexminiError, shown_path
 from core.runs import layout
-from core.runs.catalog import run_folders, run_status
+from core.runs.catalog import run_folders
 from core.runs.checkpoint import read_metrics
 from core.runs.history import HISTORY_FILE, read_history_file, read_log
+from core.runs.status import STATUS_TEXT, run_status
 
 #: the hyperparameters a row shows (config keys)
 KEY_PARAMS = ("hidden_dims", "lr", "optimizer", "batch_size", "dropout", "weight_decay")
@@ -34,9 +35,8 @@ SORT_KEYS: dict[str, tuple[str, bool]] = {
     "test_auc": ("test_auc", True),
     "data": ("data", False),
 }
-_STATUS_ORDER = {s: i for i, s in enumerate(("running", "interrupted", "finished", "empty",
-                                             "missing"))}
-_WATCHED = ("metrics.json", HISTORY_FILE, layout.EVENTS, "resume.npz")
+_STATUS_ORDER = {s: i for i, s in enumerate(STATUS_TEXT)}
+_WATCHED = (layout.METRICS, HISTORY_FILE, layout.EVENTS, layout.RESUME)
 
 
 @dataclass
@@ -111,7 +111,8 @@ def _read_finished(row: RunRow, folder: Path) -> None:
 def _read_log(row: RunRow, folder: Path) -> None:
     log = folder / layout.EVENTS
     if not log.exists() and not log.is_symlink():
-        row.note = "no events.jsonl (only the resume state)"
+        row.note = ("no events.jsonl yet" if row.status == "running"
+                    else "no events.jsonl (only the resume state)")
         return
     run = read_log(log)
     _from_config(row, run.config)
@@ -121,6 +122,17 @@ def _read_log(row: RunRow, folder: Path) -> None:
     row.epochs = len(run.history["val_auc"])
     if run.bad_lines:
         row.note = f"{run.bad_lines} bad lines skipped in events.jsonl"
+
+
+def _read_incomplete(row: RunRow, folder: Path) -> None:
+    """A log of a finished run without its checkpoint, or artifacts without metrics.json
+    (reading that says what is missing or wrong)."""
+    if (folder / layout.EVENTS).is_file():
+        _read_log(row, folder)
+        row.note = "; ".join(filter(None, (
+            "the run finished but its checkpoint is not here (no metrics.json)", row.note)))
+    else:
+        _read_finished(row, folder)
 
 
 def run_row(path: str) -> RunRow:
@@ -135,6 +147,8 @@ def run_row(path: str) -> RunRow:
             _read_finished(row, folder)
         elif row.status in ("running", "interrupted"):
             _read_log(row, folder)
+        elif row.status == "incomplete":
+            _read_incomplete(row, folder)
     except (ChexminiError, OSError, ValueError, TypeError, AttributeError,
             RecursionError) as exc:
         row.error = _one_line(exc, folder)
@@ -153,7 +167,7 @@ def scan(paths: list[str], known: list[RunRow] | None = None) -> list[RunRow]:
 
 def sort_rows(rows: list[RunRow], key: str = "found", reverse: bool = False) -> list[RunRow]:
     """``rows`` ordered by ``key`` (one of :data:`SORT_KEYS`): numbers high first, text
-    A→Z, status running → interrupted → finished → empty → missing; ``reverse`` flips
+    A→Z, status running → interrupted → finished → incomplete → empty → missing; ``reverse`` flips
     that. Rows without a value come last either way."""
     if key not in SORT_KEYS:
         raise ChexminiError(f"unknown sort key {key!r} (one of {', '.join(SORT_KEYS)})")

@@ -25,6 +25,7 @@ from core.evaluation.metrics import pr_curve, roc_auc, roc_curve, youden_thresho
 from core.evaluation.operating_point import OperatingPoint
 from core.foundation.errors import ChexminiError
 from core.foundation.safe_npz import read_npy
+from core.runs import layout
 from core.runs.checkpoint import SAVED_RULE, active_threshold, checkpoint_dir, read_metrics
 
 #: (file prefix, name shown) of the two scored splits, in display order.
@@ -42,7 +43,7 @@ def load_scores(path: str | os.PathLike[str]) -> dict[str, tuple[np.ndarray, np.
     for split, _ in SPLITS:
         arrays = []
         for kind in ("scores", "labels"):
-            f = ckpt / f"{split}_{kind}.npy"
+            f = ckpt / layout.score_file(split, kind)
             if not f.exists():
                 raise ChexminiError("file not found (needed to evaluate the checkpoint)", f)
             a = read_npy(f)

@@ -61,25 +61,16 @@ from core.runs import layout
 from core.runs.checkpoint import save_artifacts
 from core.runs.folder import claim
 from core.runs.splits import splits_record
-from core.training.divergence import (
-    TrainingDiverged,
-    check_parameters,
-    divergence_hint,
-    loss_diverged,
-)
-from core.training.finish import HEADLINE, FinalScores, score_best
+from core.training.divergence import check_parameters, loss_diverged
+from core.training.finish import FinalScores, score_best
 from core.training.health import ActivationProbe, Health, layer_health
 from core.training.optim import regularisation, weight_sq_norms
 from core.training.resume_state import load_resume, save_resume_state
 from core.training.run_state import RunState, restore_run
 from core.training.save_clock import SaveClock
-from core.training.scoring import QUIET_FP, score_split, validate
+from core.training.scoring import QUIET_FP, validate
 from core.training.step import TrainStep
 from core.training.system_stats import EpochMeter
-
-# Re-exported: their long-standing home for callers and tests.
-__all__ = ["HEADLINE", "SaveClock", "TrainControl", "TrainingDiverged", "divergence_hint",
-           "load_for_resume", "score_split", "train"]
 
 
 class TrainControl:

@@ -38,7 +38,8 @@ from core.foundation.errors import ChexminiError
 from core.inference import load_checkpoint, predict_files
 from core.nn import MLP
 from core.training.cv import fold_splits
-from core.training.train import TrainingDiverged, train
+from core.training.divergence import TrainingDiverged
+from core.training.train import train
 from tests.helpers import run_to_end, synthetic, tiny_config
 from tests.helpers.data import gray_pattern, make_nih_root
 from tests.helpers.files import run_without_permission_bypass

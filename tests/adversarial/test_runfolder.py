@@ -21,7 +21,8 @@ from core.foundation.errors import ChexminiError
 from core.inference import load_checkpoint
 from core.runs import layout
 from core.runs.folder import RunFolderBusy, owner_pid
-from core.training.train import SaveClock, TrainControl, train
+from core.training.save_clock import SaveClock
+from core.training.train import TrainControl, train
 from tests.helpers import run_to_end, synthetic, tiny_config
 
 ARGS = ["--data", "synthetic:500", "--epochs", "30", "--hidden-dims", "128,32",

@@ -58,3 +58,32 @@ def test_runs_bad_folder_is_one_line(tmp_path, capsys):
         main(["runs", str(tmp_path), "--sort", "speed"])
     assert exc.value.code == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_runs_status_words_and_what_they_mean(tmp_path, capsys):
+    """The table's status words are core.runs.status's, each one shown explained below;
+    a folder a live trainer holds is running even beside an old checkpoint, and a FIFO
+    as its log is listed at once (never read)."""
+    import os
+
+    from core.runs.folder import claim
+    from core.runs.status import STATUS_TEXT
+
+    root = _world(tmp_path / "runs")
+    live = make_checkpoint(root / "20261201-over", seed=2)
+    (root / "20261201-fifo").mkdir()
+    os.mkfifo(root / "20261201-fifo" / "events.jsonl")
+    lock = claim(live, overwrite=True)
+    try:
+        assert main(["runs", str(root), "--json"]) == 0
+        status = {r["name"]: r["status"] for r in json.loads(capsys.readouterr().out)["runs"]}
+        assert main(["runs", str(root)]) == 0
+        out = capsys.readouterr().out
+    finally:
+        lock.release()
+    assert status == {"20261201-over": "running", "20261201-fifo": "interrupted",
+                      "20261130-a": "interrupted", "20261130-b": "interrupted",
+                      "20261129-fin": "finished", "20261129-broken": "finished"}
+    for word in ("running", "interrupted"):
+        assert f"{word}: {STATUS_TEXT[word]}" in out
+    assert "20261201-fifo:" in out and "FIFO" in out

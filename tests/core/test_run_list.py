@@ -1,4 +1,4 @@
-"""Many runs at once (``core.runs.catalog.run_status``, ``core.runs.history``,
+"""Many runs at once (``core.runs.status.run_status``, ``core.runs.history``,
 ``core.runs.listing``):
 statuses from the real lock, histories from either file, rows and their sort order, and
 damaged or hostile files as one line in the row."""
@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from core.events import EpochEnd, EventLog, RunStarted
-from core.runs.catalog import run_status
 from core.runs.folder import claim
 from core.runs.history import fold_events, load_history
 from core.runs.listing import cells, run_row, scan, sort_rows
+from core.runs.status import STATUS_TEXT, log_ended, run_status
 from tests.helpers.data import mann_whitney_auc
 from tests.helpers.tui import make_checkpoint, write_fixed_events, write_run_log
 
@@ -42,6 +42,55 @@ def test_status_running_interrupted_finished_empty_missing(tmp_path):
     (tmp_path / "empty").mkdir()
     assert run_status(tmp_path / "empty") == "empty"
     assert run_status(tmp_path / "nope") == "missing"
+
+
+def test_status_of_a_run_overwriting_an_old_checkpoint(tmp_path):
+    """A live trainer started with --overwrite beside an old metrics.json: running, and its
+    row is read from its log (not from the old run's metrics.json)."""
+    run = make_checkpoint(tmp_path / "run", seed=1, epochs=5)
+    lock = claim(run, overwrite=True)
+    try:
+        assert run_status(run) == "running"
+        row = run_row(str(run))
+        assert (row.status, row.epochs, row.note) == ("running", None, "no events.jsonl yet")
+        write_run_log(run, [0.6, 0.7], planned=10)
+        row = run_row(str(run))
+        assert (row.status, row.epochs, row.planned, row.best_val_auc) == (
+            "running", 2, 10, 0.7)
+    finally:
+        lock.release()
+    assert run_row(str(run)).status == "finished"     # killed now: the old checkpoint
+
+
+def test_status_incomplete_and_a_log_with_an_end(tmp_path):
+    ended = write_fixed_events(tmp_path / "ended")    # a finished run's log, no checkpoint
+    assert log_ended(ended / "events.jsonl") and run_status(ended) == "incomplete"
+    row = run_row(str(ended))
+    assert row.epochs == 6 and row.test_auc is not None and "no metrics.json" in row.note
+    (ended / "resume.npz").write_bytes(b"x")          # resumable: interrupted
+    assert run_status(ended) == "interrupted"
+    cut = write_run_log(tmp_path / "cut", [0.6])
+    assert not log_ended(cut / "events.jsonl")
+    with open(cut / "events.jsonl", "ab") as fh:      # a line still being written
+        fh.write(b'{"event": "finished"')
+    assert run_status(cut) == "interrupted"
+    parts = make_checkpoint(tmp_path / "parts")
+    (parts / "metrics.json").unlink()                 # artifacts without metrics.json
+    assert run_status(parts) == "incomplete"
+    assert "metrics.json" in run_row(str(parts)).error
+    assert list(STATUS_TEXT) == ["running", "interrupted", "finished", "incomplete",
+                                 "empty", "missing"]
+
+
+def test_status_of_a_fifo_log_never_blocks(tmp_path):
+    """A FIFO (no writer) as events.jsonl, or as the lock file: answered at once."""
+    fifo = tmp_path / "fifo"
+    fifo.mkdir()
+    os.mkfifo(fifo / "events.jsonl")
+    assert not log_ended(fifo / "events.jsonl")
+    assert run_status(fifo) == "interrupted"
+    row = run_row(str(fifo))
+    assert row.status == "interrupted" and "FIFO" in row.error
 
 
 # -- histories ---------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ from core.foundation.errors import ChexminiError
 from core.inference import load_checkpoint, predict_label
 from core.nn.standardize import feature_stats
 from core.runs import layout
-from core.training.train import TrainControl, TrainingDiverged, train
+from core.training.divergence import TrainingDiverged
+from core.training.train import TrainControl, train
 from tests.helpers import run_to_end, synthetic, tiny_config
 
 

@@ -23,6 +23,7 @@ from tests.helpers.tui import (
     text_of,
     wait_for,
     write_fixed_events,
+    write_run_log,
 )
 
 SMALL = (80, 24)
@@ -157,7 +158,7 @@ LONG = "20261129-225415-a-rather-long-run-name-hidden-64-32"
 def test_inspect_long_names_markers_and_statuses_at_80x24(tmp_path):
     make_checkpoint(tmp_path / "artifacts", seed=0)
     make_checkpoint(tmp_path / "runs" / LONG, seed=1, hidden=(8,))
-    write_fixed_events(tmp_path / "runs" / "demo")
+    write_run_log(tmp_path / "runs" / "demo", [0.6, 0.7])     # a run with no end yet
 
     async def go():
         app = make_app(tmp_path)
@@ -252,21 +253,28 @@ def test_score_report_matches_core_metrics(ckpt):
 
 
 def test_catalog_statuses(tmp_path):
-    from core.runs.catalog import status_of
+    """The folders the app offers carry the one run status (core.runs.status)."""
+    from core.runs.catalog import discover, load_info
     from core.runs.folder import claim
 
-    run_dir = tmp_path / "run"
-    write_fixed_events(run_dir)
-    assert status_of(str(run_dir)) == "unfinished"
-    lock = claim(tmp_path / "live", resume=False)
+    run_dir = tmp_path / "runs" / "run"
+    write_fixed_events(run_dir)                      # a finished run's log, no checkpoint
+    (run_dir / "resume.npz").write_bytes(b"x")       # … and its resume state
+    make_checkpoint(tmp_path / "artifacts")
+    live = tmp_path / "runs" / "live"
+    make_checkpoint(live)                            # an old checkpoint …
+    lock = claim(live, overwrite=True)               # … under a run started with --overwrite
     try:
-        write_fixed_events(tmp_path / "live")
-        assert status_of(str(tmp_path / "live")) == "training"
+        write_fixed_events(live)
+        status = {Path(e.path).name: e.status for e in discover(
+            str(tmp_path / "artifacts"), str(tmp_path / "runs"), [str(tmp_path / "nope")])}
+        info = load_info(str(live))
+        assert info.summary is None and "running" in info.error   # not the old checkpoint
     finally:
         lock.release()
-    assert status_of(str(tmp_path / "live")) == "unfinished"
-    make_checkpoint(run_dir)
-    assert status_of(str(run_dir)) == "ok"
-    (tmp_path / "empty").mkdir()
-    assert status_of(str(tmp_path / "empty")) == "empty"
-    assert status_of(str(tmp_path / "nope")) == "missing"
+    assert status == {"artifacts": "finished", "run": "interrupted", "live": "running",
+                      "nope": "missing"}
+    assert load_info(str(live)).summary is not None             # its owner gone: finished
+    (run_dir / "resume.npz").unlink()
+    assert [e.status for e in discover(str(run_dir), str(tmp_path / "none"), [])] == ["incomplete"]
+    assert "incomplete" in load_info(str(run_dir)).error

@@ -60,6 +60,34 @@ def titles(app) -> list[str]:
 
 # -- what it lists ---------------------------------------------------------------------------
 @pytest.mark.slow
+def test_palette_offers_no_checkpoint_of_a_running_folder(tmp_path):
+    """A run started with --overwrite beside an old checkpoint is running (as in Inspect and
+    chexmini runs): its old checkpoint is not offered, attaching to it says so."""
+    from core.runs.folder import claim
+
+    world(tmp_path)
+    live = tmp_path / "runs" / "b"
+    lock = claim(live, overwrite=True)
+    write_fixed_events(live)
+
+    async def go():
+        app = make_app(tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            cmds = {c.title: c for c in app_commands(app)}
+            opened = cmds[f"open checkpoint {live}"]
+            assert opened.run is None and opened.why_not.startswith("running: training now")
+            assert cmds[f"attach to {live}"].help.endswith("(running)")
+            assert cmds[f"attach to {tmp_path / 'runs' / 'demo'}"].help.endswith(
+                "(incomplete)")
+
+    try:
+        run(go())
+    finally:
+        lock.release()
+
+
+@pytest.mark.slow
 def test_palette_lists_the_actions_that_apply(tmp_path):
     world(tmp_path)
 
