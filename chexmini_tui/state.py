@@ -1,5 +1,5 @@
 """``RunDisplayState``: what the Train screen shows, folded from engine events (not the
-engine's :class:`core.training.run_state.RunState`, the training state ``resume.npz``
+engine's :class:`core.training.run_state.TrainingState`, the training state ``resume.npz``
 holds).
 
 The same reducer serves a live run (events from the worker) and attach mode (events
@@ -189,8 +189,3 @@ class RunDisplayState:
         if sps is None:
             return None
         return max(self.steps_per_epoch - self.step, 0) * sps
-
-
-#: The class's former name, still imported by tests outside the app (a name the engine's
-#: training state also has: use :class:`RunDisplayState`).
-RunState = RunDisplayState

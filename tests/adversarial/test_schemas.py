@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chexmini_cli.main import main
-from chexmini_tui.state import RunState
+from chexmini_tui.state import RunDisplayState
 from core.data import load_data
 from core.events import EVENT_TYPES, Event, read_events
 from core.foundation.config import TrainConfig
@@ -55,7 +55,7 @@ def test_bad_lines_are_skipped_and_counted(real_lines, tmp_path):
     got = read_events(write(tmp_path / "events.jsonl", lines))
     assert got.bad == len(BAD) + 2                      # the unknown kind is not "bad"
     assert [e.to_dict() for e in got.events] == [json.loads(x) for x in real_lines]
-    RunState().apply_all(got.events)
+    RunDisplayState().apply_all(got.events)
 
 
 EVENT_JSON = st.recursive(
@@ -83,7 +83,7 @@ def test_fuzzed_event_lines_never_crash_the_reader_or_the_app(real_lines, data, 
     assert got.bad + len(got.events) <= len(lines)
     for ev in got.events:
         assert isinstance(ev, Event) and type(ev) in EVENT_TYPES.values()
-    state = RunState()
+    state = RunDisplayState()
     state.apply_all(got.events)
     assert state.n_events == len(got.events)
 
