@@ -19,7 +19,7 @@ from core.foundation.errors import ChexminiError
 from core.nn.model import MLP
 from core.nn.standardize import feature_stats, identity_stats
 from core.runs.checkpoint import HISTORY_KEYS
-from core.training.optim import lr_schedule, make_optimizer
+from core.training.optim import make_optimizer
 from core.training.resume_state import check_against_data, load_resume
 
 
@@ -36,10 +36,10 @@ class RunState:
         self.model = MLP(config.widths, config.dropout, seed=init_rng, dtype=np.float32)
         self.model.set_dropout_rng(drop_rng)
         params, grads = self.model.parameters(), self.model.gradients()
-        self.opt = make_optimizer(config.optimizer, params, grads, config.lr,
-                                  config.weight_decay, config.l1, config.momentum,
-                                  (config.beta1, config.beta2), config.adam_eps,
-                                  lr_schedule(config))
+        self.opt = make_optimizer(config.optimizer, params, grads,
+                                  weight_decay=config.weight_decay, l1=config.l1,
+                                  momentum=config.momentum, betas=(config.beta1, config.beta2),
+                                  eps=config.adam_eps)
         if config.standardize:
             self.mean, self.std = feature_stats(data.train.images)
         else:

@@ -69,7 +69,7 @@ from core.training.divergence import (
 )
 from core.training.finish import HEADLINE, FinalScores, score_best
 from core.training.health import ActivationProbe, Health, layer_health
-from core.training.optim import regularisation, weight_sq_norms
+from core.training.optim import lr_schedule, regularisation, weight_sq_norms
 from core.training.resume_state import load_resume, save_resume_state
 from core.training.run_state import RunState, restore_run
 from core.training.save_clock import SaveClock
@@ -211,7 +211,9 @@ class _Training:
         self.steps_per_epoch = -(-len(data.train) // config.batch_size)
         self.maker = BatchMaker(run.mean, run.std, noise_seed=run.noise_seed)
         self.step, self.labels_f, self.sample_w = self._step_parts()
-        self.lr = config.lr
+        #: The one owner of the learning rate: ``schedule.lr_at(epoch)`` for every step of
+        #: an epoch and for its history entry (the optimiser holds no rate of its own).
+        self.schedule = lr_schedule(config)
         self.epoch_started = 0.0
         self.probe = ActivationProbe() if health else None
         self.meter = EpochMeter()
@@ -245,10 +247,10 @@ class _Training:
         ``save_now`` and ``stop`` are honoured between steps."""
         run, config, control, out = self.run, self.config, self.control, self.out
         e = run.epoch
-        lr = run.opt.set_epoch(e)
+        lr = self.schedule.lr_at(e)
         if run.perm is None:
             run.perm = run.shuffle_rng.permutation(len(self.data.train))
-        self.lr, self.epoch_started = lr, time.perf_counter()
+        self.epoch_started = time.perf_counter()
         self.meter.start()
         self.epoch_seen0, self.epoch_elapsed0 = run.seen, run.elapsed
         # Locals for the hot loop: no attribute look-ups per step beyond the originals.
@@ -263,7 +265,7 @@ class _Training:
             opt.measure_update = run.step == last  # health: ‖ΔW‖ of the last step only
             with np.errstate(**quiet_fp):
                 loss = step(images[idx], labels_f[idx], run.aug_rng,
-                            None if sample_w is None else sample_w[idx])
+                            None if sample_w is None else sample_w[idx], lr=lr)
             if not np.isfinite(loss):
                 raise loss_diverged(loss, e + 1, run.step + 1, config, out)
             run.step += 1
@@ -285,8 +287,9 @@ class _Training:
 
     # -- epoch end: divergence check, validation, best model, history, save cadence ---------
     def end_epoch(self) -> Iterator[Event]:
-        run, config, lr = self.run, self.config, self.lr
+        run, config = self.run, self.config
         e = run.epoch
+        lr = self.schedule.lr_at(e)
         params = run.model.parameters()
         check_parameters(params, e + 1, config, self.out)
         if self.probe is not None:
