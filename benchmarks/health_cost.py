@@ -86,11 +86,11 @@ def by_part(config, data, n: int) -> dict[str, float]:
     from core.nn.batches import BatchMaker
     from core.training.health import ActivationProbe, layer_health
     from core.training.optim import lr_schedule, weight_sq_norms
-    from core.training.run_state import RunState
+    from core.training.run_state import TrainingState
     from core.training.scoring import validate
     from core.training.step import TrainStep
 
-    run = RunState(config, data)
+    run = TrainingState(config, data)
     maker = BatchMaker(run.mean, run.std, noise_seed=run.noise_seed)
     step = TrainStep(run.model, run.opt, maker, None, config.label_smoothing)
     images, labels = data.train.images[:256], data.train.labels[:256].astype(np.float64)

@@ -10,7 +10,7 @@ A run goes through named phases, each a short function below:
 
 1. **prepare** (:func:`train`, :meth:`_Training.__init__`) — check the config and the
    data, lock the run folder (policy: :mod:`core.runs.folder`), build the state
-   (:class:`~core.training.run_state.RunState`) and restore it when resuming.
+   (:class:`~core.training.run_state.TrainingState`) and restore it when resuming.
 2. **one epoch** (:meth:`_Training.run_epoch`) — shuffle (seeded) → for each batch:
    uint8 images → augment (train only) → standardise with training-split statistics →
    forward (dropout on) → BCE-with-logits (label-smoothed) → backward → Adam step with
@@ -71,7 +71,7 @@ from core.training.finish import HEADLINE, FinalScores, score_best
 from core.training.health import ActivationProbe, Health, layer_health
 from core.training.optim import lr_schedule, regularisation, weight_sq_norms
 from core.training.resume_state import load_resume, save_resume_state
-from core.training.run_state import RunState, restore_run
+from core.training.run_state import TrainingState, restore_run
 from core.training.save_clock import SaveClock
 from core.training.scoring import QUIET_FP, score_split, validate
 from core.training.step import TrainStep
@@ -200,7 +200,7 @@ class _Training:
                  fingerprint: str, health: bool = True) -> None:
         self.config, self.data, self.out, self.control = config, data, out, control
         self.resume, self.step_events, self.fingerprint = resume, step_events, fingerprint
-        self.run = run = RunState(config, data)
+        self.run = run = TrainingState(config, data)
         if resume:
             restore_run(run, out / layout.RESUME, fingerprint)
         self.log = EventLog(out / layout.EVENTS) if out is not None else None
