@@ -85,24 +85,25 @@ def by_part(config, data, n: int) -> dict[str, float]:
 
     from core.nn.batches import BatchMaker
     from core.training.health import ActivationProbe, layer_health
-    from core.training.optim import weight_sq_norms
-    from core.training.run_state import RunState
+    from core.training.optim import lr_schedule, weight_sq_norms
+    from core.training.run_state import TrainingState
     from core.training.scoring import validate
     from core.training.step import TrainStep
 
-    run = RunState(config, data)
+    run = TrainingState(config, data)
     maker = BatchMaker(run.mean, run.std, noise_seed=run.noise_seed)
     step = TrainStep(run.model, run.opt, maker, None, config.label_smoothing)
     images, labels = data.train.images[:256], data.train.labels[:256].astype(np.float64)
+    lr = lr_schedule(config).lr_at(0)
     for _ in range(3):
-        step(images, labels, run.aug_rng)  # warm up
+        step(images, labels, run.aug_rng, lr=lr)  # warm up
 
     def measured_update() -> None:
         run.opt.measure_update = True
-        run.opt.step()
+        run.opt.step(lr)
         run.opt.measure_update = False
 
-    t_meas, t_plain = _fastest_pair(measured_update, run.opt.step, n)
+    t_meas, t_plain = _fastest_pair(measured_update, lambda: run.opt.step(lr), n)
     probe = ActivationProbe()
 
     def probed_val() -> None:

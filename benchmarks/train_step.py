@@ -68,8 +68,7 @@ class Ours:
     def __init__(self, images, labels):
         self.images, self.labels = images, labels
         self.model = MLP(WIDTHS, dropout=0.3, seed=0)
-        self.opt = Adam(self.model.parameters(), self.model.gradients(), lr=1e-3,
-                        weight_decay=1e-4)
+        self.opt = Adam(self.model.parameters(), self.model.gradients(), weight_decay=1e-4)
         mean, std = feature_stats(images)
         self.step = TrainStep(self.model, self.opt, BatchMaker(mean, std), AugmentConfig(), 0.05)
         self.rng = np.random.default_rng(1)
@@ -87,7 +86,7 @@ class Ours:
         t0 = time.perf_counter()
         for _ in range(steps):
             x, y = self.batch()
-            self.step(x, y, self.rng, timer=timer)
+            self.step(x, y, self.rng, lr=1e-3, timer=timer)
         return time.perf_counter() - t0
 
 
@@ -184,11 +183,11 @@ def adam_floor(n_params: int, reps: int = 100) -> dict:
     n = CHUNK
     p = {"x.W": np.zeros(n, np.float32)}
     g = {"x.W": np.random.default_rng(0).standard_normal(n, dtype=np.float32)}
-    opt = Adam(p, g, lr=1e-3, weight_decay=1e-4)
-    opt.step()
+    opt = Adam(p, g, weight_decay=1e-4)
+    opt.step(1e-3)
     t0 = time.perf_counter()
     for _ in range(reps):
-        opt.step()
+        opt.step(1e-3)
     ns_per_param = (time.perf_counter() - t0) / reps / n * 1e9
     cores = n_threads()
     compute_ms = ns_per_param * n_params / cores / 1e6

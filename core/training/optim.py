@@ -62,45 +62,48 @@ def cosine_lr(epoch: int, epochs: int, lr: float, lr_min: float) -> float:
 
 
 class ConstantSchedule:
-    """The same learning rate ``lr`` every epoch."""
+    """The same learning rate ``base_lr`` every epoch."""
 
-    def __init__(self, lr: float) -> None:
-        self.lr = float(lr)
+    def __init__(self, base_lr: float) -> None:
+        self.base_lr = float(base_lr)
 
     def lr_at(self, epoch: int) -> float:
-        return self.lr
+        return self.base_lr
 
     def __repr__(self) -> str:
-        return f"ConstantSchedule({self.lr:g})"
+        return f"ConstantSchedule({self.base_lr:g})"
 
 
 class CosineSchedule:
-    """:func:`cosine_lr` from ``lr`` (epoch 0) down to ``lr_min`` (epoch ``epochs − 1``)."""
+    """:func:`cosine_lr` from ``base_lr`` (epoch 0) down to ``lr_min`` (epoch ``epochs − 1``)."""
 
-    def __init__(self, lr: float, lr_min: float, epochs: int) -> None:
-        self.lr, self.lr_min, self.epochs = float(lr), float(lr_min), int(epochs)
+    def __init__(self, base_lr: float, lr_min: float, epochs: int) -> None:
+        self.base_lr, self.lr_min, self.epochs = float(base_lr), float(lr_min), int(epochs)
 
     def lr_at(self, epoch: int) -> float:
-        return cosine_lr(epoch, self.epochs, self.lr, self.lr_min)
+        return cosine_lr(epoch, self.epochs, self.base_lr, self.lr_min)
 
     def __repr__(self) -> str:
-        return f"CosineSchedule({self.lr:g}, {self.lr_min:g}, {self.epochs})"
+        return f"CosineSchedule({self.base_lr:g}, {self.lr_min:g}, {self.epochs})"
 
 
+#: The learning rate's one owner: ``schedule.lr_at(epoch)`` is the rate of an epoch (0-based).
+#: The optimisers hold no rate of their own — :meth:`Optimizer.step` is given it.
 Schedule = ConstantSchedule | CosineSchedule
 
 
-def make_schedule(kind: str, lr: float, lr_min: float = 0.0, epochs: int = 1) -> Schedule:
+def make_schedule(kind: str, base_lr: float, lr_min: float = 0.0, epochs: int = 1) -> Schedule:
     """``"cosine"`` or ``"constant"``."""
     if kind == "cosine":
-        return CosineSchedule(lr, lr_min, epochs)
+        return CosineSchedule(base_lr, lr_min, epochs)
     if kind == "constant":
-        return ConstantSchedule(lr)
+        return ConstantSchedule(base_lr)
     raise ValueError(f"unknown learning-rate schedule {kind!r} (choose 'cosine' or 'constant')")
 
 
 def lr_schedule(config) -> Schedule:
-    """The schedule a :class:`core.foundation.config.TrainConfig` asks for."""
+    """The schedule a :class:`core.foundation.config.TrainConfig` asks for (``config.lr`` is
+    its base rate, the only place the config's rate is read)."""
     return make_schedule(config.lr_schedule, config.lr, config.lr_min, config.epochs)
 
 
@@ -127,29 +130,24 @@ def regularisation(params: dict[str, np.ndarray], weight_decay: float, l1: float
 
 
 class Optimizer:
-    """Base: holds named params/grads, the learning-rate schedule and the regularisation.
+    """Base: holds named params/grads and the regularisation.
 
-    ``lr`` is the base (epoch 0) learning rate. The optimiser owns a schedule — constant
-    at ``lr`` unless one is given, which must start at ``lr`` — and :meth:`set_epoch`
-    moves it to an epoch's rate; :attr:`lr` is the rate the next :meth:`step` uses.
+    The learning rate is not the optimiser's: :meth:`step` is given the rate to use (the
+    trainer reads it from the run's :data:`Schedule`), as the textbook steps of
+    :mod:`core.reference.optim` are.
     """
 
     def __init__(
         self,
         params: dict[str, np.ndarray],
         grads: dict[str, np.ndarray],
-        lr: float,
+        *,
         weight_decay: float = 0.0,
         l1: float = 0.0,
-        schedule: Schedule | None = None,
     ) -> None:
         if set(params) != set(grads):
             raise ValueError("params and grads must have the same names")
         self.params, self.grads = params, grads
-        self.schedule = ConstantSchedule(lr) if schedule is None else schedule
-        if self.schedule.lr != float(lr):
-            raise ValueError(f"{self.schedule!r} does not start at lr={lr:g}")
-        self._lr = self.schedule.lr_at(0)
         self.weight_decay = float(weight_decay)
         self.l1 = float(l1)
         self.t = 0
@@ -158,16 +156,6 @@ class Optimizer:
         #: does so on an epoch's last step only; the arithmetic of the step is unchanged).
         self.measure_update = False
         self.last_update_sq: dict[str, float] = {}
-
-    @property
-    def lr(self) -> float:
-        """The learning rate of the current epoch (set by :meth:`set_epoch`)."""
-        return self._lr
-
-    def set_epoch(self, epoch: int) -> float:
-        """Use the schedule's rate for ``epoch`` (0-based) from now on; returns it."""
-        self._lr = self.schedule.lr_at(epoch)
-        return self._lr
 
     def _regularised_grad(self, name: str, g: np.ndarray, p: np.ndarray,
                           out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
@@ -186,7 +174,8 @@ class Optimizer:
             out += tmp
         return out
 
-    def step(self) -> None:
+    def step(self, lr: float) -> None:
+        """One update of every parameter at learning rate ``lr``."""
         raise NotImplementedError
 
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -199,12 +188,12 @@ class Optimizer:
 class SGD(Optimizer):
     """SGD with momentum ``μ``: ``v ← μ v + g``; ``θ ← θ − lr · v``."""
 
-    def __init__(self, params, grads, lr: float, momentum: float = 0.9, **kw) -> None:
-        super().__init__(params, grads, lr, **kw)
+    def __init__(self, params, grads, *, momentum: float = 0.9, **kw) -> None:
+        super().__init__(params, grads, **kw)
         self.momentum = float(momentum)
         self.velocity = {k: np.zeros_like(v) for k, v in params.items()}
 
-    def step(self) -> None:
+    def step(self, lr: float) -> None:
         self.t += 1
         for name, p in self.params.items():
             v = self.velocity[name]
@@ -212,9 +201,9 @@ class SGD(Optimizer):
                                        np.empty_like(p), np.empty_like(p))
             v *= self.momentum
             v += g
-            p -= self.lr * v
+            p -= lr * v
         if self.measure_update:  # Δθ = −lr · v
-            self.last_update_sq = {k: self.lr**2 * float(np.dot(v.reshape(-1), v.reshape(-1)))
+            self.last_update_sq = {k: lr**2 * float(np.dot(v.reshape(-1), v.reshape(-1)))
                                    for k, v in self.velocity.items()}
 
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -264,12 +253,12 @@ class Adam(Optimizer):
         self,
         params,
         grads,
-        lr: float = 1e-3,
+        *,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         **kw,
     ) -> None:
-        super().__init__(params, grads, lr, **kw)
+        super().__init__(params, grads, **kw)
         self.beta1, self.beta2 = (float(b) for b in betas)
         self.eps = float(eps)
         self.m = {k: np.zeros_like(v) for k, v in params.items()}
@@ -312,13 +301,13 @@ class Adam(Optimizer):
         """The textbook first and second moments ``(m, v)`` of parameter ``name``."""
         return self.m[name] * (1.0 - self.beta1), self.v[name] * (1.0 - self.beta2)
 
-    def step(self) -> None:
+    def step(self, lr: float) -> None:
         self.t += 1
         b1, b2 = self.beta1, self.beta2
         bc1 = 1.0 - b1**self.t
         sqrt_bc2 = math.sqrt(1.0 - b2**self.t)
         sqrt_1mb2 = math.sqrt(1.0 - b2)
-        a = self.lr * (1.0 - b1) * sqrt_bc2 / (bc1 * sqrt_1mb2)
+        a = lr * (1.0 - b1) * sqrt_bc2 / (bc1 * sqrt_1mb2)
         eps = self.eps * sqrt_bc2 / sqrt_1mb2
         if not self.measure_update:
             run_shares(lambda job: self._update_share(*job, a, eps), self._jobs)
@@ -353,18 +342,17 @@ def make_optimizer(
     name: str,
     params: dict[str, np.ndarray],
     grads: dict[str, np.ndarray],
-    lr: float,
+    *,
     weight_decay: float = 0.0,
     l1: float = 0.0,
     momentum: float = 0.9,
     betas: tuple[float, float] = (0.9, 0.999),
     eps: float = 1e-8,
-    schedule: Schedule | None = None,
 ) -> Optimizer:
-    """``"adam"`` or ``"sgd"`` (with momentum); ``schedule`` defaults to constant ``lr``."""
-    kw = {"weight_decay": weight_decay, "l1": l1, "schedule": schedule}
+    """``"adam"`` or ``"sgd"`` (with momentum)."""
+    kw = {"weight_decay": weight_decay, "l1": l1}
     if name == "adam":
-        return Adam(params, grads, lr, betas=betas, eps=eps, **kw)
+        return Adam(params, grads, betas=betas, eps=eps, **kw)
     if name == "sgd":
-        return SGD(params, grads, lr, momentum=momentum, **kw)
+        return SGD(params, grads, momentum=momentum, **kw)
     raise ValueError(f"unknown optimizer {name!r} (choose 'adam' or 'sgd')")

@@ -1,10 +1,11 @@
 """All mutable state of one training run, and its save and restore.
 
-:class:`RunState` is what ``resume.npz`` holds: the model, the best weights so far, the
-optimiser, the normalisation statistics, the epoch/step counters, the history and the
-random-number streams. :meth:`RunState.to_resume` and :meth:`RunState.restore` are exact
-inverses, so a resumed run is bit-identical to an uninterrupted one;
-:func:`restore_run` reads, checks and applies a saved state.
+:class:`TrainingState` is what ``resume.npz`` holds: the model, the best weights so far,
+the optimiser, the normalisation statistics, the epoch/step counters, the history and the
+random-number streams. :meth:`TrainingState.to_resume` and :meth:`TrainingState.restore`
+are exact inverses, so a resumed run is bit-identical to an uninterrupted one;
+:func:`restore_run` reads, checks and applies a saved state. (The learning rate is not
+state: it is a function of the epoch, :func:`core.training.optim.lr_schedule`.)
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from core.foundation.errors import ChexminiError
 from core.nn.model import MLP
 from core.nn.standardize import feature_stats, identity_stats
 from core.runs.checkpoint import HISTORY_KEYS
-from core.training.optim import lr_schedule, make_optimizer
+from core.training.optim import make_optimizer
 from core.training.resume_state import check_against_data, load_resume
 
 
-class RunState:
-    """All mutable state of one run (what ``resume.npz`` saves)."""
+class TrainingState:
+    """All mutable state of one training run (what ``resume.npz`` saves) — not to be
+    confused with what a front end folds from the run's events."""
 
     def __init__(self, config: TrainConfig, data: DataSplits) -> None:
         self.config = config
@@ -36,10 +38,10 @@ class RunState:
         self.model = MLP(config.widths, config.dropout, seed=init_rng, dtype=np.float32)
         self.model.set_dropout_rng(drop_rng)
         params, grads = self.model.parameters(), self.model.gradients()
-        self.opt = make_optimizer(config.optimizer, params, grads, config.lr,
-                                  config.weight_decay, config.l1, config.momentum,
-                                  (config.beta1, config.beta2), config.adam_eps,
-                                  lr_schedule(config))
+        self.opt = make_optimizer(config.optimizer, params, grads,
+                                  weight_decay=config.weight_decay, l1=config.l1,
+                                  momentum=config.momentum, betas=(config.beta1, config.beta2),
+                                  eps=config.adam_eps)
         if config.standardize:
             self.mean, self.std = feature_stats(data.train.images)
         else:
@@ -132,7 +134,7 @@ def check_resumable(meta: dict, config: TrainConfig, fingerprint: str, path: Pat
         raise ChexminiError(f"resume refused: config differs from the saved run ({desc})", path)
 
 
-def restore_run(run: RunState, path: Path, fingerprint: str) -> None:
+def restore_run(run: TrainingState, path: Path, fingerprint: str) -> None:
     """Load the resume state at ``path``, check it against this run's config and data,
     and apply it to ``run``."""
     state = load_resume(path)

@@ -5,7 +5,7 @@
     z  = model.forward(x, train=True)              forward     (B, 1) logits
     L, g = bce_with_logits(z, y, ε, w)             loss        g = dL/dz
     model.backward(g)                              backward    fills every layer's grads
-    optimiser.step()                               update      in place, weights only decayed
+    optimiser.step(lr)                             update      in place, weights only decayed
 
 An optional :class:`StepTimer` splits the wall time into data / forward / loss / backward /
 optimiser, and forward/backward further by layer type (Linear = GEMM + bias; ReLU and
@@ -50,10 +50,11 @@ class StepTimer:
 
 
 class TrainStep:
-    """Callable: ``step(images_u8, labels, rng, weights=None, timer=None) -> loss``.
+    """Callable: ``step(images_u8, labels, rng, weights=None, *, lr, timer=None) -> loss``.
 
-    One code path, timed or not: with a ``timer`` the same model passes report each
-    layer through their ``after_layer`` hook."""
+    ``lr`` is the learning rate of this step (the trainer reads it from the run's schedule,
+    :func:`core.training.optim.lr_schedule`). One code path, timed or not: with a ``timer``
+    the same model passes report each layer through their ``after_layer`` hook."""
 
     def __init__(self, model: MLP, optimizer: Optimizer, maker: BatchMaker,
                  augment: AugmentConfig | None, label_smoothing: float) -> None:
@@ -62,7 +63,8 @@ class TrainStep:
         self.label_smoothing = label_smoothing
 
     def __call__(self, images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
-                 weights: np.ndarray | None = None, timer: StepTimer | None = None) -> float:
+                 weights: np.ndarray | None = None, *, lr: float,
+                 timer: StepTimer | None = None) -> float:
         hook = None
         if timer is not None:
             timer.start()
@@ -76,7 +78,7 @@ class TrainStep:
         if timer is not None:
             timer.lap("loss")
         self.model.backward(grad, after_layer=hook)
-        self.optimizer.step()
+        self.optimizer.step(lr)
         if timer is not None:
             timer.lap("optimiser")
             timer.steps += 1

@@ -10,7 +10,7 @@ A run goes through named phases, each a short function below:
 
 1. **prepare** (:func:`train`, :meth:`_Training.__init__`) — check the config and the
    data, lock the run folder (policy: :mod:`core.runs.folder`), build the state
-   (:class:`~core.training.run_state.RunState`) and restore it when resuming.
+   (:class:`~core.training.run_state.TrainingState`) and restore it when resuming.
 2. **one epoch** (:meth:`_Training.run_epoch`) — shuffle (seeded) → for each batch:
    uint8 images → augment (train only) → standardise with training-split statistics →
    forward (dropout on) → BCE-with-logits (label-smoothed) → backward → Adam step with
@@ -64,9 +64,9 @@ from core.runs.splits import splits_record
 from core.training.divergence import check_parameters, loss_diverged
 from core.training.finish import FinalScores, score_best
 from core.training.health import ActivationProbe, Health, layer_health
-from core.training.optim import regularisation, weight_sq_norms
+from core.training.optim import lr_schedule, regularisation, weight_sq_norms
 from core.training.resume_state import load_resume, save_resume_state
-from core.training.run_state import RunState, restore_run
+from core.training.run_state import TrainingState, restore_run
 from core.training.save_clock import SaveClock
 from core.training.scoring import QUIET_FP, validate
 from core.training.step import TrainStep
@@ -191,7 +191,7 @@ class _Training:
                  fingerprint: str, health: bool = True) -> None:
         self.config, self.data, self.out, self.control = config, data, out, control
         self.resume, self.step_events, self.fingerprint = resume, step_events, fingerprint
-        self.run = run = RunState(config, data)
+        self.run = run = TrainingState(config, data)
         if resume:
             restore_run(run, out / layout.RESUME, fingerprint)
         self.log = EventLog(out / layout.EVENTS) if out is not None else None
@@ -202,7 +202,9 @@ class _Training:
         self.steps_per_epoch = -(-len(data.train) // config.batch_size)
         self.maker = BatchMaker(run.mean, run.std, noise_seed=run.noise_seed)
         self.step, self.labels_f, self.sample_w = self._step_parts()
-        self.lr = config.lr
+        #: The one owner of the learning rate: ``schedule.lr_at(epoch)`` for every step of
+        #: an epoch and for its history entry (the optimiser holds no rate of its own).
+        self.schedule = lr_schedule(config)
         self.epoch_started = 0.0
         self.probe = ActivationProbe() if health else None
         self.meter = EpochMeter()
@@ -236,10 +238,10 @@ class _Training:
         ``save_now`` and ``stop`` are honoured between steps."""
         run, config, control, out = self.run, self.config, self.control, self.out
         e = run.epoch
-        lr = run.opt.set_epoch(e)
+        lr = self.schedule.lr_at(e)
         if run.perm is None:
             run.perm = run.shuffle_rng.permutation(len(self.data.train))
-        self.lr, self.epoch_started = lr, time.perf_counter()
+        self.epoch_started = time.perf_counter()
         self.meter.start()
         self.epoch_seen0, self.epoch_elapsed0 = run.seen, run.elapsed
         # Locals for the hot loop: no attribute look-ups per step beyond the originals.
@@ -254,7 +256,7 @@ class _Training:
             opt.measure_update = run.step == last  # health: ‖ΔW‖ of the last step only
             with np.errstate(**quiet_fp):
                 loss = step(images[idx], labels_f[idx], run.aug_rng,
-                            None if sample_w is None else sample_w[idx])
+                            None if sample_w is None else sample_w[idx], lr=lr)
             if not np.isfinite(loss):
                 raise loss_diverged(loss, e + 1, run.step + 1, config, out)
             run.step += 1
@@ -276,8 +278,9 @@ class _Training:
 
     # -- epoch end: divergence check, validation, best model, history, save cadence ---------
     def end_epoch(self) -> Iterator[Event]:
-        run, config, lr = self.run, self.config, self.lr
+        run, config = self.run, self.config
         e = run.epoch
+        lr = self.schedule.lr_at(e)
         params = run.model.parameters()
         check_parameters(params, e + 1, config, self.out)
         if self.probe is not None:

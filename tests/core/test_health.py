@@ -61,7 +61,7 @@ def _one_step(model, x, y, opt):
     _, g = bce_with_logits(logits, y, 0.0)
     model.backward(g)
     opt.measure_update = True
-    opt.step()
+    opt.step(LR)
 
 
 @pytest.mark.parametrize("kind", ["adam", "sgd"])
@@ -69,8 +69,8 @@ def test_layer_figures_equal_the_formulas(kind):
     model, x, y = _model_and_batch()
     before = model.state_dict()
     params, grads = model.parameters(), model.gradients()
-    opt = (Adam(params, grads, LR, weight_decay=WD) if kind == "adam"
-           else SGD(params, grads, LR, momentum=0.9, weight_decay=WD))
+    opt = (Adam(params, grads, weight_decay=WD) if kind == "adam"
+           else SGD(params, grads, momentum=0.9, weight_decay=WD))
     _one_step(model, x, y, opt)
     probe = ActivationProbe()
     probe.forward(model, x)

@@ -30,6 +30,7 @@ from core.training.optim import (
     ConstantSchedule,
     CosineSchedule,
     cosine_lr,
+    lr_schedule,
     make_schedule,
 )
 from core.training.resume_state import load_resume_state, save_resume_state
@@ -121,15 +122,14 @@ def test_adam_trajectory_matches_the_textbook(dtype, rtol, wd, l1):
     live = {k: v.copy() for k, v in params.items()}
     live_g = {k: np.zeros_like(v) for k, v in params.items()}
     sched = CosineSchedule(1e-2, 1e-4, 6)
-    opt = Adam(live, live_g, lr=1e-2, betas=(0.9, 0.999), eps=1e-8, weight_decay=wd, l1=l1,
-               schedule=sched)
+    opt = Adam(live, live_g, betas=(0.9, 0.999), eps=1e-8, weight_decay=wd, l1=l1)
     state = init_adam(params)
     for i, g in enumerate(grads):
-        lr = opt.set_epoch(i // 10)
+        lr = sched.lr_at(i // 10)
         assert lr == cosine_lr(i // 10, 6, 1e-2, 1e-4)
         for k in live_g:
             live_g[k][...] = g[k]
-        opt.step()
+        opt.step(lr)
         adam_step(params, g, state, lr, (0.9, 0.999), 1e-8, wd, l1)
         for k in params:
             np.testing.assert_allclose(live[k], params[k], rtol=rtol, atol=rtol * 1e-3,
@@ -150,30 +150,32 @@ def test_sgd_trajectory_matches_the_textbook(dtype, rtol):
     params, grads = _problem(dtype, seed=1)
     live = {k: v.copy() for k, v in params.items()}
     live_g = {k: np.zeros_like(v) for k, v in params.items()}
-    opt = SGD(live, live_g, lr=0.05, momentum=0.9, weight_decay=1e-3, l1=1e-4)
+    opt = SGD(live, live_g, momentum=0.9, weight_decay=1e-3, l1=1e-4)
     vel = {k: np.zeros_like(v) for k, v in params.items()}
     for g in grads[:30]:
         for k in live_g:
             live_g[k][...] = g[k]
-        opt.step()
+        opt.step(0.05)
         sgd_step(params, g, vel, 0.05, 0.9, 1e-3, 1e-4)
     for k in params:
         np.testing.assert_allclose(live[k], params[k], rtol=rtol, atol=rtol * 1e-3, err_msg=k)
 
 
-def test_schedules_and_the_constructor_learning_rate():
-    p, g = {"x.W": np.ones(3)}, {"x.W": np.ones(3)}
-    opt = Adam(p, g, lr=3e-3)
-    assert opt.lr == 3e-3 and isinstance(opt.schedule, ConstantSchedule)
-    assert opt.set_epoch(7) == 3e-3
+def test_the_schedule_owns_the_learning_rate():
+    """The schedule computes each epoch's rate from its base rate; the optimisers hold no
+    rate of their own (each step is given it)."""
+    const = make_schedule("constant", 3e-3)
+    assert isinstance(const, ConstantSchedule) and const.base_lr == 3e-3
+    assert const.lr_at(0) == const.lr_at(7) == 3e-3
     sched = make_schedule("cosine", 1e-3, 1e-5, 200)
-    opt = SGD(p, g, lr=1e-3, schedule=sched)
-    assert opt.lr == 1e-3  # epoch 0 = the constructor's rate
-    assert opt.set_epoch(199) == opt.lr == pytest.approx(1e-5)
-    with pytest.raises(AttributeError):
-        opt.lr = 0.5  # the rate comes from the schedule, not from outside
-    with pytest.raises(ValueError, match="does not start at"):
-        Adam(p, g, lr=1e-2, schedule=sched)
+    assert sched.lr_at(0) == 1e-3 and sched.lr_at(199) == pytest.approx(1e-5)
+    from_config = lr_schedule(tiny_config(lr=2e-3, lr_min=1e-5, epochs=3))
+    assert from_config.lr_at(0) == 2e-3 and from_config.lr_at(2) == pytest.approx(1e-5)
+    p, g = {"x.W": np.ones(3)}, {"x.W": np.ones(3)}
+    for opt in (Adam(p, g), SGD(p, g)):
+        assert not hasattr(opt, "lr") and not hasattr(opt, "schedule")
+    with pytest.raises(TypeError):
+        Adam(p, g, lr=1e-3)  # the rate is not the optimiser's
     with pytest.raises(ValueError, match="schedule"):
         make_schedule("step", 1e-3)
 

@@ -31,8 +31,7 @@ def test_optimised_step_equals_the_reference_step():
 
     model = MLP(WIDTHS, dropout=SPEC.dropout, seed=3)
     model.set_dropout_rng(np.random.default_rng(5))
-    opt = Adam(model.parameters(), model.gradients(), lr=SPEC.lr,
-               weight_decay=SPEC.weight_decay)
+    opt = Adam(model.parameters(), model.gradients(), weight_decay=SPEC.weight_decay)
     maker = BatchMaker(mean, std, noise_rows=NOISE_ROWS, noise_seed=NOISE_SEED)
     step = TrainStep(model, opt, maker, SPEC.augment, SPEC.label_smoothing)
     aug_rng = np.random.default_rng(7)
@@ -46,7 +45,8 @@ def test_optimised_step_equals_the_reference_step():
     for s in range(4):
         idx = np.arange(s * 24, (s + 1) * 24)
         w = weights[idx] if s % 2 else None
-        loss = step(images[idx], labels[idx], aug_rng, w, timer=timer if s == 3 else None)
+        loss = step(images[idx], labels[idx], aug_rng, w, lr=SPEC.lr,
+                    timer=timer if s == 3 else None)
         ref_loss = reference_step(params, state, images[idx], labels[idx], ref_aug, ref_drop,
                                   mean, std, SPEC, bank, w)
         assert abs(loss - ref_loss) <= 1e-5 * abs(ref_loss)
