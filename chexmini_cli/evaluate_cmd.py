@@ -96,14 +96,13 @@ def _score_splits(args, ckpt, console: Console, names: tuple[str, ...]) -> tuple
     saved = _saved_scores(args, ckpt, names)
     if saved is not None:
         return saved, SAVED_SCORES
-    model, mean, std, _ = ckpt
     check_source_resize(data_source(args), ckpt.resize_filter, ckpt.image_size, ckpt.path)
     data = load_data_from_args(args, console, ckpt.image_size, quiet=args.json)
-    maker = BatchMaker(mean, std, dtype=mean.dtype)
+    maker = BatchMaker(ckpt.mean, ckpt.std, dtype=ckpt.mean.dtype)
     out = {}
     for name in names:
         split = getattr(data, name)
-        out[name] = (sigmoid(score_split(model, split, maker)), split.labels)
+        out[name] = (sigmoid(score_split(ckpt.model, split, maker)), split.labels)
     return out, data.source
 
 

@@ -47,11 +47,11 @@ def run(args: argparse.Namespace) -> int:
 
     console = new_console()
     ckpt = load_checkpoint(args.checkpoint)
-    model, mean, std, thr = ckpt
+    thr = ckpt.threshold
     paths = list(_predict_paths(args))
-    preds = predict_files(model, mean, std, thr, paths, resize=ckpt.resize_filter)
-    oods = assess_files([p.path for p in preds], ckpt.image_size, mean, std, ckpt.resize_filter,
-                        xray_rules_apply(args.checkpoint))
+    preds = predict_files(ckpt.model, ckpt.mean, ckpt.std, thr, paths, resize=ckpt.resize_filter)
+    oods = assess_files([p.path for p in preds], ckpt.image_size, ckpt.mean, ckpt.std,
+                        ckpt.resize_filter, xray_rules_apply(args.checkpoint))
     finder = LabelFinder()
     truths = [finder.lookup(p.path) if p.error is None else None for p in preds]
     if args.json:
