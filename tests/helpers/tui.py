@@ -26,9 +26,10 @@ from core.events import (
     StepDone,
 )
 from core.foundation.config import TrainConfig
+from core.inference import predict_label
 from core.nn.model import MLP, sigmoid
 from core.nn.standardize import feature_stats
-from core.runs.checkpoint import build_metrics, save_artifacts
+from core.runs.checkpoint import build_metrics, load_checkpoint, save_artifacts
 
 SIZE = (100, 32)
 
@@ -71,6 +72,13 @@ def make_checkpoint(out: Path, seed: int = 0, hidden=(16, 8), n: int = 60,
                    test_labels=test_labels)
     return out
 
+
+
+def card_prediction(ckpt: Path, png: Path) -> tuple[float, str]:
+    """``(P(abnormal), label)`` of ``png`` by the checkpoint's own pipeline and active
+    threshold: what every screen must agree with."""
+    c = load_checkpoint(ckpt)
+    return predict_label(c.model, c.preprocess(png), c.threshold)
 
 
 def write_png(path: Path, index: int = 0, size: int = 64) -> Path:

@@ -21,12 +21,13 @@ from chexmini_tui.screens.evaluate import EvaluateScreen
 from chexmini_tui.screens.gallery import GalleryScreen
 from core.evaluation.metrics import label_of
 from core.evaluation.operating_point import OperatingPoint, choose_operating_point
-from core.inference import load_checkpoint, predict_label
+from core.inference import load_checkpoint
 from core.inference.gallery import select
 from core.runs.checkpoint import save_operating_point
 from core.runs.scores import load_scores
 from tests.helpers import REPO
 from tests.helpers.tui import (
+    card_prediction,
     inspect_ready,
     make_app,
     make_checkpoint,
@@ -43,11 +44,6 @@ pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 def run(coro):
     return asyncio.run(coro)
-
-
-def prob_of(ckpt: Path, png: Path) -> float:
-    c = load_checkpoint(ckpt)
-    return predict_label(c.model, c.preprocess(png), c.threshold)[0]
 
 
 def youden_of(ckpt: Path) -> float:
@@ -85,7 +81,7 @@ def test_load_active_and_fingerprint(tmp_path):
 @pytest.mark.slow
 def test_predict_never_shows_the_old_models_probability(tmp_path, two):
     a, b, png = two
-    pa, pb = prob_of(a, png), prob_of(b, png)
+    pa, pb = card_prediction(a, png)[0], card_prediction(b, png)[0]
     assert f"{pa:.4f}" != f"{pb:.4f}"                   # the two models disagree
 
     async def go():
@@ -173,7 +169,7 @@ def test_gradcheck_of_the_old_checkpoint_is_cleared(tmp_path, two):
 @pytest.mark.slow
 def test_saved_operating_point_reaches_every_screen(tmp_path, two):
     a, _, png = two
-    pa = prob_of(a, png)
+    pa = card_prediction(a, png)[0]
     # an operating point on the other side of the image's probability: its label flips
     old_label = label_of(pa, youden_of(a))
     t_new = float(np.nextafter(pa, 1.0)) if old_label == "abnormal" else pa * 0.5

@@ -12,9 +12,15 @@ import pytest
 
 from chexmini_tui.widgets.path_box import complete, resolve
 from core.data.nih_sample import sample_pngs
-from core.inference import load_checkpoint, predict_label
 from tests.helpers import REPO
-from tests.helpers.tui import make_app, make_checkpoint, text_of, wait_for, write_png
+from tests.helpers.tui import (
+    card_prediction,
+    make_app,
+    make_checkpoint,
+    text_of,
+    wait_for,
+    write_png,
+)
 
 SMALL = (80, 24)
 
@@ -29,11 +35,6 @@ def ckpt(tmp_path_factory) -> Path:
 
 def run(coro):
     return asyncio.run(coro)
-
-
-def predicted(ckpt: Path, png: Path) -> str:
-    c = load_checkpoint(ckpt)
-    return predict_label(c.model, c.preprocess(png), c.threshold)[1]
 
 
 def other(label: str) -> str:
@@ -136,7 +137,7 @@ def _labelled_folders(root: Path, ckpt: Path) -> dict[str, Path]:
     a = root / "csv"
     a.mkdir(parents=True)
     right, wrong = write_png(a / "r.png", 0), write_png(a / "w.png", 1)
-    pr, pw = predicted(ckpt, right), predicted(ckpt, wrong)
+    pr, pw = card_prediction(ckpt, right)[1], card_prediction(ckpt, wrong)[1]
     (a / "labels.csv").write_text(
         f"Image Index,label\nr.png,{int(pr == 'abnormal')}\nw.png,{int(pw != 'abnormal')}\n")
     out["labels.csv"] = a
