@@ -8,6 +8,7 @@ Every event is a small dataclass that round-trips through JSON (``to_dict`` /
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 from dataclasses import MISSING, asdict, dataclass, field, fields
@@ -16,6 +17,7 @@ from typing import Any, ClassVar, NamedTuple, get_args, get_type_hints
 
 from core.foundation import safe_io
 from core.foundation.errors import ChexminiError
+from core.foundation.numbers import is_int, is_number, is_number_or_none
 
 
 @dataclass
@@ -127,9 +129,9 @@ def _field_ok(value: Any, hint: Any) -> bool:
     if hint is bool:
         return isinstance(value, bool)
     if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return is_int(value)
     if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+        return is_number(value)
     if hint is str:
         return isinstance(value, str)
     if hint is dict or hint is list:
@@ -140,18 +142,21 @@ def _field_ok(value: Any, hint: Any) -> bool:
 
 
 def _numbers_dict(d: dict, none_ok: bool = False) -> bool:
-    return all((none_ok and v is None) or (isinstance(v, (int, float)) and not isinstance(v, bool))
-               for v in d.values())
+    check = is_number_or_none if none_ok else is_number
+    return all(check(v) for v in d.values())
 
 
 def _nested_ok(cls: type[Event], d: dict[str, Any]) -> bool:
     """What front ends read inside the dict/list fields has the right types."""
     if cls is RunStarted:
-        epochs = d["config"].get("epochs", 0)
-        return (isinstance(epochs, int) and not isinstance(epochs, bool)
-                and all(isinstance(w, int) and not isinstance(w, bool) for w in d["widths"])
-                and all(isinstance(v, dict) and isinstance(v.get("n"), int)
-                        and not isinstance(v["n"], bool) for v in d["splits"].values()))
+        return (is_int(d["config"].get("epochs", 0))
+                and all(is_number(v) for v in d["config"].values()
+                        if isinstance(v, (int, float)) and not isinstance(v, bool))
+                and all(is_int(w) for w in d["widths"])
+                and all(isinstance(v, dict) and is_int(v.get("n"))
+                        and all(is_number(x) for x in v.values()
+                                if isinstance(x, (int, float)) and not isinstance(x, bool))
+                        for v in d["splits"].values()))
     if cls is Finished:
         return _numbers_dict(d["validation"]) and _numbers_dict(d["test"])
     if cls is EpochEnd:
@@ -160,6 +165,13 @@ def _nested_ok(cls: type[Event], d: dict[str, Any]) -> bool:
                 and all(isinstance(v, dict) and _numbers_dict(v, none_ok=True)
                         for v in health.values()))
     return True
+
+
+@functools.cache
+def _schema(cls: type[Event]) -> tuple[dict[str, Any], tuple]:
+    """The resolved type hints and fields of ``cls``, worked out once per class (not per
+    line: resolving string annotations dominated reading a long log)."""
+    return get_type_hints(cls), fields(cls)
 
 
 def event_from_dict(d: Any) -> Event:
@@ -176,8 +188,8 @@ def event_from_dict(d: Any) -> Event:
     cls = EVENT_TYPES.get(kind)
     if cls is None:
         raise UnknownEvent(f"unknown event type {kind!r:.40}")
-    hints = get_type_hints(cls)
-    for f in fields(cls):
+    hints, cls_fields = _schema(cls)
+    for f in cls_fields:
         if f.name not in d:
             if f.default is MISSING and f.default_factory is MISSING:
                 raise ValueError(f"{kind}: missing field {f.name!r}")
@@ -186,7 +198,7 @@ def event_from_dict(d: Any) -> Event:
             raise ValueError(f"{kind}: field {f.name!r} has the wrong type")
     if not _nested_ok(cls, d):
         raise ValueError(f"{kind}: a nested value has the wrong type")
-    return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
+    return cls(**{f.name: d[f.name] for f in cls_fields if f.name in d})
 
 
 class EventLog:

@@ -56,7 +56,9 @@ def fold_events(events: list[Event]) -> RunLog:
         elif isinstance(ev, EpochEnd):
             values = (ev.train_loss, ev.reg_loss, ev.val_loss, ev.val_acc, ev.val_auc, ev.lr)
             for key, value in zip(HISTORY_KEYS, values, strict=True):
-                log.history[key] = [*log.history[key][:ev.epoch - 1], float(value)]
+                kept = log.history[key]      # in place: a copy per epoch is quadratic
+                del kept[ev.epoch - 1:]
+                kept.append(float(value))
             log.best_epoch, log.best_val_auc = ev.best_epoch, float(ev.best_val_auc)
         elif isinstance(ev, Finished):
             auc = ev.test.get("auc")

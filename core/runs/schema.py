@@ -16,20 +16,15 @@ from typing import Any
 
 from core.evaluation.operating_point import METRICS, rule_text
 from core.foundation.errors import ChexminiError
+from core.foundation.numbers import all_numbers, is_int, is_number, show
+
+__all__ = ["is_int", "is_number", "validate_history", "validate_metrics"]
 
 HEADLINE = ("auc", "accuracy", "balanced_accuracy", "precision", "recall", "specificity",
             "f1", "positive_rate")
 CONFUSION = ("tn", "fp", "fn", "tp")
 CURVES = {"roc_curve": ("fpr", "tpr"), "pr_curve": ("precision", "recall")}
 SCALARS = (str, int, float, bool, type(None))
-
-
-def is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _fail(path, key: str, problem: str) -> ChexminiError:
@@ -43,14 +38,16 @@ def _dict(value: Any, path, key: str) -> dict:
 
 
 def _count(value: Any, path, key: str) -> int:
-    if not is_int(value) or value < 0:
-        raise _fail(path, key, f"expected a whole number >= 0, got {value!r:.40}")
+    if not is_int(value, lo=0):
+        raise _fail(path, key, f"expected a whole number >= 0, got {show(value)}")
     return value
 
 
-def _numbers(value: Any, path, key: str) -> list:
-    if not isinstance(value, list) or not all(is_number(v) for v in value):
-        raise _fail(path, key, "expected a list of numbers")
+def _numbers(value: Any, path, key: str, lo: float | None = None,
+             hi: float | None = None) -> list:
+    if not all_numbers(value, lo, hi):
+        raise _fail(path, key, "expected a list of finite numbers"
+                    + (f" in [{lo:g}, {hi:g}]" if lo is not None and hi is not None else ""))
     return value
 
 
@@ -58,8 +55,10 @@ def _split_block(block: Any, path, key: str) -> None:
     block = _dict(block, path, key)
     for name in (*HEADLINE, "threshold"):
         if name in block or name in HEADLINE:
-            if not is_number(block.get(name)):
-                raise _fail(path, f"{key}.{name}", "expected a number")
+            hi = MAX_THRESHOLD if name == "threshold" else 1.0
+            if not is_number(block.get(name), 0.0, hi):
+                raise _fail(path, f"{key}.{name}",
+                            f"expected a number in [0, 1], got {show(block.get(name))}")
     cm = _dict(block.get("confusion_matrix"), path, f"{key}.confusion_matrix")
     for name in CONFUSION:
         _count(cm.get(name), path, f"{key}.confusion_matrix.{name}")
@@ -67,7 +66,7 @@ def _split_block(block: Any, path, key: str) -> None:
     for curve, axes in CURVES.items():
         if curve in block:
             c = _dict(block[curve], path, f"{key}.{curve}")
-            xs = [_numbers(c.get(a), path, f"{key}.{curve}.{a}") for a in axes]
+            xs = [_numbers(c.get(a), path, f"{key}.{curve}.{a}", 0.0, 1.0) for a in axes]
             if len(xs[0]) != len(xs[1]):
                 raise _fail(path, f"{key}.{curve}", "the two axes differ in length")
 
@@ -76,12 +75,29 @@ def _config(cfg: Any, path) -> None:
     cfg = _dict(cfg, path, "config")
     for k, v in cfg.items():
         if k == "hidden_dims":
-            if not isinstance(v, list) or not all(is_int(h) and h >= 1 for h in v):
+            if not isinstance(v, list) or not all(is_int(h, lo=1) for h in v):
                 raise _fail(path, "config.hidden_dims", "expected a list of positive integers")
-        elif not isinstance(v, SCALARS):
-            raise _fail(path, f"config.{k}", "expected a number, string or boolean")
-    if "image_size" in cfg and not (is_int(cfg["image_size"]) and cfg["image_size"] >= 1):
+        elif not isinstance(v, SCALARS) or (isinstance(v, (int, float)) and not isinstance(
+                v, bool) and not is_number(v)):
+            raise _fail(path, f"config.{k}", "expected a finite number, string or boolean")
+    if "image_size" in cfg and not is_int(cfg["image_size"], lo=1):
         raise _fail(path, "config.image_size", "expected a positive integer")
+
+
+#: ``data``: how the run's split was made (read back by ``gallery`` to find its images).
+DATA_INTS = ("split_seed", "n_train", "n_val", "n_test")
+DATA_FRACTIONS = ("val_fraction", "test_fraction")
+
+
+def _data(block: Any, path) -> None:
+    block = _dict(block, path, "data")
+    for k, v in block.items():
+        if k in DATA_INTS and v is not None and not is_int(v, lo=0):
+            raise _fail(path, f"data.{k}", f"expected a whole number >= 0, got {show(v)}")
+        if k in DATA_FRACTIONS and not is_number(v, 0.0, 1.0):
+            raise _fail(path, f"data.{k}", f"expected a number in [0, 1], got {show(v)}")
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and not is_number(v):
+            raise _fail(path, f"data.{k}", f"expected a finite number, got {show(v)}")
 
 
 #: The largest threshold Youden's J can give: the float just above a score of 1.0
@@ -90,8 +106,8 @@ MAX_THRESHOLD = math.nextafter(1.0, math.inf)
 
 
 def _threshold_value(value: Any, path, key: str) -> float:
-    if not is_number(value) or not math.isfinite(value) or not 0.0 <= value <= MAX_THRESHOLD:
-        raise _fail(path, key, f"expected a threshold in [0, 1], got {value!r:.40}")
+    if not is_number(value, 0.0, MAX_THRESHOLD):
+        raise _fail(path, key, f"expected a threshold in [0, 1], got {show(value)}")
     return value
 
 
@@ -115,7 +131,7 @@ def _operating_point(entry: Any, path) -> None:
     if metric == "youden":
         if target is not None:
             raise _fail(path, "operating_point.target", "expected null for Youden's J")
-    elif not (is_number(target) and math.isfinite(target) and 0.0 < target <= 1.0):
+    elif not (is_number(target, 0.0, 1.0) and target > 0.0):
         raise _fail(path, "operating_point.target", "expected a number in (0, 1]")
     if entry.get("rule") != rule_text(metric, target):
         raise _fail(path, "operating_point.rule",
@@ -127,11 +143,11 @@ def validate_metrics(metrics: Any, path) -> dict:
     if not isinstance(metrics, dict):
         raise ChexminiError("expected a JSON object", path)
     thr = metrics.get("threshold")
-    if not is_number(thr) or not math.isfinite(thr):
+    if not is_number(thr):
         raise ChexminiError("has no finite numeric 'threshold'", path)
     if not 0.0 <= thr <= MAX_THRESHOLD:
-        raise ChexminiError(f"'threshold' is {thr!r}; a threshold on P(abnormal) must be in "
-                            "[0, 1]", path)
+        raise ChexminiError(f"'threshold' is {show(thr)}; a threshold on P(abnormal) must be "
+                            "in [0, 1]", path)
     if "best_epoch" in metrics:
         _count(metrics["best_epoch"], path, "best_epoch")
     if "config" in metrics:
@@ -147,7 +163,9 @@ def validate_metrics(metrics: Any, path) -> dict:
             _split_block(metrics[key], path, key)
     if "operating_point" in metrics:
         _operating_point(metrics["operating_point"], path)
-    for key in ("label_map", "data", "engine"):
+    if "data" in metrics:
+        _data(metrics["data"], path)
+    for key in ("label_map", "engine"):
         if key in metrics:
             _dict(metrics[key], path, key)
     return metrics

@@ -24,9 +24,9 @@ from core.foundation import safe_io
 from core.foundation.atomic import write_npz
 from core.foundation.config import TrainConfig
 from core.foundation.errors import ChexminiError
+from core.foundation.numbers import is_int, is_number, is_wide_int
 from core.foundation.safe_npz import read_npz
 from core.runs.checkpoint import HISTORY_KEYS
-from core.runs.schema import is_int, is_number
 from core.training.optim import Adam
 
 FORMAT = 1
@@ -122,9 +122,8 @@ def _rng(meta: dict, path: Path) -> None:
         st = states.get(name)
         inner = st.get("state") if isinstance(st, dict) else None
         ok = (isinstance(inner, dict) and st.get("bit_generator") == "PCG64"
-              and all(is_int(inner.get(k)) and 0 <= inner[k] < 2**128 for k in ("state", "inc"))
-              and st.get("has_uint32") in (0, 1) and is_int(st.get("uinteger"))
-              and 0 <= st["uinteger"] < 2**32)
+              and all(is_wide_int(inner.get(k), 0, 2**128 - 1) for k in ("state", "inc"))
+              and st.get("has_uint32") in (0, 1) and is_int(st.get("uinteger"), 0, 2**32 - 1))
         if ok:
             try:
                 np.random.PCG64().state = st
