@@ -4,7 +4,6 @@ a constant baseline on the same folds (mean ± sd of test-fold AUC and balanced 
 from __future__ import annotations
 
 import argparse
-import json
 
 from rich.console import Console
 from rich.table import Table
@@ -17,7 +16,7 @@ from chexmini_cli.options import (
     config_from_args,
     load_data_from_args,
 )
-from chexmini_cli.output import new_console
+from chexmini_cli.output import json_text, new_console
 from core.data.sources import portable_source
 from core.foundation.atomic import write_json
 from core.foundation.config import TrainConfig
@@ -75,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
                "mlp_config": mlp.to_dict(), "summary": summary,
                "results": results_to_dicts(results)}
     if args.json:
-        print(json.dumps(payload, indent=2))
+        print(json_text(payload, indent=2))
     else:
         _print_summary(args, data, summary, console)
     if args.out:  # after printing: a failed write loses nothing on screen

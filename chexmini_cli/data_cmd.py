@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from rich.console import Console
@@ -28,7 +27,7 @@ from rich.progress import (
 from rich.table import Table
 
 from chexmini_cli.options import add_data_flags, check_flags, load_data_from_args
-from chexmini_cli.output import new_console
+from chexmini_cli.output import json_text, new_console
 
 EXIT_INTERRUPTED = 130
 
@@ -139,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
               "command again to continue", file=sys.stderr)
         return EXIT_INTERRUPTED
     if args.json:
-        print(json.dumps({"source": data.source, "image_size": data.image_size,
+        print(json_text({"source": data.source, "image_size": data.image_size,
                           "splits": _summary(data), "info": data.info}, indent=2))
         return 0
     _print_splits(data, console)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from chexmini_cli.options import (
     data_source,
     load_data_from_args,
 )
-from chexmini_cli.output import metric_table, new_console
+from chexmini_cli.output import json_text, metric_table, new_console
 from core.foundation.errors import ChexminiError
 
 #: ``--target-*`` must be a rate in (0, 1].
@@ -152,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
                              "ece": expected_calibration_error(s, y)}
     saved = None if not args.save else str(save_operating_point(args.checkpoint, op))
     if args.json:
-        print(json.dumps({"checkpoint": str(args.checkpoint), "threshold": threshold,
+        print(json_text({"checkpoint": str(args.checkpoint), "threshold": threshold,
                           "rule": rule, "operating_point": op and op.to_dict(),
                           "saved_to": saved, "data": source, "splits": reports}, indent=2))
         return 0

@@ -4,10 +4,9 @@ first (file, patient, score, true label) — the app's error gallery for the she
 from __future__ import annotations
 
 import argparse
-import json
 
 from chexmini_cli.options import add_split_flag, check_flags
-from chexmini_cli.output import new_console
+from chexmini_cli.output import json_text, new_console
 from core.inference.gallery import CELL_TITLES, CELLS, LABEL_NAMES, select
 
 
@@ -48,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
              "true_label": LABEL_NAMES[int(run_split.labels[i])]}
             for k, i in enumerate(shown)]
     if args.json:
-        print(json.dumps({"checkpoint": str(args.checkpoint), "split": args.split,
+        print(json_text({"checkpoint": str(args.checkpoint), "split": args.split,
                           "cell": args.cell, "threshold": t, "rule": rule,
                           "n_cell": len(order),
                           "data": run_split.source, "images": rows}, indent=2))

@@ -4,13 +4,12 @@ or a checkpoint's; exit code 1 when a tensor fails."""
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
 from rich.table import Table
 
 from chexmini_cli.options import check_flags, flag_name
-from chexmini_cli.output import new_console
+from chexmini_cli.output import json_text, new_console
 from core.foundation.checks import ConfigError
 from core.foundation.errors import ChexminiError
 
@@ -71,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     report = gradcheck(model, x, y, eps=args.eps, n_samples=args.samples, tol=args.tol,
                        seed=args.seed, order=args.order)
     if args.json:
-        print(json.dumps({"model": what, **report.to_dict()}, indent=2))
+        print(json_text({"model": what, **report.to_dict()}, indent=2))
     else:
         table = Table(title=f"gradient check: {what}, float64, order-{args.order} centred "
                             f"differences, h={args.eps:g}, tol={args.tol:g}")

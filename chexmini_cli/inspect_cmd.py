@@ -4,10 +4,9 @@ threshold, files, splits and headline metrics."""
 from __future__ import annotations
 
 import argparse
-import json
 
 from chexmini_cli.options import DEFAULT_CHECKPOINT
-from chexmini_cli.output import metric_table, new_console
+from chexmini_cli.output import json_text, metric_table, new_console
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
             if split in summary:
                 slim[split] = {k: v for k, v in summary[split].items()
                                if k not in ("roc_curve", "pr_curve")}
-        print(json.dumps({"model": repr(model), **slim}, indent=2))
+        print(json_text({"model": repr(model), **slim}, indent=2))
         return 0
     console.print(f"[bold]{summary['path']}[/]  {model!r}")
     console.print(_threshold_line(summary), markup=False, soft_wrap=True)

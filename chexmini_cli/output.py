@@ -27,3 +27,17 @@ def metric_table(title: str, reports: dict[str, dict]) -> Table:
     table.add_row("n", *(str(r["n_val"]) for r in reports.values()))
     table.add_row("positive rate", *(f"{r['positive_rate']:.4f}" for r in reports.values()))
     return table
+
+
+def json_text(obj: object, **kw) -> str:
+    """``json.dumps(obj, **kw)`` as strict JSON: a NaN or infinity anywhere is a
+    ChexminiError, never ``NaN`` in the output (which is not JSON)."""
+    import json
+
+    from core.foundation.errors import ChexminiError
+
+    try:
+        return json.dumps(obj, allow_nan=False, **kw)
+    except ValueError:
+        raise ChexminiError("the result holds a number that is not finite; no JSON "
+                            "written") from None

@@ -4,14 +4,13 @@ X-rays), with the true label where one is found and a note on images unlike X-ra
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from rich.table import Table
 
 from chexmini_cli.options import DEFAULT_CHECKPOINT, EXIT_USAGE
-from chexmini_cli.output import new_console
+from chexmini_cli.output import json_text, new_console
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,12 +43,14 @@ def run(args: argparse.Namespace) -> int:
     from core.data.true_labels import LabelFinder
     from core.inference import load_checkpoint, predict_files
     from core.inference.ood import assess_files, xray_rules_apply
+    from core.runs import layout
 
     console = new_console()
     ckpt = load_checkpoint(args.checkpoint)
     thr = ckpt.threshold
     paths = list(_predict_paths(args))
-    preds = predict_files(ckpt.model, ckpt.mean, ckpt.std, thr, paths, resize=ckpt.resize_filter)
+    preds = predict_files(ckpt.model, ckpt.mean, ckpt.std, thr, paths, resize=ckpt.resize_filter,
+                          source=Path(ckpt.path) / layout.MODEL)
     oods = assess_files([p.path for p in preds], ckpt.image_size, ckpt.mean, ckpt.std,
                         ckpt.resize_filter, xray_rules_apply(args.checkpoint))
     finder = LabelFinder()
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         rows = [{**p.to_dict(), "ood": o.to_dict() if o is not None else None,
                  "true_label": t.label if t is not None else None}
                 for p, o, t in zip(preds, oods, truths, strict=True)]
-        print(json.dumps({"checkpoint": str(args.checkpoint), "threshold": thr,
+        print(json_text({"checkpoint": str(args.checkpoint), "threshold": thr,
                           "rule": ckpt.threshold_rule, "predictions": rows}, indent=2))
     else:
         table = Table(title=f"{args.checkpoint} (threshold {thr:.4f}: {ckpt.threshold_rule})")

@@ -4,14 +4,13 @@ the app's Inspect screen shows, for a shell over SSH)."""
 from __future__ import annotations
 
 import argparse
-import json
 
 from rich import box
 from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from chexmini_cli.output import new_console
+from chexmini_cli.output import json_text, new_console
 from core.runs.listing import COLUMNS, SORT_KEYS
 from core.runs.status import STATUS_TEXT
 
@@ -43,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     console = new_console()
     rows = sort_rows(list_runs(args.folder), args.sort, args.reverse)
     if args.json:
-        print(json.dumps({"folder": str(args.folder), "sort": args.sort,
+        print(json_text({"folder": str(args.folder), "sort": args.sort,
                           "reverse": args.reverse, "runs": [r.to_dict() for r in rows]},
                          indent=2))
         return 0

@@ -15,7 +15,8 @@ from core.nn.model import MLP
 from core.nn.preprocess import preprocess_image
 
 
-def predict_proba(model: MLP, x: np.ndarray) -> np.ndarray:
+def predict_proba(model: MLP, x: np.ndarray,
+                  source: str | os.PathLike[str] | None = None) -> np.ndarray:
     """P(abnormal) for ``x: (D,)`` or ``(B, D)`` → ``(B,)``, computed in float64
     (:meth:`~core.nn.model.MLP.predict_proba_float64`), so an image scores the same alone
     (the API, Predict) as in a batch (``chexmini predict``, many files)."""
@@ -24,7 +25,12 @@ def predict_proba(model: MLP, x: np.ndarray) -> np.ndarray:
         x = x[None]
     if x.ndim != 2 or x.shape[1] != model.widths[0]:
         raise ChexminiError(f"input has shape {x.shape}; the model takes (B, {model.widths[0]})")
-    return model.predict_proba_float64(x)
+    with np.errstate(over="ignore", invalid="ignore"):
+        probs = model.predict_proba_float64(x)
+    if not np.isfinite(probs).all():  # finite but huge weights overflow to inf - inf = NaN
+        raise ChexminiError("the model's output is not a finite number (its weights "
+                            "overflow on this input)", source)
+    return probs
 
 
 def predict_label(model: MLP, x: np.ndarray, threshold: float = 0.5) -> tuple[float, str]:
@@ -61,11 +67,13 @@ class Prediction:
 def predict_files(
     model: MLP, mean: np.ndarray, std: np.ndarray, threshold: float,
     paths: Iterable[str | os.PathLike[str]], batch_size: int = 512, resize: str | None = None,
+    source: str | os.PathLike[str] | None = None,
 ) -> list[Prediction]:
     """Predict many files (resized with ``resize``, by default the filter ``mean`` carries:
     :func:`~core.nn.preprocess.preprocess_image`); a file that cannot be read (missing,
     permission denied, I/O error, undecodable) gets ``error`` instead of a crash, and the
-    others are scored."""
+    others are scored. Weights whose output is not finite are a ChexminiError naming
+    ``source`` (the checkpoint's ``model.npz``)."""
     side = int(round(np.sqrt(model.widths[0])))
     out: list[Prediction | None] = []
     batch_x: list[np.ndarray] = []
@@ -73,7 +81,7 @@ def predict_files(
 
     def flush() -> None:
         if batch_x:
-            probs = predict_proba(model, np.stack(batch_x))
+            probs = predict_proba(model, np.stack(batch_x), source)
             for pos, p in zip(batch_pos, probs, strict=True):
                 out[pos] = Prediction(out[pos].path, float(p), label_of(float(p), threshold))
             batch_x.clear()
