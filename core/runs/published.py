@@ -35,8 +35,28 @@ PUBLISHED_CONFIG_KEYS = ("image_size", "hidden_dims", "dropout", "optimizer", "l
 METRICS_KEYS = ("best_epoch", "threshold", "label_map", "config", "splits", "validation",
                 "test")
 
-_PUB_KEY = re.compile(r"^(\d+)\.(W|b)$")
-_OWN_KEY = re.compile(r"^fc(\d+)\.(W|b)$")
+#: Anything shaped like a layer key (any digits, Unicode ones included, leading zeros):
+#: enough to tell the layout; :func:`layer_key` then accepts only the canonical form.
+_PUB_KEY = re.compile(r"(\d+)\.(W|b)")
+_OWN_KEY = re.compile(r"fc(\d+)\.(W|b)")
+_CANONICAL = re.compile(r"0|[1-9][0-9]{0,5}")
+#: The largest layer index accepted (far beyond any real network).
+MAX_INDEX = 99_999
+
+
+def layer_key(key: str, path: Path, own: bool = False) -> tuple[int, str] | None:
+    """``(index, "W" | "b")`` of a layer key (``"3.W"``, or ``"fc2.W"`` when ``own``); None
+    when ``key`` is not shaped like one. The one parser of layer indices: ASCII digits in
+    canonical form (no leading zeros, no other digits), at most :data:`MAX_INDEX`;
+    anything else shaped like a layer key is a one-line ChexminiError."""
+    m = (_OWN_KEY if own else _PUB_KEY).fullmatch(key)
+    if m is None:
+        return None
+    digits = m.group(1)
+    if not _CANONICAL.fullmatch(digits) or int(digits) > MAX_INDEX:
+        raise ChexminiError(f"key {key[:40]!r}: a layer index must be written in ASCII "
+                            f"digits without leading zeros (at most {MAX_INDEX})", path)
+    return int(digits), m.group(2)
 
 
 def detect_layout(keys: Iterable[str], path: Path) -> str:
@@ -44,8 +64,8 @@ def detect_layout(keys: Iterable[str], path: Path) -> str:
 
     A file with neither kind of key counts as chexmini (its reader names the missing key)."""
     keys = list(keys)
-    own = [k for k in keys if _OWN_KEY.match(k)]
-    pub = [k for k in keys if _PUB_KEY.match(k)]
+    own = [k for k in keys if _OWN_KEY.fullmatch(k)]
+    pub = [k for k in keys if _PUB_KEY.fullmatch(k)]
     if own and pub:
         raise ChexminiError(f"mixed layouts: chexmini keys ({own[0]!r}) and published-layout "
                             f"keys ({pub[0]!r}) in one file", path)
@@ -57,12 +77,12 @@ def published_to_state(weights: dict[str, np.ndarray], path: Path) -> dict[str, 
     indices 0, 3, 6, … with none missing, each W with its b, shapes that chain."""
     found: dict[int, set[str]] = {}
     for key in weights:
-        m = _PUB_KEY.match(key)
-        if m is None:
-            raise ChexminiError(f"unexpected key {key!r} in a published-layout checkpoint "
+        parsed = layer_key(key, path)
+        if parsed is None:
+            raise ChexminiError(f"unexpected key {key[:40]!r} in a published-layout checkpoint "
                                 "(expected '0.W', '0.b', '3.W', …, '_norm_mean', '_norm_std')",
                                 path)
-        found.setdefault(int(m.group(1)), set()).add(m.group(2))
+        found.setdefault(parsed[0], set()).add(parsed[1])
     for idx in sorted(found):
         if idx % STEP:
             raise ChexminiError(f"key '{idx}.{min(found[idx])}' is not a Linear layer index "
@@ -104,8 +124,8 @@ def state_to_published(state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """chexmini ``{"fc1.W", …}`` → published ``{"0.W", …}`` as float64 (values unchanged)."""
     out = {}
     for key, value in state.items():
-        m = _OWN_KEY.match(key)
-        if m is None:
+        m = _OWN_KEY.fullmatch(key)
+        if m is None or not _CANONICAL.fullmatch(m.group(1)) or m.group(1) == "0":
             raise ValueError(f"not a chexmini parameter name: {key!r}")
         out[f"{(int(m.group(1)) - 1) * STEP}.{m.group(2)}"] = np.asarray(value, np.float64)
     return out
