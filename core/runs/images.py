@@ -10,8 +10,9 @@ arguments and then **checks** that it is the run's data before pairing score ``i
 image ``i``:
 
 - the split's labels equal ``{split}_labels.npy`` (always);
-- the file names equal ``splits.json``'s when the run has one, otherwise the data's
-  fingerprint equals ``config.dataset_revision`` when recorded.
+- the file names equal ``splits.json``'s when the run has one;
+- the data's fingerprint (names, labels and pixels) equals ``config.dataset_revision``
+  when recorded, so an image replaced under the same name is refused.
 
 Data that cannot be loaded (a folder on another machine, a missing download) or that
 does not match is one :class:`ChexminiError` line saying which data and why.
@@ -118,10 +119,11 @@ def _check_match(part, labels: np.ndarray, record: dict | None, split: str,
                        f"{len(labels):,}")
     if not np.array_equal(np.asarray(part.labels, dtype=np.float64), labels):
         raise mismatch(f"{title} labels differ from {split}_labels.npy")
-    if record is not None:
-        if [str(n) for n in part.names] != record[split]["names"]:
-            raise mismatch(f"{title} file names differ from {layout.SPLITS}")
-        return
+    if record is not None and [str(n) for n in part.names] != record[split]["names"]:
+        raise mismatch(f"{title} file names differ from {layout.SPLITS}")
+    # Names alone do not pin the pixels: an image replaced under the same name must not
+    # be shown beside the score of the old one, so the recorded revision is checked too.
     revision = read_metrics(ckpt).get("config", {}).get("dataset_revision")
     if isinstance(revision, str) and revision and data.fingerprint() != revision:
-        raise mismatch("its fingerprint differs from config.dataset_revision")
+        raise mismatch("its images differ from the ones the run scored (the data's "
+                       "fingerprint differs from config.dataset_revision)")

@@ -229,3 +229,23 @@ def test_cached_sources_pair_each_score_with_its_image(tmp_path, monkeypatch, ki
         want = [int(Path(n).name[:8]) if Path(n).name[:8].isdigit() else -1
                 for n in run.names]
         assert run.patients.tolist() == want
+
+
+def test_an_image_replaced_under_its_name_is_refused(tmp_path):
+    """splits.json pins the names, not the pixels: a test image swapped for another
+    under the same file name must not be shown beside the old image's saved score."""
+    from tests.helpers.data import make_folder, write_png
+
+    root = tmp_path / "imgs"
+    make_folder(root, n=40)
+    run = tmp_path / "run"
+    run_to_end(tiny_config(hidden_dims=[], epochs=1, batch_size=64, image_size=32),
+               load_data(f"folder:{root}", image_size=32), run)
+    assert len(locate(run, "test")) > 0
+    name = read_splits(run / layout.SPLITS)["test"]["names"][0]
+    target = next(root.rglob(name))
+    write_png(target, "gray8", 999, 96)                  # new pixels, same name
+    with pytest.raises(ChexminiError, match="its images differ from the ones the run "
+                                            "scored") as err:
+        locate(run, "test")
+    assert "\n" not in str(err.value)
