@@ -26,7 +26,7 @@ from chexmini_cli import (
 )
 from chexmini_cli.options import EXIT_USAGE
 from core import __version__
-from core.foundation.errors import ChexminiError
+from core.foundation.errors import ChexminiError, os_problem
 
 #: The command modules, in the order ``chexmini --help`` lists them.
 COMMANDS = (train_cmd, evaluate_cmd, predict_cmd, gradcheck_cmd, data_cmd, cv_cmd,
@@ -61,8 +61,7 @@ def system_error_line(exc: BaseException) -> str:
         return "out of memory (use smaller images, layers, batches or --n-train)"
     if isinstance(exc, RecursionError):
         return "input nested too deeply to read (maximum recursion depth exceeded)"
-    problem = " ".join((getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
-                       .split())
+    problem = os_problem(exc)
     files = [f for f in (getattr(exc, "filename", None), getattr(exc, "filename2", None))
              if f is not None]
     return f"{' → '.join(map(str, files))}: {problem}" if files else problem

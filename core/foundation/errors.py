@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+from pathlib import Path
 
 
 class ChexminiError(Exception):
@@ -34,3 +36,22 @@ def _encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+#: The usual longest file name (bytes); a longer path of short names breaks the path limit.
+NAME_MAX = 255
+
+
+def os_problem(exc: BaseException, path: str | os.PathLike[str] | None = None) -> str:
+    """The problem of an ``OSError`` in words, on one line. "File name too long" is told
+    apart: one name longer than :data:`NAME_MAX` bytes, or a path too long as a whole."""
+    if getattr(exc, "errno", None) == errno.ENAMETOOLONG:
+        path = path if path is not None else getattr(exc, "filename", None)
+        if path is not None:
+            parts = Path(os.fsdecode(os.fspath(path))).parts
+            longest = max((len(os.fsencode(part)) for part in parts), default=0)
+            if longest > NAME_MAX:
+                return f"a name in the path is too long ({longest} bytes; at most {NAME_MAX})"
+            return (f"the path is too long as a whole ({len(os.fsencode(os.fspath(path)))} "
+                    "bytes), though each name in it is short enough")
+    return " ".join((getattr(exc, "strerror", None) or str(exc) or type(exc).__name__).split())

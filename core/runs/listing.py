@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.foundation.errors import ChexminiError, shown_path
+from core.foundation.errors import ChexminiError, os_problem, shown_path
+from core.foundation.numbers import is_int, is_number, show
 from core.runs import layout
 from core.runs.catalog import run_folders
 from core.runs.checkpoint import read_metrics
@@ -85,7 +86,7 @@ def stamp_of(path: str) -> tuple:
 def _one_line(exc: BaseException, path: Path) -> str:
     if isinstance(exc, ChexminiError):
         return str(exc)
-    problem = " ".join((getattr(exc, "strerror", None) or str(exc)).split())
+    problem = os_problem(exc, getattr(exc, "filename", None) or path)
     return f"{shown_path(path)}: {problem or type(exc).__name__}"
 
 
@@ -93,7 +94,7 @@ def _from_config(row: RunRow, config: Any) -> None:
     config = config if isinstance(config, dict) else {}
     row.params = {k: config[k] for k in KEY_PARAMS if k in config}
     epochs = config.get("epochs")
-    row.planned = epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else None
+    row.planned = epochs if is_int(epochs) else None
 
 
 def _read_finished(row: RunRow, folder: Path) -> None:
@@ -136,10 +137,14 @@ def _read_incomplete(row: RunRow, folder: Path) -> None:
 
 
 def run_row(path: str) -> RunRow:
-    """The row of one folder; never raises (problems go to ``error``, one line)."""
-    stamp = stamp_of(path)
-    row = RunRow(path, stamp[0], stamp=stamp)
+    """The row of one folder; never raises (problems go to ``error``, one line; a folder
+    that cannot even be looked at is listed as ``incomplete`` with its error)."""
     folder = Path(path)
+    try:
+        stamp = stamp_of(path)
+    except (ChexminiError, OSError, ValueError) as exc:
+        return RunRow(path, "incomplete", error=_one_line(exc, folder))
+    row = RunRow(path, stamp[0], stamp=stamp)
     try:
         if row.status == "missing":
             raise ChexminiError("folder not found", folder)
@@ -155,13 +160,21 @@ def run_row(path: str) -> RunRow:
     return row
 
 
+def _stamp(path: str) -> tuple:
+    try:
+        return stamp_of(path)
+    except (ChexminiError, OSError, ValueError):
+        return ()
+
+
 def scan(paths: list[str], known: list[RunRow] | None = None) -> list[RunRow]:
     """A row per path, in order; a row of ``known`` is kept when its files are unchanged."""
     old = {r.path: r for r in known or ()}
     rows = []
     for p in paths:
         prev = old.get(p)
-        rows.append(prev if prev is not None and prev.stamp == stamp_of(p) else run_row(p))
+        rows.append(prev if prev is not None and prev.stamp and prev.stamp == _stamp(p)
+                    else run_row(p))
     return rows
 
 
@@ -196,7 +209,7 @@ COLUMNS = (
 
 
 def _num(v: Any, spec: str) -> str:
-    return "—" if not isinstance(v, (int, float)) or isinstance(v, bool) else format(v, spec)
+    return show(v, spec) if is_number(v) else "—"
 
 
 def cells(row: RunRow) -> dict[str, str]:

@@ -241,3 +241,50 @@ def test_a_log_longer_than_one_read_is_read_to_its_end(tmp_path, monkeypatch):
     assert replay(run_dir).epochs_done == 6
     assert len(read_log(run_dir / "events.jsonl").history["val_auc"]) == 6
     assert events_note(str(run_dir)) == "1 bad lines skipped in events.jsonl"
+
+
+def test_one_folder_that_cannot_be_looked_at_is_one_row_not_a_failed_listing(
+        tmp_path, monkeypatch):
+    import core.runs.listing as listing
+    from core.runs.listing import list_runs
+
+    write_fixed_events(tmp_path / "a-good")
+    (tmp_path / "b-locked").mkdir()
+    real = listing.run_status
+
+    def status(path):
+        if str(path).endswith("b-locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(listing, "run_status", status)
+    rows = {r.name: r for r in list_runs(tmp_path)}
+    assert rows["a-good"].error is None and rows["a-good"].epochs == 6
+    assert rows["b-locked"].error == f"{tmp_path / 'b-locked'}: Permission denied"
+
+
+def test_an_over_long_path_says_which_limit_it_broke(tmp_path):
+    from core.foundation.errors import os_problem
+
+    long_name = tmp_path / ("y" * 300)
+    deep = tmp_path.joinpath(*["x" * 200] * 25)
+    for path, said in ((long_name, "a name in the path is too long (300 bytes"),
+                       (deep, "the path is too long as a whole")):
+        try:
+            os.stat(path)
+        except OSError as exc:
+            assert os_problem(exc).startswith(said)
+        row = run_row(str(path))
+        assert row.error is None or "\n" not in row.error
+
+
+def test_a_long_log_folds_in_linear_time():
+    """fold_events keeps each history list in place (a copy per epoch was quadratic)."""
+    import time
+
+    ev = EpochEnd(1, 10, 0.5, 0.0, 0.5, 0.8, 0.7, 1e-3, True, 1, 0.8, 0.1)
+    events = [EpochEnd(**{**ev.__dict__, "epoch": e}) for e in range(1, 40_001)]
+    t = time.perf_counter()
+    log = fold_events(events)
+    assert len(log.history["val_auc"]) == 40_000
+    assert time.perf_counter() - t < 5.0
