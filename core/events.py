@@ -149,7 +149,9 @@ def _numbers_dict(d: dict, none_ok: bool = False) -> bool:
 def _nested_ok(cls: type[Event], d: dict[str, Any]) -> bool:
     """What front ends read inside the dict/list fields has the right types."""
     if cls is RunStarted:
+        dims = d["config"].get("hidden_dims", [])
         return (is_int(d["config"].get("epochs", 0))
+                and isinstance(dims, list) and all(is_int(h) for h in dims)
                 and all(is_number(v) for v in d["config"].values()
                         if isinstance(v, (int, float)) and not isinstance(v, bool))
                 and all(is_int(w) for w in d["widths"])
