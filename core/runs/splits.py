@@ -22,6 +22,7 @@ from core.data.dataset import DataSplits
 from core.foundation import safe_io
 from core.foundation.atomic import write_json
 from core.foundation.errors import ChexminiError
+from core.foundation.numbers import is_int, show
 
 VERSION = 1
 #: The scored splits, as the score files name them.
@@ -55,7 +56,7 @@ def read_splits(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(rec, dict):
         raise _fail(path, "expected a JSON object")
     if rec.get("version") != VERSION:
-        raise _fail(path, f"unknown version {rec.get('version')!r:.40} (expected {VERSION})")
+        raise _fail(path, f"unknown version {show(rec.get('version'))} (expected {VERSION})")
     if not isinstance(rec.get("source"), str):
         raise _fail(path, "key 'source': expected a string")
     out: dict[str, Any] = {"source": rec["source"]}
@@ -66,8 +67,7 @@ def read_splits(path: str | os.PathLike[str]) -> dict[str, Any]:
         names, patients = block.get("names"), block.get("patients")
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise _fail(path, f"key '{split}.names': expected a list of strings")
-        if not isinstance(patients, list) or not all(
-                isinstance(p, int) and not isinstance(p, bool) for p in patients):
+        if not isinstance(patients, list) or not all(is_int(p) for p in patients):
             raise _fail(path, f"key '{split}.patients': expected a list of whole numbers")
         if len(names) != len(patients):
             raise _fail(path, f"key {split!r}: {len(names)} names but {len(patients)} "
