@@ -55,8 +55,11 @@ def run_status(path: str | os.PathLike[str]) -> RunStatus:
     p = Path(path)
     if not p.is_dir():
         return "missing"
-    if owner_pid(p) is not None:
-        return "running"
+    try:
+        if owner_pid(p) is not None:
+            return "running"
+    except ChexminiError:
+        pass  # a lock file we refuse to open: :func:`lock_problem` reports it
     if (p / layout.METRICS).is_file():
         return "finished"
     if _present(p / layout.RESUME):
@@ -67,6 +70,13 @@ def run_status(path: str | os.PathLike[str]) -> RunStatus:
     if any(_present(p / name) for name in (*layout.ARTIFACT_FILES, layout.SPLITS)):
         return "incomplete"
     return "empty"
+
+
+def lock_problem(path: str | os.PathLike[str]) -> None:
+    """Raise the one-line :class:`ChexminiError` of a lock file that cannot be trusted
+    (a symbolic link, FIFO, directory, unreadable…); nothing when it is fine or absent."""
+    if Path(path).is_dir():
+        owner_pid(Path(path))
 
 
 def log_ended(log: str | os.PathLike[str]) -> bool:
