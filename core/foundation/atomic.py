@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +37,43 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
+#: a temp file is ``.NAME.PID.RANDOM.tmp``: its writer's PID tells a stale one (dead writer)
+TEMP_SUFFIX = ".tmp"
+_TEMP = re.compile(r"^\..+?\.(?:(\d+)\.)?[^.]+\.tmp$")
+
+
+def temp_prefix(name: str) -> str:
+    return f".{name}.{os.getpid()}."
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, not ours to signal
+    return True
+
+
+def remove_stale_temps(folder: str | os.PathLike[str]) -> list[str]:
+    """Remove the temp files of writers that died mid-write (recognised by name and by
+    their writer's PID being gone; a legacy name without a PID counts as stale). Only
+    regular files are removed; the names removed are returned."""
+    removed = []
+    with os.scandir(folder) as entries:
+        for e in entries:
+            m = _TEMP.match(e.name)
+            if not m or not e.is_file(follow_symlinks=False):
+                continue
+            if m.group(1) and (int(m.group(1)) == os.getpid() or _alive(int(m.group(1)))):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(e.path)
+                removed.append(e.name)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike[str], mode: str = "wb", *,
                 perms: int | None = None) -> Iterator[IO[Any]]:
@@ -47,7 +85,8 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb", *,
     tmp_name = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=TEMP_SUFFIX,
+                                        dir=path.parent)
         os.chmod(tmp_name, 0o666 & ~_umask() & (0o666 if perms is None else perms))
         with os.fdopen(fd, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as fh:
             yield fh

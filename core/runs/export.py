@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.foundation.atomic import atomic_open, copy_file
+from core.foundation.atomic import atomic_open, copy_file, remove_stale_temps
 from core.foundation.errors import ChexminiError
 from core.runs import layout
 from core.runs.checkpoint import Checkpoint, load_checkpoint
@@ -61,6 +61,7 @@ def export_checkpoint(src: str | os.PathLike[str], out: str | os.PathLike[str], 
                            else _to_chexmini(ckpt, metrics))
     lock = RunLock.acquire(out)  # one writer: a live trainer's folder is refused
     try:
+        remove_stale_temps(out)  # of an export or a trainer killed mid-write
         files = _write(ckpt, out, arrays, new_metrics)
     finally:
         lock.release()

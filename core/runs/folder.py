@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from core.foundation import safe_io
+from core.foundation.atomic import remove_stale_temps
 from core.foundation.errors import ChexminiError
 from core.runs import layout
 
@@ -277,8 +278,7 @@ def claim(out: str | os.PathLike[str], *, resume: bool = False,
         if not resume:
             for name in (layout.RESUME, layout.EVENTS):  # artifacts stay until replaced
                 (out / name).unlink(missing_ok=True)
-        for tmp in out.glob(".*.tmp"):
-            tmp.unlink(missing_ok=True)
+        remove_stale_temps(out)
     except OSError as exc:
         lock.release()
         raise ChexminiError(f"cannot clean the run folder ({exc.strerror or exc})", out) from None

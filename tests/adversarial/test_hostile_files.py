@@ -169,3 +169,19 @@ def test_export_copies_keep_the_source_permissions(reference, tmp_path, capsys):
     (src / layout.HISTORY).chmod(0o600)
     assert run_cli(["export", str(src), str(tmp_path / "exp")], capsys)[0] == 0
     assert stat.S_IMODE((tmp_path / "exp" / layout.HISTORY).stat().st_mode) == 0o600
+
+
+def test_export_removes_the_temp_files_of_dead_writers_only(reference, tmp_path, capsys):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    dest = tmp_path / "exp"
+    dest.mkdir()
+    stale = dest / f".model.npz.{dead}.abcdefgh.tmp"
+    live = dest / ".model.npz.1.abcdefgh.tmp"  # PID 1 is alive: not ours to remove
+    stale.write_bytes(b"half")
+    live.write_bytes(b"half")
+    assert run_cli(["export", str(reference), str(dest)], capsys)[0] == 0
+    assert not stale.exists() and live.exists()
