@@ -185,3 +185,26 @@ def test_export_removes_the_temp_files_of_dead_writers_only(reference, tmp_path,
     live.write_bytes(b"half")
     assert run_cli(["export", str(reference), str(dest)], capsys)[0] == 0
     assert not stale.exists() and live.exists()
+
+
+# -- read-modify-write with identity -------------------------------------------------------
+def test_evaluate_save_refuses_when_the_model_changed_while_it_was_scored(
+        reference, tmp_path, capsys, monkeypatch):
+    import core.evaluation.operating_point as op_mod
+
+    run = tmp_path / "run"
+    shutil.copytree(reference, run)
+    before = (run / layout.METRICS).read_bytes()
+    choose = op_mod.choose_operating_point
+
+    def a_run_finishes_meanwhile(*a, **k):  # a new model lands after the scores were read
+        os.replace(run / layout.MODEL, run / "m.npz")
+        shutil.copy2(run / "m.npz", run / layout.MODEL)
+        return choose(*a, **k)
+
+    monkeypatch.setattr(op_mod, "choose_operating_point", a_run_finishes_meanwhile)
+    rc, _, err = run_cli(["evaluate", "--checkpoint", str(run), "--target-sensitivity",
+                          "0.9", "--save"], capsys)
+    assert rc == 2 and "changed while it was being evaluated" in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert (run / layout.METRICS).read_bytes() == before
