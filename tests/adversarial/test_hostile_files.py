@@ -208,3 +208,32 @@ def test_evaluate_save_refuses_when_the_model_changed_while_it_was_scored(
     assert rc == 2 and "changed while it was being evaluated" in err, err
     assert len(err.strip().splitlines()) == 1
     assert (run / layout.METRICS).read_bytes() == before
+
+
+# -- unreadable (mode 000): a child without root's permission bypass -----------------------
+UNREADABLE_FILES = (layout.LOCK, layout.METRICS, layout.MODEL, layout.EVENTS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", UNREADABLE_FILES)
+@pytest.mark.parametrize("reader", ["runs", "inspect", "train_overwrite"])
+def test_unreadable_file(reader, name, reference, tmp_path):
+    from tests.helpers.files import run_without_permission_bypass
+
+    run = tmp_path / "runs" / "run"
+    shutil.copytree(reference, run)
+    (run / name).touch()
+    (run / name).chmod(0)
+    subs = {"RUN": str(run), "PARENT": str(run.parent), "OUT": str(tmp_path / "exported")}
+    argv = [subs.get(a, a) for a in READERS[reader]]
+    try:
+        res = run_without_permission_bypass(["-m", "chexmini_cli", *argv])
+    except (OSError, ValueError) as exc:  # pragma: no cover - no way to drop the bypass
+        pytest.skip(f"cannot run a process without the root file-permission bypass: {exc}")
+    assert "Traceback" not in res.stdout + res.stderr
+    assert res.returncode in (0, 2), res.stderr
+    if res.returncode == 2:
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("chexmini: error: "), res.stderr
+    if name == layout.LOCK and reader != "inspect":  # never taken for "no lock"
+        assert "permission denied" in res.stdout + res.stderr
