@@ -81,9 +81,10 @@ def lock_problem(path: str | os.PathLike[str]) -> None:
 
 def log_ended(log: str | os.PathLike[str]) -> bool:
     """Whether the last complete line of an event log is a ``finished`` event. False for
-    a log that is not a regular file (never blocks on a FIFO), unreadable or cut short."""
+    a log that is a symbolic link (never followed) or not a regular file (never blocks on
+    a FIFO), unreadable or cut short."""
     try:
-        with safe_io.open_regular(log) as fh:
+        with safe_io.open_regular(log, follow=False) as fh:
             size = os.fstat(fh.fileno()).st_size
             fh.seek(max(0, size - TAIL))
             data = fh.read(TAIL)
