@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     from core.evaluation.metrics import split_report
     from core.evaluation.operating_point import choose_operating_point
     from core.inference import load_checkpoint
-    from core.runs.checkpoint import save_operating_point
+    from core.runs.checkpoint import checkpoint_identity, save_operating_point
 
     console = new_console()
     check_flags(args, {"threshold": {"lo": 0, "hi": 1}, "target_sensitivity": TARGET_RULE,
@@ -133,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
     if args.save and target is None:
         raise ChexminiError("--save records the threshold a rule chooses: give "
                             "--target-sensitivity S or --target-specificity S")
+    scored_identity = checkpoint_identity(args.checkpoint) if args.save else None
     ckpt = load_checkpoint(args.checkpoint)
     names = ("train", "val", "test") if args.split == "all" else (args.split,)
     scored, source = _score_splits(
@@ -149,7 +150,8 @@ def run(args: argparse.Namespace) -> int:
         with _naming(files, name):
             reports[name] = {**split_report(s, y, threshold), "brier": brier_score(s, y),
                              "ece": expected_calibration_error(s, y)}
-    saved = None if not args.save else str(save_operating_point(args.checkpoint, op))
+    saved = None if not args.save else str(save_operating_point(args.checkpoint, op,
+                                                                    scored_identity))
     if args.json:
         print(json_text({"checkpoint": str(args.checkpoint), "threshold": threshold,
                           "rule": rule, "operating_point": op and op.to_dict(),

@@ -77,7 +77,7 @@ def _export(app, fmt: str) -> None:
 
     def work() -> None:
         try:
-            res = export_checkpoint(src, out, fmt, overwrite=True)
+            res = export_checkpoint(src, out, fmt)  # a folder holding a checkpoint is refused
         except (ChexminiError, OSError) as exc:
             app.call_from_thread(app.notify, f"export failed: {exc}", severity="error")
             return

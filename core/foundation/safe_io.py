@@ -70,14 +70,16 @@ def open_fd(path: str | os.PathLike[str], flags: int = os.O_RDONLY, *,
     return fd
 
 
-def open_regular(path: str | os.PathLike[str]) -> IO[bytes]:
-    """A binary file object for reading ``path``, which must be a regular file."""
-    return os.fdopen(open_fd(path), "rb")
+def open_regular(path: str | os.PathLike[str], *, follow: bool = True) -> IO[bytes]:
+    """A binary file object for reading ``path``, which must be a regular file
+    (``follow=False``: and not a symbolic link)."""
+    return os.fdopen(open_fd(path, follow=follow), "rb")
 
 
-def read_bytes(path: str | os.PathLike[str], limit: int = MAX_TEXT_BYTES) -> bytes:
+def read_bytes(path: str | os.PathLike[str], limit: int = MAX_TEXT_BYTES, *,
+               follow: bool = True) -> bytes:
     """The whole file, refused when it is larger than ``limit`` bytes."""
-    with open_regular(path) as fh:
+    with open_regular(path, follow=follow) as fh:
         try:
             data = fh.read(limit + 1)
         except OSError as exc:

@@ -37,6 +37,7 @@ from core.foundation.safe_npz import npz_members, read_npz
 from core.nn.model import MLP
 from core.nn.preprocess import NormStats, preprocess_image
 from core.runs import layout as files
+from core.runs.folder import RunLock
 from core.runs.plots import write_loss_curve
 from core.runs.published import (
     CHEXMINI,
@@ -154,16 +155,46 @@ def active_threshold(metrics: dict) -> ActiveThreshold:
     return ActiveThreshold(op.threshold, op.rule, op)
 
 
-def save_operating_point(path: str | os.PathLike[str], op: OperatingPoint) -> Path:
+#: the files an evaluation's threshold depends on (the model and the saved scores)
+SCORED_FILES = (files.MODEL, files.VAL_SCORES, files.VAL_LABELS, files.TEST_SCORES,
+                files.TEST_LABELS)
+
+
+def checkpoint_identity(path: str | os.PathLike[str]) -> tuple:
+    """``(name, size, mtime_ns, inode)`` of each of :data:`SCORED_FILES` (``None`` when
+    absent): equal identities mean the same model and scores."""
+    ckpt = checkpoint_dir(path)
+    marks = []
+    for name in SCORED_FILES:
+        try:
+            st = os.lstat(ckpt / name)
+        except OSError:
+            marks.append((name, None))
+        else:
+            marks.append((name, st.st_size, st.st_mtime_ns, st.st_ino))
+    return tuple(marks)
+
+
+def save_operating_point(path: str | os.PathLike[str], op: OperatingPoint,
+                         scored: tuple | None = None) -> Path:
     """Record ``op`` as the checkpoint's operating threshold: ``metrics.json`` is read,
     given an ``operating_point`` entry (``threshold`` and the validation/test blocks are
-    kept) and atomically rewritten. Returns the file written."""
+    kept) and atomically rewritten, under the folder's lock (a live trainer's folder is
+    refused). ``scored`` is the :func:`checkpoint_identity` taken before scoring: when the
+    model or its scores changed since, nothing is written. Returns the file written."""
     ckpt = checkpoint_dir(path)
     target = ckpt / files.METRICS
-    metrics = read_metrics(ckpt)
-    metrics["operating_point"] = op.to_dict()
-    validate_metrics(metrics, target)
-    write_json(target, metrics)
+    lock = RunLock.acquire(ckpt)
+    try:
+        if scored is not None and checkpoint_identity(ckpt) != scored:
+            raise ChexminiError("the model or its saved scores changed while it was being "
+                                "evaluated; nothing saved (evaluate it again)", ckpt)
+        metrics = read_metrics(ckpt)
+        metrics["operating_point"] = op.to_dict()
+        validate_metrics(metrics, target)
+        write_json(target, metrics)
+    finally:
+        lock.release()
     return target
 
 

@@ -8,22 +8,26 @@ and the checkpoint's ``resize_filter`` (so chexmini reloads it with the right pi
 with chexmini's own keys (``data``, ``engine``, ``operating_point``, the rest of the config)
 after the published ones (:func:`core.runs.published.published_metrics`), and copies the
 other artifacts that exist. ``"chexmini"`` converts the other way (weights
-keep their dtype). Every file is written atomically, ``model.npz`` and ``metrics.json``
-last; an existing checkpoint in the output folder is refused unless ``overwrite``.
+keep their dtype). Every file is written atomically under the folder's lock (a folder a
+live trainer owns is refused), ``model.npz`` and ``metrics.json`` last, both staged before
+either replaces the old one; an existing checkpoint in the output folder is refused
+unless ``overwrite``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from core.foundation.atomic import write_bytes, write_json, write_npz
+from core.foundation.atomic import atomic_open, copy_file, remove_stale_temps
 from core.foundation.errors import ChexminiError
 from core.runs import layout
 from core.runs.checkpoint import Checkpoint, load_checkpoint
+from core.runs.folder import RunLock
 from core.runs.published import CHEXMINI, PUBLISHED, published_metrics, state_to_published
 
 FORMATS = (PUBLISHED, CHEXMINI)
@@ -55,22 +59,37 @@ def export_checkpoint(src: str | os.PathLike[str], out: str | os.PathLike[str], 
     out = _prepare_out(Path(out), Path(ckpt.path), overwrite)
     arrays, new_metrics = (_to_published(ckpt, metrics) if fmt == PUBLISHED
                            else _to_chexmini(ckpt, metrics))
-    files = []
-    for name in EXTRA_FILES:
-        if (Path(ckpt.path) / name).is_file():
-            write_bytes(out / name, (Path(ckpt.path) / name).read_bytes())
-            files.append(name)
-        else:
-            (out / name).unlink(missing_ok=True)  # a stale file from an overwritten export
-    write_npz(out / layout.MODEL, arrays)
-    write_json(out / layout.METRICS, new_metrics)
+    lock = RunLock.acquire(out)  # one writer: a live trainer's folder is refused
+    try:
+        remove_stale_temps(out)  # of an export or a trainer killed mid-write
+        files = _write(ckpt, out, arrays, new_metrics)
+    finally:
+        lock.release()
     return ExportResult(out, fmt, ckpt.resize_filter, ckpt.image_size,
                         [layout.MODEL, layout.METRICS, *files], ckpt.threshold,
                         ckpt.threshold_rule, float(metrics["threshold"]))
 
 
+def _write(ckpt: Checkpoint, out: Path, arrays: dict[str, np.ndarray],
+           metrics: dict) -> list[str]:
+    """Copy the extra files, then stage model.npz and metrics.json and swap both in (the
+    old checkpoint stays whole until the new one is completely written)."""
+    files = []
+    for name in EXTRA_FILES:
+        if os.path.lexists(Path(ckpt.path) / name):  # a link is refused, not skipped
+            copy_file(Path(ckpt.path) / name, out / name)
+            files.append(name)
+        else:
+            (out / name).unlink(missing_ok=True)  # a stale file from an overwritten export
+    with atomic_open(out / layout.METRICS) as fm, atomic_open(out / layout.MODEL) as fw:
+        np.savez(fw, **arrays)
+        fm.write((json.dumps(metrics, indent=2) + "\n").encode("utf-8"))
+    return files  # model.npz is renamed into place first, metrics.json right after
+
+
 def _prepare_out(out: Path, src: Path, overwrite: bool) -> Path:
-    """Check ``out`` may receive a checkpoint; clear an old one (``overwrite``) first."""
+    """Check ``out`` may receive a checkpoint (an old one is replaced only with
+    ``overwrite``, and only once the new one is written)."""
     if out.exists() and not out.is_dir():
         raise ChexminiError("output path exists and is not a directory", out)
     if out.exists() and out.resolve() == src.resolve():
@@ -82,8 +101,6 @@ def _prepare_out(out: Path, src: Path, overwrite: bool) -> Path:
                             "output folder or pass --overwrite", out)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        for f in (layout.METRICS, layout.MODEL):  # never a new model beside old metrics
-            (out / f).unlink(missing_ok=True)
     except OSError as exc:
         raise ChexminiError(f"cannot prepare the output folder ({exc.strerror or exc})",
                             out) from None

@@ -24,6 +24,8 @@ import os
 import time
 from pathlib import Path
 
+from core.foundation import safe_io
+from core.foundation.atomic import remove_stale_temps
 from core.foundation.errors import ChexminiError
 from core.runs import layout
 
@@ -111,10 +113,15 @@ def _creation_error(out: Path, exc: OSError) -> ChexminiError:
 
 
 # -- the lock ----------------------------------------------------------------------------
+#: a lock file holds one PID and a newline; anything longer is not ours
+_PID_BYTES = 32
+
+
 def _read_pid(path: Path) -> int | None:
+    """The PID written in the lock file (never follows a link, never blocks, bounded)."""
     for _ in range(5):  # the owner writes its PID right after locking
-        with contextlib.suppress(OSError, ValueError):
-            return int(path.read_text(encoding="ascii").strip())
+        with contextlib.suppress(ChexminiError, OSError, ValueError):
+            return int(safe_io.read_bytes(path, _PID_BYTES, follow=False).strip())
         time.sleep(0.01)
     return None
 
@@ -161,11 +168,7 @@ def _try_lock(path: Path) -> int | None:
     """An fd holding the exclusive lock on ``path``, or ``None`` if someone else holds it.
     Retries when the file was replaced in between (a releasing owner unlinks it)."""
     while True:
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise ChexminiError(f"cannot write in the run folder ({exc.strerror or exc})",
-                                path.parent) from None
+        fd = safe_io.open_fd(path, os.O_RDWR | os.O_CREAT, follow=False, mode=0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -182,14 +185,20 @@ def _try_lock(path: Path) -> int | None:
 
 def owner_pid(out: Path) -> int | None:
     """The PID of the live process training in ``out``; ``None`` when the folder is free
-    (no lock file, or the lock of a process that died). ``0`` if the PID is unreadable."""
+    (no lock file, or the lock of a process that died). ``0`` if the PID is unreadable.
+
+    A lock file that is not ours to trust (a symbolic link, a FIFO, a directory, one we
+    may not open) raises a one-line :class:`ChexminiError`; it is never followed, never
+    blocks and is never taken for "no lock"."""
     if fcntl is None:  # pragma: no cover
         return None
     path = out / layout.LOCK
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return None
+        fd = safe_io.open_fd(path, follow=False)
+    except ChexminiError:
+        if not os.path.lexists(path):
+            return None
+        raise
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except OSError:
@@ -269,8 +278,7 @@ def claim(out: str | os.PathLike[str], *, resume: bool = False,
         if not resume:
             for name in (layout.RESUME, layout.EVENTS):  # artifacts stay until replaced
                 (out / name).unlink(missing_ok=True)
-        for tmp in out.glob(".*.tmp"):
-            tmp.unlink(missing_ok=True)
+        remove_stale_temps(out)
     except OSError as exc:
         lock.release()
         raise ChexminiError(f"cannot clean the run folder ({exc.strerror or exc})", out) from None

@@ -22,7 +22,7 @@ from core.runs import layout
 from core.runs.catalog import run_folders
 from core.runs.checkpoint import read_metrics
 from core.runs.history import HISTORY_FILE, read_history_file, read_log
-from core.runs.status import STATUS_TEXT, run_status
+from core.runs.status import STATUS_TEXT, lock_problem, run_status
 
 #: the hyperparameters a row shows (config keys)
 KEY_PARAMS = ("hidden_dims", "lr", "optimizer", "batch_size", "dropout", "weight_decay")
@@ -146,6 +146,7 @@ def run_row(path: str) -> RunRow:
         return RunRow(path, "incomplete", error=_one_line(exc, folder))
     row = RunRow(path, stamp[0], stamp=stamp)
     try:
+        lock_problem(folder)
         if row.status == "missing":
             raise ChexminiError("folder not found", folder)
         if row.status == "finished":

@@ -55,8 +55,11 @@ def run_status(path: str | os.PathLike[str]) -> RunStatus:
     p = Path(path)
     if not p.is_dir():
         return "missing"
-    if owner_pid(p) is not None:
-        return "running"
+    try:
+        if owner_pid(p) is not None:
+            return "running"
+    except ChexminiError:
+        pass  # a lock file we refuse to open: :func:`lock_problem` reports it
     if (p / layout.METRICS).is_file():
         return "finished"
     if _present(p / layout.RESUME):
@@ -69,11 +72,19 @@ def run_status(path: str | os.PathLike[str]) -> RunStatus:
     return "empty"
 
 
+def lock_problem(path: str | os.PathLike[str]) -> None:
+    """Raise the one-line :class:`ChexminiError` of a lock file that cannot be trusted
+    (a symbolic link, FIFO, directory, unreadable…); nothing when it is fine or absent."""
+    if Path(path).is_dir():
+        owner_pid(Path(path))
+
+
 def log_ended(log: str | os.PathLike[str]) -> bool:
     """Whether the last complete line of an event log is a ``finished`` event. False for
-    a log that is not a regular file (never blocks on a FIFO), unreadable or cut short."""
+    a log that is a symbolic link (never followed) or not a regular file (never blocks on
+    a FIFO), unreadable or cut short."""
     try:
-        with safe_io.open_regular(log) as fh:
+        with safe_io.open_regular(log, follow=False) as fh:
             size = os.fstat(fh.fileno()).st_size
             fh.seek(max(0, size - TAIL))
             data = fh.read(TAIL)

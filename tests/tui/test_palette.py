@@ -236,3 +236,22 @@ def test_footer_stays_with_a_focused_field_at_80x24(tmp_path):
             assert "start" in keys and "palette" in keys
 
     run(go())
+
+
+@pytest.mark.slow
+def test_palette_export_never_overwrites_a_folder_holding_a_checkpoint(tmp_path):
+    world(tmp_path)
+    target = export_target(str(tmp_path / "artifacts"), "chexmini")
+    target.mkdir()
+    (target / "metrics.json").write_text('{"another": "run"}')
+
+    async def go():
+        app = make_app(tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            await choose(pilot, "export active checkpoint (chexmini)")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+
+    run(go())
+    assert (target / "metrics.json").read_text() == '{"another": "run"}'
+    assert not (target / "model.npz").exists()
