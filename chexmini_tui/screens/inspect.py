@@ -170,10 +170,11 @@ class InspectScreen(BaseScreen):
         if self.selected is None:
             return
         if self.selected.summary is None:
-            self.notify(f"{self.selected.path} has no usable checkpoint", severity="error")
+            self.notify(f"{self.selected.path} has no usable checkpoint", severity="error",
+                        markup=False)
             return
         self.app.set_checkpoint(self.selected.path)
-        self.notify(f"active checkpoint: {self.selected.path}")
+        self.notify(f"active checkpoint: {self.selected.path}", markup=False)
 
     def action_mark(self) -> None:
         """Mark the highlighted run for the overlay, or unmark it."""
@@ -206,7 +207,7 @@ class InspectScreen(BaseScreen):
             return
         p = Path(self.selected.path)
         if not (p / layout.EVENTS).is_file():
-            self.notify(f"{p} has no events.jsonl to follow", severity="error")
+            self.notify(f"{p} has no events.jsonl to follow", severity="error", markup=False)
             return
         self.app.attach(str(p))
 
