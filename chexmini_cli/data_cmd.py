@@ -25,9 +25,10 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from chexmini_cli.options import add_data_flags, check_flags, load_data_from_args
-from chexmini_cli.output import json_text, new_console
+from chexmini_cli.output import json_text, new_console, styled
 
 EXIT_INTERRUPTED = 130
 
@@ -85,10 +86,10 @@ def _print_splits(data, console: Console) -> None:
         console.print(f"note: {note}", highlight=False)
     skipped = int(info.get("skipped", 0) or 0)
     if skipped:
-        console.print(f"[yellow]skipped {skipped:,} image(s)[/] "
-                      f"({info.get('missing', 0):,} missing, "
+        console.print(Text.assemble(styled(f"skipped {skipped:,} image(s)", "yellow"),
+                      f" ({info.get('missing', 0):,} missing, "
                       f"{info.get('unreadable', skipped - info.get('missing', 0)):,} "
-                      "unreadable); first ones:", highlight=False)
+                      "unreadable); first ones:"), highlight=False)
         for line in info.get("skipped_examples", []):
             console.print(f"  {line}", highlight=False, markup=False)
         console.print(f"  full list: {info.get('cache')}/manifest.json", highlight=False)

@@ -9,7 +9,7 @@ import numpy as np
 from rich.table import Table
 
 from chexmini_cli.options import check_flags, flag_name
-from chexmini_cli.output import json_text, new_console
+from chexmini_cli.output import json_text, new_console, styled
 from core.foundation.checks import ConfigError
 from core.foundation.errors import ChexminiError
 
@@ -77,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
         for col in ("tensor", "shape", "checked", "kinks", "max rel error", "result"):
             table.add_column(col, justify="left" if col in ("tensor", "shape") else "right")
         for r in report.rows:
-            ok = ("[green]pass[/]" if r.passed else "[red]FAIL[/]" if r.n_checked
-                  else "[red]nothing checked[/]")
+            ok = (styled("pass", "green") if r.passed else styled("FAIL", "red")
+                  if r.n_checked else styled("nothing checked", "red"))
             table.add_row(r.name, "×".join(map(str, r.shape)), str(r.n_checked),
                           str(r.n_kinks), f"{r.max_rel_error:.2e}", ok)
         console.print(table)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 
+from rich.text import Text
+
 from chexmini_cli.options import DEFAULT_CHECKPOINT
-from chexmini_cli.output import json_text, metric_table, new_console
+from chexmini_cli.output import json_text, metric_table, new_console, styled
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
                                if k not in ("roc_curve", "pr_curve")}
         print(json_text({"model": repr(model), **slim}, indent=2))
         return 0
-    console.print(f"[bold]{summary['path']}[/]  {model!r}")
+    console.print(Text.assemble(styled(str(summary["path"]), "bold"), f"  {model!r}"))
     console.print(_threshold_line(summary), markup=False, soft_wrap=True)
     console.print(f"format {summary['format']}, images resized with the "
                   f"{summary['resize_filter']} filter")

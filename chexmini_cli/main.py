@@ -71,7 +71,20 @@ def system_error_line(exc: BaseException) -> str:
 EXIT_SIGPIPE = 141
 
 
+def degrade_output() -> None:
+    """Let stdout and stderr print what their encoding cannot (× → … on an ASCII-only
+    terminal, ``LC_ALL=C``) as ``?`` instead of ending the command in an encoding error."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="replace")
+            except (OSError, ValueError):  # closed or not a text stream: leave it
+                pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    degrade_output()
     args = _parser().parse_args(argv)
     try:
         return args._run(args)

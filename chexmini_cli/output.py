@@ -5,11 +5,22 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 
 def new_console() -> Console:
-    """The console a command prints its results on (stdout)."""
-    return Console(stderr=False)
+    """The console a command prints its results on (stdout).
+
+    Markup is off: paths, recorded sources, file names and error messages are printed as
+    they are (a folder named ``[bold]`` is a legal name, not a style). The few styled
+    words are :class:`rich.text.Text` pieces (:func:`styled`).
+    """
+    return Console(stderr=False, markup=False)
+
+
+def styled(text: str, style: str) -> Text:
+    """One styled piece of output, for :meth:`rich.text.Text.assemble` or a table cell."""
+    return Text(text, style=style)
 
 
 def metric_table(title: str, reports: dict[str, dict]) -> Table:

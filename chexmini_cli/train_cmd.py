@@ -24,6 +24,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 from chexmini_cli.options import (
     add_config_flags,
@@ -31,7 +32,7 @@ from chexmini_cli.options import (
     config_from_args,
     load_data_from_args,
 )
-from chexmini_cli.output import new_console
+from chexmini_cli.output import new_console, styled
 from chexmini_cli.progress import cache_progress
 from core.foundation.config import TrainConfig
 from core.foundation.errors import ChexminiError
@@ -140,12 +141,13 @@ def run(args: argparse.Namespace) -> int:
                 if ev.kind == "run_started":
                     s = ev.splits
                     resumed = f" (resumed at epoch {ev.start_epoch + 1})" if ev.resumed else ""
-                    console.print(
-                        f"[bold]chexmini train[/] {ev.source} → {run_dir}{resumed}\n"
+                    console.print(Text.assemble(
+                        styled("chexmini train", "bold"),
+                        f" {ev.source} → {run_dir}{resumed}\n"
                         f"  MLP {'→'.join(map(str, ev.widths))} ({ev.n_params:,} params); "
                         f"train {s['train']['n']} / val {s['val']['n']} / test {s['test']['n']} "
                         f"images, positive rates {s['train']['positive_rate']:.3f} / "
-                        f"{s['val']['positive_rate']:.3f} / {s['test']['positive_rate']:.3f}")
+                        f"{s['val']['positive_rate']:.3f} / {s['test']['positive_rate']:.3f}"))
                     epoch_task = progress.add_task("epochs", total=config.epochs,
                                                    completed=ev.start_epoch, info="")
                     step_task = progress.add_task("steps", total=ev.steps_per_epoch,
@@ -165,13 +167,13 @@ def run(args: argparse.Namespace) -> int:
                         highlight=False, soft_wrap=True)
                 elif ev.kind == "finished":
                     v, t = ev.validation, ev.test
-                    console.print(
-                        f"[bold green]done[/]: best epoch {ev.best_epoch}, threshold "
+                    console.print(Text.assemble(
+                        styled("done", "bold green"), f": best epoch {ev.best_epoch}, threshold "
                         f"{ev.threshold:.4f} (Youden's J on validation)\n"
                         f"  validation AUC {v['auc']:.4f}  balanced acc "
                         f"{v['balanced_accuracy']:.4f}\n"
                         f"  test       AUC {t['auc']:.4f}  balanced acc "
-                        f"{t['balanced_accuracy']:.4f}\n  artifacts in {ev.out_dir}")
+                        f"{t['balanced_accuracy']:.4f}\n  artifacts in {ev.out_dir}"))
                 if ev.kind == "finished" or getattr(ev, "what", "") == "artifacts":
                     stop.signum = None  # the artifacts are written: the run is done
                 if stop.signum is not None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
 import os
+import signal
 import sys
 
 
@@ -45,23 +48,72 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def terminal_problem() -> str | None:
+    """Why the app cannot draw here (stdin or stdout closed or not a terminal, TERM=dumb),
+    or None. Checked before anything queries the terminal."""
+    for name in ("stdin", "stdout"):
+        stream = getattr(sys, name)
+        try:
+            if stream is None or stream.closed or not os.isatty(stream.fileno()):
+                return f"{name} is not a terminal"
+        except (OSError, ValueError):
+            return f"{name} is closed"
+    if os.environ.get("TERM", "") == "dumb":
+        return "TERM=dumb cannot draw a full-screen app"
+    return None
+
+
+def _stop_on_signals(app) -> dict:
+    """SIGTERM and SIGHUP exit the app as ``q`` does, so the terminal is restored (main
+    screen, cursor shown); the process then exits with 128 + the signal number."""
+    def stop(signum, _frame) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise SystemExit(128 + signum) from None
+        loop.call_soon_threadsafe(app.exit, None, 128 + signum)
+
+    return {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+
+
+def _error(line: str) -> int:
+    if sys.stderr is not None:
+        print(f"chexmini-tui: error: {line}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    problem = terminal_problem()
+    if problem is not None:
+        return _error(f"chexmini-tui needs a terminal ({problem})")
     # Importing the app imports textual-image, which queries the terminal (graphics
     # protocol, cell size) at import time — it must happen here, before Textual starts.
+    # A terminal that does not answer textual-image's queries gets its fallback sizes; the
+    # library's warning (a traceback) would be printed over the screen.
+    quiet = logging.getLogger("textual_image")
+    quiet.addHandler(logging.NullHandler())
+    quiet.propagate = False
     from chexmini_tui.app import ChexminiApp
 
     if args.attach and not os.path.isdir(args.attach):
-        print(f"chexmini-tui: error: {args.attach}: run folder not found", file=sys.stderr)
-        return 2
+        return _error(f"{args.attach}: run folder not found")
     app = ChexminiApp(checkpoint=args.checkpoint, data=args.data, attach=args.attach,
                       runs=args.runs, image_mode=args.image_mode, predict_root=args.images,
                       start=args.screen, autostart=args.train)
-    app.run()
+    before = _stop_on_signals(app)
+    try:
+        app.run()
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
     view = getattr(app, "train_view", None)   # the Train screen, if it was opened
     for line in (view.exit_summary() if view is not None else []):
         print(f"chexmini-tui: {line}")
-    return 0
+    code = app.return_code or 0
+    if code == 1:
+        return _error("the app stopped on an unexpected error (see above)")
+    return code
 
 
 if __name__ == "__main__":

@@ -128,9 +128,10 @@ class ChexminiApp(App):
         if active.checkpoint is not None:
             rule = active.rule.replace(">=", " ≥ ")
             self.notify(f"{active.path} changed on disk: reloaded, threshold "
-                        f"{active.threshold:.4f} ({rule})")
+                        f"{active.threshold:.4f} ({rule})", markup=False)
         else:
-            self.notify(f"{active.path} changed on disk: {active.error}", severity="warning")
+            self.notify(f"{active.path} changed on disk: {active.error}", severity="warning",
+                        markup=False)
         return True
 
     def set_runner(self, runner) -> None:

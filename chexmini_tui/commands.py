@@ -53,16 +53,16 @@ def _on_train_screen(app, action: str) -> None:
 
 def _open(app, path: str) -> None:
     app.set_checkpoint(path)
-    app.notify(f"active checkpoint: {path}")
+    app.notify(f"active checkpoint: {path}", markup=False)
 
 
 def _reload(app) -> None:
     app.reload_checkpoint()
     active = app.state.active
     if active.checkpoint is None:
-        app.notify(f"{active.path}: {active.error}", severity="warning")
+        app.notify(f"{active.path}: {active.error}", severity="warning", markup=False)
     else:
-        app.notify(f"read {active.path} again: threshold {active.threshold:.4f}")
+        app.notify(f"read {active.path} again: threshold {active.threshold:.4f}", markup=False)
 
 
 def export_target(checkpoint: str, fmt: str) -> Path:

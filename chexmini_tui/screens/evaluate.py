@@ -19,13 +19,13 @@ reaches all of it: ↑/↓, PageUp/PageDown, Home/End (and Tab gives the focus b
 
 from __future__ import annotations
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
 from chexmini_tui.active import ActiveCheckpoint
+from chexmini_tui.markup import esc
 from chexmini_tui.screens.base import BaseScreen
 from chexmini_tui.widgets.confusion import ConfusionMatrix
 from chexmini_tui.widgets.curves import Curve, CurveChart
@@ -169,7 +169,7 @@ class EvaluateScreen(BaseScreen):
 
     def action_gallery(self) -> None:
         if self.report is None:
-            self.notify(f"no scores to browse: {self.error}", severity="warning")
+            self.notify(f"no scores to browse: {self.error}", severity="warning", markup=False)
             return
         from chexmini_tui.screens.gallery import GalleryScreen
 
@@ -221,7 +221,7 @@ class EvaluateScreen(BaseScreen):
               "test": self.query_one("#cm-test", ConfusionMatrix)}
         table = self.query_one("#ev-metrics", MetricsTable)
         if self.report is None:
-            info.update(f"[b]checkpoint[/] {self.loaded_for}\n[red]✗ {self.error}[/]\n"
+            info.update(f"[b]checkpoint[/] {esc(self.loaded_for)}\n[red]✗ {esc(self.error)}[/]\n"
                         "[dim]Train a model (1), or pick a checkpoint in Inspect (4) and press "
                         "Enter; start the app with --checkpoint DIR.[/]")
             for widget in cm.values():
@@ -231,11 +231,11 @@ class EvaluateScreen(BaseScreen):
                 chart.set_curves([])
             return
         t, r = self.threshold, self.report
-        rule = escape(self.rule.replace(">=", " ≥ "))
+        rule = esc(self.rule.replace(">=", " ≥ "))
         shown = f"[red]{rule}[/]" if rule.startswith("✗") else f"[b]{rule}[/]"
         saved_rule = ("" if r.operating_point is None else
-                      f" ({escape(r.saved_rule.replace('>=', ' ≥ '))})")
-        text = (f"[b]checkpoint[/] {self.loaded_for}   [b]threshold[/] [reverse] {t:.4f} [/] "
+                      f" ({esc(r.saved_rule.replace('>=', ' ≥ '))})")
+        text = (f"[b]checkpoint[/] {esc(self.loaded_for)}   [b]threshold[/] [reverse] {t:.4f} [/] "
                 f"{shown}\n"
                 f"[dim]saved {r.saved_threshold:.4f}{saved_rule} · Youden's J (val) "
                 f"{r.youden:.4f} · abnormal iff score ≥ threshold\n"

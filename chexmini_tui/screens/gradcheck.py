@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -32,6 +31,7 @@ from textual.widgets import (
 from textual.worker import get_current_worker
 
 from chexmini_tui.active import ActiveCheckpoint
+from chexmini_tui.markup import esc
 from chexmini_tui.messages import GradcheckDone, GradcheckProgress
 from chexmini_tui.screens.base import BaseScreen
 from chexmini_tui.widgets.ordered_input import OrderedInput
@@ -282,7 +282,7 @@ class GradcheckScreen(BaseScreen):
     def _summary(self) -> None:
         label = dict(SOURCES)[self.source]
         if self.source == "checkpoint":
-            label += f" {escape(self.app.state.active_checkpoint)}"
+            label += f" {esc(self.app.state.active_checkpoint)}"
         head = (f"[b]model:[/] {label}   [dim]float64 copy, dropout off, probe batch of "
                 f"{BATCH}, centred differences, pass if max rel error < {TOL:g}[/]")
         if self.running:
@@ -293,14 +293,14 @@ class GradcheckScreen(BaseScreen):
                 body += f"  max rel error so far {worst:.2e}" + (
                     f"  [bold red]{n_fail} failed[/]" if n_fail else "")
         elif self.error:
-            body = f"[red]✗ {self.error}[/]"
+            body = f"[red]✗ {esc(self.error)}[/]"
         elif self.report is not None:
             r = self.report
             verdict = "[bold green]PASS[/]" if r.passed else "[bold red]FAIL[/]"
             body = (f"{verdict}  {self.what}: {len(r.rows)} tensors, max rel error "
                     f"{r.max_rel_error:.2e} (h={r.eps:g})")
         elif self.note:
-            body = f"[yellow]{self.note}[/]"
+            body = f"[yellow]{esc(self.note)}[/]"
         else:
             body = "[dim]press g to run[/]"
         self.query_one("#gc-summary", Static).update(f"{head}\n{body}")

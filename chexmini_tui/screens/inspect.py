@@ -21,6 +21,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
+from chexmini_tui.markup import esc
 from chexmini_tui.screens.base import BaseScreen
 from chexmini_tui.widgets.run_detail import RunDetail
 from chexmini_tui.widgets.run_overlay import OverlayRun, RunOverlay, run_color
@@ -40,7 +41,7 @@ class InspectScreen(BaseScreen):
     MODE = "inspect"
     DEFAULT_CSS = """
     InspectScreen #insp-body { height: 1fr; }
-    InspectScreen #insp-status { height: 1; color: $text-muted; padding: 0 1; }
+    InspectScreen #insp-status { height: auto; max-height: 6; color: $text-muted; padding: 0 1; }
     InspectScreen #insp-detail { height: 1fr; padding: 0 1; }
     """
     BINDINGS = [
@@ -59,6 +60,7 @@ class InspectScreen(BaseScreen):
         self.selected: Info | None = None
         self.marks: dict[str, int] = {}     # marked path -> colour slot (run_overlay)
         self.scanning = False
+        self.failed: list[str] = []          # one line per folder the last scan could not read
         self.scans = 0                      # scans whose rows were shown
         self.scanned_in: int | None = None  # the thread the last scan ran in (tests)
         self._keep: str | None = None
@@ -117,7 +119,17 @@ class InspectScreen(BaseScreen):
 
     def _scan(self, where: tuple[str, str, list[str]], known: list[RunRow] | None) -> None:
         self.scanned_in = threading.get_ident()
-        rows = scan(folders(*where), known)
+        rows, failed = [], []
+        try:
+            paths = folders(*where)
+        except Exception as exc:  # noqa: BLE001 — any failure is one line, not a hang
+            paths, failed = [], [f"{where[1]}: {_one_line(exc)}"]
+        for path in paths:        # one unreadable folder does not hide the others
+            try:
+                rows += scan([path], known)
+            except Exception as exc:  # noqa: BLE001
+                failed.append(f"{path}: {_one_line(exc)}")
+        self.failed = failed
         same = known is not None and len(rows) == len(known) and all(
             a is b for a, b in zip(rows, known, strict=True))
         if get_current_worker().is_cancelled:
@@ -170,10 +182,11 @@ class InspectScreen(BaseScreen):
         if self.selected is None:
             return
         if self.selected.summary is None:
-            self.notify(f"{self.selected.path} has no usable checkpoint", severity="error")
+            self.notify(f"{self.selected.path} has no usable checkpoint", severity="error",
+                        markup=False)
             return
         self.app.set_checkpoint(self.selected.path)
-        self.notify(f"active checkpoint: {self.selected.path}")
+        self.notify(f"active checkpoint: {self.selected.path}", markup=False)
 
     def action_mark(self) -> None:
         """Mark the highlighted run for the overlay, or unmark it."""
@@ -206,7 +219,7 @@ class InspectScreen(BaseScreen):
             return
         p = Path(self.selected.path)
         if not (p / layout.EVENTS).is_file():
-            self.notify(f"{p} has no events.jsonl to follow", severity="error")
+            self.notify(f"{p} has no events.jsonl to follow", severity="error", markup=False)
             return
         self.app.attach(str(p))
 
@@ -231,6 +244,12 @@ class InspectScreen(BaseScreen):
         overlay.display = bool(marked)
 
     def _status(self) -> None:
+        text = self._status_line()
+        if self.failed and not self.scanning:
+            text += "".join(f"\n[red]✗ could not read {esc(line)}[/]" for line in self.failed)
+        self.query_one("#insp-status", Static).update(text)
+
+    def _status_line(self) -> str:
         table = self.query_one(RunTable)
         parts = [f"{len(self.runs)} folders", f"{table.sort_text()} (o/O)"]
         if self.marks:
@@ -238,10 +257,15 @@ class InspectScreen(BaseScreen):
         parts.append("▶ active ● marked")
         if self.scanning and not self.scans:
             parts = ["scanning the run folders…"]
-        self.query_one("#insp-status", Static).update(" · ".join(parts))
+        return " · ".join(parts)
 
     def _help_text(self) -> str:
         return (f"No checkpoint to show here. The app looks in {self.app.artifacts_dir}/ (the "
                 f"shipped checkpoint) and {self.app.runs_dir}/*; train one on the Train screen "
                 "(1), or start with --checkpoint DIR. Gradient checks on a fresh model (2) and "
                 "everything else keep working.")
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as one line: its message (or its type when it has none)."""
+    return " ".join((getattr(exc, "strerror", None) or str(exc)).split()) or type(exc).__name__

@@ -29,6 +29,7 @@ from textual.widgets import DirectoryTree, Label, Static
 from textual.worker import get_current_worker
 
 from chexmini_tui.active import ActiveCheckpoint
+from chexmini_tui.markup import esc as _esc
 from chexmini_tui.screens.base import BaseScreen
 from chexmini_tui.widgets.image_view import gray_to_pil, image_widget_class, saliency_overlay
 from chexmini_tui.widgets.path_box import PathBox
@@ -361,7 +362,3 @@ def _describe(d: dict) -> list[str]:
     if ood is not None and ood.flagged:
         lines.append(f"[b yellow]⚠ {_esc(ood.explain())}[/]")
     return lines
-
-
-def _esc(text: str) -> str:
-    return text.replace("[", r"\[")

@@ -193,7 +193,7 @@ class TrainScreen(BaseScreen):
         if self.running:
             self.runner.save_now()
             when = "after you resume" if self.runner.paused else "at the next step"
-            self.notify(f"resume state will be written {when}")
+            self.notify(f"resume state will be written {when}", markup=False)
 
     # -- starting and resuming -------------------------------------------------------------------
     def action_start(self) -> None:
@@ -218,7 +218,7 @@ class TrainScreen(BaseScreen):
         """Say why a start or resume was refused where it is seen whether the form is
         shown or not: in the form (wrapped, in full) and as a notification."""
         self.form.show_error(why)
-        self.notify(why, title="cannot start", severity="error", timeout=8)
+        self.notify(why, title="cannot start", severity="error", timeout=8, markup=False)
 
     def start_run(self, config: TrainConfig, source: str, out_dir: str | Path,
                   data=None) -> TrainRunner:

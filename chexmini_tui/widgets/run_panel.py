@@ -144,7 +144,8 @@ class RunPanel(RunView):
             self.note(f"{message.state}: {message.detail}")
         if message.state == "finished" and self.runner is not None:
             self.app.set_checkpoint(str(self.runner.out_dir))
-            self.notify(f"run finished — {self.runner.out_dir} is now the active checkpoint")
+            self.notify(f"run finished — {self.runner.out_dir} is now the active checkpoint",
+                        markup=False)
         self.app.run_finished()
 
     # -- attach mode -----------------------------------------------------------------------------

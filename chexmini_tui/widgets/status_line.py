@@ -8,9 +8,9 @@ error): what is happening or what to do next.
 
 from __future__ import annotations
 
-from rich.markup import escape
 from textual.widgets import Static
 
+from chexmini_tui.markup import esc
 from chexmini_tui.state import RunDisplayState
 
 STATE_STYLE = {"idle": "dim", "loading": "yellow", "running": "green", "paused": "yellow",
@@ -30,7 +30,7 @@ def status_parts(st: RunDisplayState, status: str, attached: bool) -> list[str]:
         shown = "finished"
     parts = [f"[{STATE_STYLE.get(status, '')}]● {shown}[/]"]
     if st.source:
-        parts.append(escape(f"{st.source} → {st.out_dir}" if st.out_dir else st.source))
+        parts.append(esc(f"{st.source} → {st.out_dir}" if st.out_dir else st.source))
     if st.best_auc is not None:
         parts.append(f"best val AUC [b]{st.best_auc:.4f}[/] @ epoch {st.best_epoch}")
     if st.loss is not None and not st.finished:
@@ -58,5 +58,5 @@ class RunStatusLine(Static):
             detail = IDLE_HINT + (SQUEEZE_HINT if squeezed else "")
         if detail:
             color = "red" if status == "error" else "dim"
-            text += f"\n[{color}]{escape(detail)}[/]"
+            text += f"\n[{color}]{esc(detail)}[/]"
         self.update(text)

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
+from chexmini_tui.markup import esc
 from chexmini_tui.widgets.ordered_input import OrderedInput
 from core.data.sources import DEFAULT_SOURCE
 from core.foundation.checks import ConfigError
@@ -93,7 +93,7 @@ class TrainForm(VerticalScroll):
     def show_error(self, problem: str) -> None:
         """Show ``problem`` under the Start button (wrapped, in full); ``""`` clears it."""
         self.query_one("#form-error", Static).update(
-            f"[red]✗ {escape(problem)}[/]" if problem else "")
+            f"[red]✗ {esc(problem)}[/]" if problem else "")
 
     def submit(self) -> None:
         """Read the form: post :class:`Submitted`, or show the problem and ring the bell."""

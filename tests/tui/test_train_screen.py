@@ -384,6 +384,8 @@ def test_main_prints_the_summary(monkeypatch, capsys):
                     "  continue it: chexmini train --resume runs/x"]
 
     class FakeApp:
+        return_code = 0
+
         def __init__(self, **kw):
             self.train_view = FakeView()
 
@@ -391,6 +393,7 @@ def test_main_prints_the_summary(monkeypatch, capsys):
             return None
 
     monkeypatch.setattr(app_module, "ChexminiApp", FakeApp)
+    monkeypatch.setattr(entry, "terminal_problem", lambda: None)
     assert entry.main([]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out == ["chexmini-tui: run runs/x interrupted at epoch 2/5",
