@@ -108,6 +108,8 @@ def parse_json(data: bytes | str, path: str | os.PathLike[str] | None = None) ->
         raise ChexminiError("not a text file (invalid UTF-8)", path) from None
     except json.JSONDecodeError as exc:
         raise ChexminiError(f"not valid JSON (line {exc.lineno}: {exc.msg})", path) from None
+    except ValueError:   # e.g. an integer of more digits than Python converts
+        raise ChexminiError("not valid JSON (a number too long to read)", path) from None
 
 
 def read_json(path: str | os.PathLike[str], limit: int = MAX_TEXT_BYTES) -> Any:

@@ -222,3 +222,15 @@ def test_full_disk_while_appending_events_loses_nothing(tiny_disk):
     list(train(cfg, data, run, resume=True))                  # and resumes to the end
     assert (run / "metrics.json").is_file()
     assert read_events(run / "events.jsonl").bad <= 1         # at most the torn line
+
+
+def test_a_number_too_long_to_read_is_one_line(tmp_path):
+    """Python refuses to convert integers of more than 4,300 digits (a ValueError that is
+    not a JSONDecodeError): still one line naming the file."""
+    from core.foundation.safe_io import read_json
+
+    path = tmp_path / "metrics.json"
+    path.write_text('{"threshold": ' + "9" * 5000 + "}")
+    with pytest.raises(ChexminiError, match="number too long to read") as err:
+        read_json(path)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
