@@ -57,14 +57,19 @@ def _file_component(out: Path) -> Path | None:
     return None
 
 
+def _refuse_dangling_link_or_file(out: Path) -> None:
+    """``out`` may be missing or a folder: a link to nothing, or a file, is one line."""
+    if out.is_symlink() and not out.exists():
+        raise ChexminiError(f"is a symbolic link to a missing target ({os.readlink(out)})",
+                            out)
+    if out.exists() and not out.is_dir():
+        raise ChexminiError("output path exists and is not a directory", out)
+
+
 def ensure_dir(out: Path) -> Path:
     """Create ``out`` (and its parents); every failure is one line naming the path."""
     try:
-        if out.is_symlink() and not out.exists():
-            raise ChexminiError(f"is a symbolic link to a missing target "
-                                f"({os.readlink(out)})", out)
-        if out.exists() and not out.is_dir():
-            raise ChexminiError("output path exists and is not a directory", out)
+        _refuse_dangling_link_or_file(out)
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise _creation_error(out, exc) from None
@@ -76,12 +81,8 @@ def ensure_dir(out: Path) -> Path:
 def check_creatable(out: Path) -> None:
     """What :func:`ensure_dir` would refuse, checked without creating anything."""
     try:
-        if out.is_symlink() and not out.exists():
-            raise ChexminiError(f"is a symbolic link to a missing target "
-                                f"({os.readlink(out)})", out)
+        _refuse_dangling_link_or_file(out)
         if out.exists():
-            if not out.is_dir():
-                raise ChexminiError("output path exists and is not a directory", out)
             return
         base = next((p for p in out.absolute().parents if p.exists()), Path("/"))
     except OSError as exc:
