@@ -112,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chexmini-tui: {line}")
     code = app.return_code or 0
     if code == 1:
-        return _error("the app stopped on an unexpected error (see above)")
+        where = getattr(app, "crash_report", None)
+        told = f"; details in {where}" if where else ""
+        return _error(f"the app stopped on an unexpected error{told}")
     return code
 
 

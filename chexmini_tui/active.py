@@ -51,7 +51,8 @@ def fingerprint(path: str | os.PathLike[str]) -> Fingerprint:
 class ActiveCheckpoint:
     """One load of the active checkpoint folder ``path``.
 
-    ``checkpoint`` is None when it could not be loaded (``error`` says why). Equality is
+    ``checkpoint`` is None when it could not be loaded (``error`` says why) or while it
+    is still being read (:attr:`loading`, made by :func:`pending`). Equality is
     identity: loading the same folder again gives a different value. ``lock`` serialises
     the model's forward/backward passes (they keep per-call caches in the model), which
     several screens' workers may run."""
@@ -61,6 +62,18 @@ class ActiveCheckpoint:
     error: str | None
     fingerprint: Fingerprint
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def loading(self) -> bool:
+        """Still being read in the background (no checkpoint and no error yet)."""
+        return self.checkpoint is None and self.error is None
+
+    @property
+    def problem(self) -> str:
+        """Why there is no checkpoint to use: the load's error, or that it is loading."""
+        if self.loading:
+            return f"{self.path}: loading…"
+        return self.error or f"{self.path}: no checkpoint"
 
     @property
     def threshold(self) -> float | None:
@@ -75,6 +88,12 @@ class ActiveCheckpoint:
     def changed_on_disk(self) -> bool:
         """The folder's files are not the ones this value was loaded from."""
         return fingerprint(self.path) != self.fingerprint
+
+
+def pending(path: str | os.PathLike[str]) -> ActiveCheckpoint:
+    """``path`` about to be loaded (in a thread worker): no checkpoint, no error, and a
+    fingerprint that matches nothing, so the check every second never takes it as loaded."""
+    return ActiveCheckpoint(str(path), None, None, ())
 
 
 def load_active(path: str | os.PathLike[str]) -> ActiveCheckpoint:
