@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from chexmini_cli.options import DEFAULT_CHECKPOINT, EXIT_USAGE
+from chexmini_cli.options import DEFAULT_CHECKPOINT, EXIT_USAGE, add_quiet_flag
 from chexmini_cli.output import json_text, new_console
 
 
@@ -22,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="score the dozen real NIH X-rays shipped with chexmini "
                             "(test-split images, six normal and six abnormal)")
     pr.add_argument("--json", action="store_true")
+    add_quiet_flag(pr)
 
 
 def _predict_paths(args) -> list:
