@@ -161,6 +161,20 @@ def test_export_ticks_each_file(tmp_path):
     assert {t.total for t in ticks} == {total} and ticks[-1].info == "done"
 
 
+def test_predict_ticks_each_file_and_scores_the_same(tmp_path):
+    from core.data.nih_sample import sample_pngs
+    from core.inference import load_checkpoint, predict_files
+
+    ckpt = load_checkpoint(CKPT)
+    paths = [*sample_pngs(), tmp_path / "missing.png"]
+    ticks: list[Tick] = []
+    args = (ckpt.model, ckpt.mean, ckpt.std, ckpt.threshold, paths)
+    with_ticks = predict_files(*args, resize=ckpt.resize_filter, tick=ticks.append)
+    assert [(t.done, t.total) for t in ticks][-1] == (len(paths), len(paths))
+    assert [t.done for t in ticks] == list(range(len(paths) + 1))
+    assert with_ticks == predict_files(*args, resize=ckpt.resize_filter)
+
+
 # -- evaluate --brief --------------------------------------------------------------------
 @pytest.mark.parametrize("extra", [[], ["--split", "all", "--data", "synthetic:120"],
                                    ["--split", "val", "--target-sensitivity", "0.8"]])
