@@ -1,12 +1,16 @@
 """The one progress road of the CLI: engine ticks → a Rich progress line on stderr.
 
 Every long command wraps its work in :func:`progress_line` and hands the callback it
-yields to the engine (``tick=`` of :func:`core.training.cv.cross_validate`,
-:func:`core.evaluation.gradcheck.gradcheck`, :func:`core.training.scoring.score_split`,
+yields to the engine: ``tick=`` of :func:`core.training.cv.cross_validate`,
+:func:`core.training.scoring.score_split`, :func:`core.inference.predict.predict_files` and
 :func:`core.runs.export.export_checkpoint`; :func:`cache_ticks` adapts the preprocessing
-cache's :class:`core.data.cache.build.BuildProgress`). A new long command (a sweep) does the
-same: ``with progress_line(args.quiet) as tick: work(..., tick=tick)``, one
-:class:`core.foundation.progress.Tick` per unit of work, one line per ``Tick.task``.
+cache's :class:`core.data.cache.build.BuildProgress`, and ``gradcheck``'s
+``progress(done, total)`` becomes one tick each. A new long command (a sweep) does the same::
+
+    with progress_line(args.quiet, console) as tick:
+        result = work(..., tick=tick)   # one core.foundation.progress.Tick per unit of work
+
+(one line per ``Tick.task``; add ``--quiet`` with :func:`chexmini_cli.options.add_quiet_flag`).
 
 The line is drawn only when stderr is a terminal and ``--quiet`` is not given; otherwise
 the callback does nothing, so piped output is byte for byte what it would be without it.
