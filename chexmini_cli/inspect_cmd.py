@@ -7,7 +7,7 @@ import argparse
 
 from rich.text import Text
 
-from chexmini_cli.options import DEFAULT_CHECKPOINT
+from chexmini_cli.options import DEFAULT_CHECKPOINT, add_quiet_flag
 from chexmini_cli.output import json_text, metric_table, new_console, styled
 
 
@@ -15,6 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     i = sub.add_parser("inspect", help="summarise a checkpoint folder")
     i.add_argument("checkpoint", nargs="?", default=DEFAULT_CHECKPOINT)
     i.add_argument("--json", action="store_true")
+    add_quiet_flag(i)
 
 
 def run(args: argparse.Namespace) -> int:

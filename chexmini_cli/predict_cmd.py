@@ -9,8 +9,9 @@ from pathlib import Path
 
 from rich.table import Table
 
-from chexmini_cli.options import DEFAULT_CHECKPOINT, EXIT_USAGE
+from chexmini_cli.options import DEFAULT_CHECKPOINT, EXIT_USAGE, add_quiet_flag
 from chexmini_cli.output import json_text, new_console
+from chexmini_cli.progress import progress_line
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="score the dozen real NIH X-rays shipped with chexmini "
                             "(test-split images, six normal and six abnormal)")
     pr.add_argument("--json", action="store_true")
+    add_quiet_flag(pr)
 
 
 def _predict_paths(args) -> list:
@@ -49,8 +51,10 @@ def run(args: argparse.Namespace) -> int:
     ckpt = load_checkpoint(args.checkpoint)
     thr = ckpt.threshold
     paths = list(_predict_paths(args))
-    preds = predict_files(ckpt.model, ckpt.mean, ckpt.std, thr, paths, resize=ckpt.resize_filter,
-                          source=Path(ckpt.path) / layout.MODEL)
+    with progress_line(args.quiet, console) as tick:
+        preds = predict_files(ckpt.model, ckpt.mean, ckpt.std, thr, paths,
+                              resize=ckpt.resize_filter, source=Path(ckpt.path) / layout.MODEL,
+                              tick=tick)
     oods = assess_files([p.path for p in preds], ckpt.image_size, ckpt.mean, ckpt.std,
                         ckpt.resize_filter, xray_rules_apply(args.checkpoint))
     finder = LabelFinder()

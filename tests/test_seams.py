@@ -69,6 +69,16 @@ def make_fresh(root: Path) -> Path:
     return out
 
 
+def make_rmsprop(root: Path) -> Path:
+    """A run trained by ``chexmini train --optimizer rmsprop`` (its config records it)."""
+    out = root / "rmsprop"
+    cfg = tiny_config(epochs=2)
+    _ok(["train", "--data", "synthetic:240", "--out", out, "--epochs", cfg.epochs,
+         "--hidden-dims", ",".join(map(str, cfg.hidden_dims)), "--batch-size", cfg.batch_size,
+         "--optimizer", "rmsprop", "--quiet"])
+    return out
+
+
 def make_shipped(root: Path) -> Path:
     """The checkpoint shipped in ``artifacts/`` (a copy: nothing shipped gets changed)."""
     return Path(shutil.copytree(REPO / "artifacts", root / "shipped"))
@@ -149,6 +159,7 @@ def make_saved_op(root: Path) -> Path:
 #: How a checkpoint folder came to be. One line adds a kind to every consumer.
 KINDS: dict[str, Callable[[Path], Path]] = {
     "fresh": make_fresh,
+    "rmsprop": make_rmsprop,
     "shipped": make_shipped,
     "published": make_published,
     "published-1xD": make_published_1xd,
