@@ -20,19 +20,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from core.inference import checkpoint_summary, load_checkpoint
+    from core.runs.checkpoint import architecture_text
 
     console = new_console()
     summary = checkpoint_summary(args.checkpoint)
     model = load_checkpoint(args.checkpoint)[0]
+    arch = architecture_text(model, summary)
     if args.json:
         slim = {k: v for k, v in summary.items() if k not in ("validation", "test")}
         for split in ("validation", "test"):   # a hand-written metrics.json may lack them
             if split in summary:
                 slim[split] = {k: v for k, v in summary[split].items()
                                if k not in ("roc_curve", "pr_curve")}
-        print(json_text({"model": repr(model), **slim}, indent=2))
+        print(json_text({"model": arch, **slim}, indent=2))
         return 0
-    console.print(Text.assemble(styled(str(summary["path"]), "bold"), f"  {model!r}"))
+    console.print(Text.assemble(styled(str(summary["path"]), "bold"), f"  {arch}"))
     console.print(_threshold_line(summary), markup=False, soft_wrap=True)
     console.print(f"format {summary['format']}, images resized with the "
                   f"{summary['resize_filter']} filter")

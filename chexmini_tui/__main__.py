@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+from core import __version__
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -45,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="how images are drawn (default: auto-detect; half-blocks over SSH)")
     p.add_argument("--screen", choices=("train", "gradcheck", "evaluate", "inspect",
                                         "predict"), help="screen to open on")
+    p.add_argument("--version", action="version", version=f"chexmini-tui {__version__}")
     return p
 
 

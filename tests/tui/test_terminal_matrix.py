@@ -142,3 +142,11 @@ def test_an_unexpected_error_is_one_line_a_report_and_a_non_zero_exit(tmp_path):
     assert len(reports) == 1 and reports[0].name in lines[0]
     assert oct(reports[0].stat().st_mode & 0o777) == "0o600"
     assert "injected for the test" in reports[0].read_text()
+
+
+def test_version_needs_no_terminal():
+    from core import __version__
+
+    done = subprocess.run([sys.executable, "-m", "chexmini_tui", "--version"], env=_env(),
+                          capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0 and done.stdout.decode().strip() == f"chexmini-tui {__version__}"
