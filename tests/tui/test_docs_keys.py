@@ -153,3 +153,41 @@ def test_the_key_table_is_kept_in_one_place():
     """docs/tui/README.md points to README.md's table instead of keeping a copy."""
     text = (REPO / "docs" / "tui" / "README.md").read_text(encoding="utf-8")
     assert "| where | key |" not in text and "README.md#keys" in text
+
+
+def _footer_keys(app) -> set[str]:
+    """What the footer on show offers: the descriptions of the shown, active bindings."""
+    return {b.binding.description for b in app.screen.active_bindings.values()
+            if b.binding.show}
+
+
+@pytest.mark.parametrize("dialog", [HelpScreen, QuitScreen])
+def test_dialogs_show_their_own_keys_not_the_screen_below(dialog):
+    import asyncio
+
+    from textual.widgets import Footer
+
+    async def go():
+        app = ChexminiApp(start="train")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause(0.3)
+            below = _footer_keys(app)
+            assert "start" in " ".join(below)          # the Train screen's own keys
+            app.push_screen(dialog())
+            await pilot.pause(0.3)
+            assert isinstance(app.screen, dialog) and app.screen.query(Footer)
+            own = {b.description for b in dialog.BINDINGS if b.show}
+            assert _footer_keys(app) == own
+
+    asyncio.run(go())
+
+
+def test_help_lists_the_command_palette():
+    rows = dict(global_keys_rows())
+    assert "ctrl+p" in rows and "command palette" in rows["ctrl+p"]
+
+
+def global_keys_rows():
+    from chexmini_tui.screens.help import global_keys
+
+    return global_keys()
