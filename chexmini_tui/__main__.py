@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+
 from core import __version__
 
 
