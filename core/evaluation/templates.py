@@ -118,3 +118,18 @@ def grid_tiles(w1: np.ndarray, dead: np.ndarray | None, top: int,
     cols = np.asarray(w1)[:, units]
     tiles = pool(templates(cols).astype(np.float32), factor)
     return units, norms[units], tiles
+
+
+#: The diverging colour map's ends: +1 (a positive weight) and −1; 0 is black.
+POSITIVE_RGB, NEGATIVE_RGB = (255, 140, 0), (40, 120, 255)
+
+
+def diverging_rgb(t: np.ndarray) -> np.ndarray:
+    """``t (h, w)`` → RGB uint8 ``(h, w, 3)`` scaled by its own ``max |t|``: +max orange
+    :data:`POSITIVE_RGB`, 0 black, −max blue :data:`NEGATIVE_RGB`, linear between."""
+    t = np.asarray(t, dtype=np.float64)
+    top = float(np.abs(t).max()) if t.size else 0.0
+    v = t / top if top > 0 and np.isfinite(top) else np.zeros_like(t)
+    pos, neg = np.clip(v, 0, 1)[..., None], np.clip(-v, 0, 1)[..., None]
+    rgb = pos * np.array(POSITIVE_RGB) + neg * np.array(NEGATIVE_RGB)
+    return np.round(rgb).astype(np.uint8)
