@@ -93,13 +93,13 @@ class FilterGrid(Static):
         self.selected = index
         self.refresh()
 
-    def shown(self) -> int:
-        """How many tiles the current size shows."""
+    def page_shape(self) -> tuple[int, int]:
+        """``(tiles per page, tiles per row)`` at the current size."""
         if self.data is None:
-            return 0
+            return 1, 1
         w, h = self.content_size.width, self.content_size.height - 1 - len(self.data.notes)
         side = tile_size(len(self.data.units), self.data.tiles.shape[-1], w, h)
-        return min(len(self.data.units), fits(side, w, h))
+        return max(fits(side, w, h), 1), max((w + 1) // (side + 1), 1)
 
     def render(self) -> Text:
         if self.data is None:
@@ -109,19 +109,23 @@ class FilterGrid(Static):
 
 
 def grid_text(data: GridData, width: int, height: int, selected: int | None = None) -> Text:
-    """The caption, the notes and as many tiles as fit in ``width × height`` cells."""
-    out = Text(data.caption, style="bold", no_wrap=True, overflow="ellipsis")
+    """The caption, the notes and as many tiles as fit in ``width × height`` cells: the
+    page that holds ``selected`` (the first page without a selection)."""
+    out = Text(cut(data.caption, width), style="bold")
     for note in data.notes:
-        out.append("\n" + note, style="dim")
+        out.append("\n" + cut(note, width), style="dim")
     h = height - 1 - len(data.notes)
     side0 = data.tiles.shape[-1]
     side = tile_size(len(data.units), side0, width, h)
-    tiles = pool(np.asarray(data.tiles), side0 // side) if side != side0 else data.tiles
     cols = max((width + 1) // (side + 1), 1)
-    n = min(len(data.units), fits(side, width, h))
-    for start in range(0, n, cols):
-        row = range(start, min(start + cols, n))
-        blocks = [halfblocks(diverging_rgb(tiles[i])) for i in row]
+    per_page = max(fits(side, width, h), 1)
+    first = (selected or 0) // per_page * per_page
+    last = min(len(data.units), first + per_page)
+    tiles = np.asarray(data.tiles[first:last])
+    tiles = pool(tiles, side0 // side) if side != side0 else tiles
+    for start in range(first, last, cols):
+        row = range(start, min(start + cols, last))
+        blocks = [halfblocks(diverging_rgb(tiles[i - first])) for i in row]
         for r in range(len(blocks[0])):
             out.append("\n")
             out.append(Text(" ").join(b[r] for b in blocks))
@@ -135,3 +139,8 @@ def _label(data: GridData, i: int, width: int, selected: bool) -> Text:
     text = f"{mark}{data.units[i]}"[:width].ljust(width)
     style = "reverse bold" if selected else ("red" if data.dead[i] else "dim")
     return Text(text, style=style)
+
+
+def cut(line: str, width: int) -> str:
+    """``line`` in at most ``width`` cells (one line each: the layout counts on it)."""
+    return line if len(line) <= width else line[:max(width - 1, 0)] + "…"

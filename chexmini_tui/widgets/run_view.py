@@ -16,8 +16,8 @@ from textual.app import ComposeResult
 from textual.containers import Container, Vertical
 
 from chexmini_tui.state import RunDisplayState
-from chexmini_tui.widgets.filter_grid import FilterGrid, GridData
 from chexmini_tui.widgets.epoch_table import EpochTable
+from chexmini_tui.widgets.filter_grid import FilterGrid, GridData
 from chexmini_tui.widgets.health_view import HealthView
 from chexmini_tui.widgets.run_log import RunLog
 from chexmini_tui.widgets.run_progress import RunProgress

@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from core.data.dataset import DataSplits, require_both_classes
+from core.evaluation.templates import grid_tiles
 from core.events import (
     CheckpointSaved,
     EpochEnd,
@@ -53,7 +54,6 @@ from core.events import (
     Templates,
 )
 from core.foundation.config import TrainConfig
-from core.evaluation.templates import grid_tiles
 from core.foundation.errors import ChexminiError
 from core.nn.augment import AugmentConfig
 from core.nn.batches import BatchMaker
@@ -73,7 +73,6 @@ from core.training.save_clock import SaveClock
 from core.training.scoring import QUIET_FP, validate
 from core.training.step import TrainStep
 from core.training.system_stats import EpochMeter
-
 
 #: Side (pixels) of the templates a :class:`Templates` event carries (64 → 16: 4×4 means).
 TEMPLATE_SIDE = 16
