@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from core.data.dataset import DataSplits, require_both_classes
-from core.evaluation.templates import grid_tiles
+from core.evaluation.templates import grid_tiles, side_of
 from core.events import (
     CheckpointSaved,
     EpochEnd,
@@ -146,8 +146,8 @@ def train(
 
     lock = claim(out, resume=resume, overwrite=overwrite) if out is not None else None
     try:  # the folder is ours until the generator ends
-        t = _Training(config, data, out, control, resume, step_events, fingerprint, health)
-        t.n_templates = int(templates)
+        t = _Training(config, data, out, control, resume, step_events, fingerprint, health,
+                      templates)
         yield t.emit(t.started())
         try:
             while t.run.epoch < config.epochs and not t.stopped_early:
@@ -198,7 +198,7 @@ class _Training:
     # -- prepare ----------------------------------------------------------------------------
     def __init__(self, config: TrainConfig, data: DataSplits, out: Path | None,
                  control: TrainControl, resume: bool, step_events: bool,
-                 fingerprint: str, health: bool = True) -> None:
+                 fingerprint: str, health: bool = True, templates: int = 0) -> None:
         self.config, self.data, self.out, self.control = config, data, out, control
         self.resume, self.step_events, self.fingerprint = resume, step_events, fingerprint
         self.run = run = TrainingState(config, data)
@@ -219,7 +219,7 @@ class _Training:
         self.probe = ActivationProbe() if health else None
         self.meter = EpochMeter()
         self.epoch_seen0, self.epoch_elapsed0 = 0, 0.0  # where this process began the epoch
-        self.n_templates = 0    # fc1 units a Templates event carries after each epoch
+        self.n_templates = int(templates)   # fc1 units a Templates event carries per epoch
 
     def _step_parts(self) -> tuple[TrainStep, np.ndarray, np.ndarray | None]:
         """The training step, the float labels and the per-sample class weights (if any)."""
@@ -320,9 +320,8 @@ class _Training:
         w1 = params["fc1.W"]
         active = self.probe.active("fc1") if self.probe is not None else None
         dead = None if active is None else ~active
-        side = int(round(np.sqrt(w1.shape[0])))
-        units, norms, tiles = grid_tiles(w1, dead, self.n_templates,
-                                         max(side // TEMPLATE_SIDE, 1))
+        factor = max(side_of(w1.shape[0]) // TEMPLATE_SIDE, 1)
+        units, norms, tiles = grid_tiles(w1, dead, self.n_templates, factor)
         flags = np.zeros(len(units), bool) if dead is None else dead[units]
         return Templates.encode(epoch, w1.shape[1], 0 if dead is None else int(dead.sum()),
                                 units, norms, flags, tiles)
