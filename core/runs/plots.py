@@ -80,7 +80,7 @@ def render_filter_grid(tiles: np.ndarray, units: np.ndarray, dead: np.ndarray,
     cols = min(GRID_COLUMNS, len(tiles))
     mosaic = _mosaic(tiles, dead, cols)
     cell = tiles.shape[-1] + 4
-    inches = mosaic.shape[1] / 100 * 1.25
+    inches = mosaic.shape[1] / 100     # one pixel per weight
     fig = Figure(figsize=(inches, inches * mosaic.shape[0] / mosaic.shape[1] + 0.6), dpi=100)
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0 - 0.6 / fig.get_figheight()))
     ax.imshow(mosaic, interpolation="nearest")
@@ -92,7 +92,17 @@ def render_filter_grid(tiles: np.ndarray, units: np.ndarray, dead: np.ndarray,
     fig.suptitle(title, fontsize=10, y=1.0 - 0.1 / fig.get_figheight(), va="top")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None})
-    return buf.getvalue()
+    return _rgb_png(buf.getvalue())
+
+
+def _rgb_png(png: bytes) -> bytes:
+    """The PNG without its (opaque) alpha channel: a quarter smaller for noisy pictures."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    with Image.open(io.BytesIO(png)) as im:
+        im.convert("RGB").save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def write_filter_grid(path: str | os.PathLike[str], tiles: np.ndarray, units: np.ndarray,
