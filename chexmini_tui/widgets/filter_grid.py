@@ -14,9 +14,11 @@ an epoch (or a new checkpoint) brings new templates.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
+from rich.color import Color
 from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
@@ -39,6 +41,12 @@ class GridData:
     notes: list[str] = field(default_factory=list)
 
 
+@functools.lru_cache(maxsize=8192)
+def _colour(r: int, g: int, b: int) -> Color:
+    """One RGB colour (cached: a grid repeats the colour map's few hundred colours)."""
+    return Color.from_rgb(r, g, b)
+
+
 def halfblocks(rgb: np.ndarray) -> list[Text]:
     """RGB ``(h, w, 3)`` → ``⌈h/2⌉`` lines of ``w`` half-block cells (``▀``: the top
     pixel in the foreground, the bottom one in the background)."""
@@ -47,9 +55,8 @@ def halfblocks(rgb: np.ndarray) -> list[Text]:
     lines = []
     for r in range(0, len(rgb), 2):
         line = Text()
-        for top, bottom in zip(rgb[r], rgb[r + 1], strict=True):
-            line.append("▀", Style(color=f"rgb({top[0]},{top[1]},{top[2]})",
-                                   bgcolor=f"rgb({bottom[0]},{bottom[1]},{bottom[2]})"))
+        for top, bottom in zip(rgb[r].tolist(), rgb[r + 1].tolist(), strict=True):
+            line.append("▀", Style.from_color(_colour(*top), _colour(*bottom)))
         lines.append(line)
     return lines
 
