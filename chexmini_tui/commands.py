@@ -150,6 +150,10 @@ def app_commands(app) -> list[Command]:
                 partial(_on_screen, app, "evaluate", "operating_point")),
         Command("error gallery", "Evaluate: browse a confusion-matrix cell's images, "
                 "most confident first (g)", partial(_on_screen, app, "evaluate", "gallery")),
+        Command("filter grid of the run", "Train: fc1's templates after each epoch, in "
+                "place of the plots (g)", partial(_on_screen, app, "train", "toggle_filters")),
+        Command("filter grid of a checkpoint", "Inspect: every fc1 template of the "
+                "highlighted checkpoint (f)", partial(_on_screen, app, "inspect", "filters")),
     ]
     out.append(Command("reload the active checkpoint", "read its files again (every screen "
                        "follows; changes on disk are also seen within a second)",

@@ -302,6 +302,18 @@ def inspect(ck: Path, images: list[Path]) -> Seen:
     return Seen(threshold=d["active_threshold"])
 
 
+def inspect_filters(ck: Path, images: list[Path]) -> Seen:
+    """``inspect --filters``: a PNG with every fc1 unit; dead units only with the images."""
+    out = ck.parent / f"{ck.name}.filters.png"
+    rc, stdout, err = _cli(["inspect", ck, "--filters", out])
+    assert rc == 0 and "Traceback" not in err, err
+    from core.inference import load_checkpoint
+
+    assert f"filters: {load_checkpoint(ck).model.widths[1]} fc1 templates" in stdout
+    assert Image.open(out).format == "PNG"
+    return Seen()
+
+
 def gradcheck(ck: Path, images: list[Path]) -> Seen:
     d = _json(["gradcheck", "--checkpoint", ck, "--samples", "2", "--batch", "2", "--json"])
     assert d["passed"], d
@@ -342,6 +354,7 @@ CONSUMERS: dict[str, Callable[[Path, list[Path]], Seen]] = {
     "evaluate": evaluate,
     "evaluate --data": evaluate_data,
     "inspect": inspect,
+    "inspect --filters": inspect_filters,
     "gradcheck": gradcheck,
     "gallery": gallery,
     "export": export,

@@ -13,6 +13,7 @@ from textual.widgets import Footer, Static
 
 from chexmini_tui.keymap import GLOBAL_BINDINGS, MODES
 from chexmini_tui.screens.base import SCREENS
+from chexmini_tui.screens.filters import FiltersScreen
 from chexmini_tui.screens.gallery import GalleryScreen
 
 NOTES = """\
@@ -96,6 +97,8 @@ class HelpScreen(ModalScreen[None]):
                 table.add_row(title, key, desc)
         for key, desc in screen_keys(GalleryScreen):
             table.add_row("Gallery", key, desc)
+        for key, desc in screen_keys(FiltersScreen):
+            table.add_row("Filters", key, desc)
         table.add_row("help", "esc / ?", Text("close this help"))
         return table
 

@@ -19,6 +19,7 @@ import chexmini_tui.widgets
 from chexmini_tui.app import ChexminiApp
 from chexmini_tui.keymap import GLOBAL_BINDINGS, MODES
 from chexmini_tui.screens.base import SCREENS
+from chexmini_tui.screens.filters import FiltersScreen
 from chexmini_tui.screens.gallery import GalleryScreen
 from chexmini_tui.screens.help import HelpScreen
 from chexmini_tui.screens.quit import QuitScreen
@@ -31,7 +32,8 @@ pytestmark = pytest.mark.usefixtures("one_blas_thread")
 EVERYWHERE = "everywhere"
 #: screen class -> its "where" in the table
 SCREEN_PLACES = {**{MODES[mode]: title for mode, _, title in SCREENS},
-                 GalleryScreen: "Gallery", HelpScreen: "help screen", QuitScreen: "quit dialog"}
+                 GalleryScreen: "Gallery", FiltersScreen: "Filters", HelpScreen: "help screen",
+                 QuitScreen: "quit dialog"}
 #: widget class with keys of its own -> the screen it is on
 WIDGET_PLACES = {EpochTable: "Train", PathBox: "Predict"}
 #: keys a row may name that Textual's own widgets handle (no binding of ours)
