@@ -47,6 +47,8 @@ class RunStarted(Event):
     start_step: int
     resumed: bool
     steps_per_epoch: int
+    #: wall-clock time (UNIX seconds) this session of the run started (None: older logs)
+    started_at: float | None = None
 
 
 @dataclass

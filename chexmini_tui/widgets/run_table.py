@@ -17,7 +17,7 @@ from textual.widgets import DataTable
 from core.runs.listing import COLUMNS, SORT_KEYS, RunRow, cells, sort_rows
 
 #: sort key -> its name in the status line
-SORT_NAMES = {"found": "newest first", "name": "name", "status": "status",
+SORT_NAMES = {"found": "as found", "started": "start time", "name": "name", "status": "status",
               "epochs": "epochs", "auc": "val AUC", "test_auc": "test AUC", "data": "data"}
 STATUS_STYLE = {"running": "bold yellow", "interrupted": "magenta", "finished": "green",
                 "incomplete": "red", "empty": "dim", "missing": "dim"}
@@ -39,7 +39,7 @@ class RunTable(DataTable):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.runs: list[RunRow] = []        # as given (the "found" order)
         self.shown: list[RunRow] = []       # as drawn
-        self.sort_key = "found"
+        self.sort_key = "started"
         self.reverse = False
         self.active = ""
         self.marks: dict[str, str] = {}     # marked path -> its Rich colour
@@ -94,8 +94,10 @@ class RunTable(DataTable):
 
     def sort_text(self) -> str:
         """``sorted by val AUC ↓`` (↓ = the natural direction, ↑ = reversed)."""
+        if self.sort_key == "started":
+            return "newest first" if not self.reverse else "oldest first"
         if self.sort_key == "found":
-            return "runs newest first" if not self.reverse else "runs oldest first"
+            return "as found" if not self.reverse else "as found, reversed"
         return f"sorted by {SORT_NAMES[self.sort_key]} {'↑' if self.reverse else '↓'}"
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.foundation import safe_io
 from core.foundation.errors import ChexminiError, os_problem, shown_path
 from core.foundation.numbers import is_int, is_number, show
 from core.runs import layout
@@ -29,6 +30,7 @@ KEY_PARAMS = ("hidden_dims", "lr", "optimizer", "batch_size", "dropout", "weight
 #: sort key -> (row attribute, is a number); numbers sort high first, text A→Z
 SORT_KEYS: dict[str, tuple[str, bool]] = {
     "found": ("", False),              # the order given (artifacts, runs newest first, …)
+    "started": ("started", True),      # when the run first started, newest first
     "name": ("name", False),
     "status": ("status", False),
     "epochs": ("epochs", True),
@@ -57,6 +59,7 @@ class RunRow:
     error: str | None = None          # one line: the file and what is wrong with it
     note: str | None = None           # e.g. "3 bad lines skipped in events.jsonl"
     stamp: tuple = ()                 # what the row was read from (see :func:`stamp_of`)
+    started: float | None = None      # UNIX time its first session started (from the log)
 
     @property
     def name(self) -> str:
@@ -65,7 +68,7 @@ class RunRow:
     def to_dict(self) -> dict[str, Any]:
         """The row for ``--json`` (no history)."""
         keys = ("path", "status", "epochs", "planned", "best_epoch", "best_val_auc",
-                "test_auc", "data", "params", "error", "note")
+                "test_auc", "data", "params", "error", "note", "started")
         return {"name": self.name, **{k: getattr(self, k) for k in keys}}
 
 
@@ -125,6 +128,24 @@ def _read_log(row: RunRow, folder: Path) -> None:
         row.note = f"{run.bad_lines} bad lines skipped in events.jsonl"
 
 
+#: the first line of a log is the run_started event: config and split sizes, a few KiB
+FIRST_LINE_BYTES = 1 << 20
+
+
+def started_at(folder: Path) -> float | None:
+    """When the run in ``folder`` first started: the ``started_at`` of the first line of
+    its ``events.jsonl`` (a bounded read, links not followed); None when there is none
+    or it is not a finite number (older logs, hostile files)."""
+    try:
+        with safe_io.open_regular(folder / layout.EVENTS, follow=False) as fh:
+            first = fh.read(FIRST_LINE_BYTES).split(b"\n", 1)[0]
+        event = safe_io.parse_json(first, folder / layout.EVENTS)
+    except (ChexminiError, OSError, ValueError):
+        return None
+    value = event.get("started_at") if isinstance(event, dict) else None
+    return float(value) if is_number(value, 0, 1e11) else None
+
+
 def _read_incomplete(row: RunRow, folder: Path) -> None:
     """A log of a finished run without its checkpoint, or artifacts without metrics.json
     (reading that says what is missing or wrong)."""
@@ -144,7 +165,7 @@ def run_row(path: str) -> RunRow:
         stamp = stamp_of(path)
     except (ChexminiError, OSError, ValueError) as exc:
         return RunRow(path, "incomplete", error=_one_line(exc, folder))
-    row = RunRow(path, stamp[0], stamp=stamp)
+    row = RunRow(path, stamp[0], stamp=stamp, started=started_at(folder))
     try:
         lock_problem(folder)
         if row.status == "missing":

@@ -241,7 +241,7 @@ class _Training:
         return RunStarted(config.to_dict(), self.data.summary(), list(config.widths),
                           run.model.n_parameters(), self.data.source,
                           None if out is None else str(out), run.epoch, run.step, self.resume,
-                          self.steps_per_epoch)
+                          self.steps_per_epoch, started_at=time.time())
 
     # -- one epoch --------------------------------------------------------------------------
     def run_epoch(self) -> Iterator[Event]:

@@ -288,3 +288,61 @@ def test_a_long_log_folds_in_linear_time():
     log = fold_events(events)
     assert len(log.history["val_auc"]) == 40_000
     assert time.perf_counter() - t < 5.0
+
+
+# -- start time ----------------------------------------------------------------------------------
+def _log_started(folder, started_at) -> None:
+    folder.mkdir(parents=True)
+    log = EventLog(folder / "events.jsonl")
+    log.write(RunStarted({"epochs": 2}, {}, [4, 1], 5, "s", str(folder), 0, 0, False, 2,
+                         started_at=started_at))
+    log.close()
+
+
+def test_newest_first_is_by_start_time_not_by_name(tmp_path):
+    """"newest first" (the app's default sort) is by when a run started, whatever its
+    folder is called; runs without a start time (older logs, the shipped checkpoint's)
+    come last, as found."""
+    _log_started(tmp_path / "zz-old", 1_000.0)
+    _log_started(tmp_path / "aa-new", 3_000.0)
+    _log_started(tmp_path / "mm-mid", 2_000.0)
+    _log_started(tmp_path / "no-time", None)
+    rows = scan([str(tmp_path / n) for n in ("zz-old", "no-time", "aa-new", "mm-mid")])
+    assert [r.started for r in rows] == [1_000.0, None, 3_000.0, 2_000.0]
+    names = [r.name for r in sort_rows(rows, "started")]
+    assert names == ["aa-new", "mm-mid", "zz-old", "no-time"]
+    assert [r.name for r in sort_rows(rows, "started", reverse=True)][:3] == [
+        "zz-old", "mm-mid", "aa-new"]
+
+
+@pytest.mark.parametrize("first_line", [
+    b'{"event": "run_started", "started_at": 1e308}',
+    b'{"event": "run_started", "started_at": "yesterday"}',
+    b'{"event": "run_started", "started_at": true}',
+    b'{"event": "run_started", "started_at": -5}',
+    b'[1, 2]',
+    b'{"event": "run_started", "started_at": ' + b"9" * 400 + b"}",
+    b"\xff\xfe not json",
+])
+def test_a_hostile_start_time_is_no_start_time(tmp_path, first_line):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "events.jsonl").write_bytes(first_line + b"\n")
+    row = run_row(str(folder))
+    assert row.started is None
+    assert sort_rows([row], "started") == [row]
+
+
+def test_a_training_run_records_when_it_started(tmp_path):
+    import time
+
+    from core.data import load_data
+    from core.foundation.config import TrainConfig
+    from core.training.train import train
+
+    before = time.time()
+    cfg = TrainConfig(hidden_dims=[8], epochs=1, batch_size=64)
+    for _ in train(cfg, load_data("synthetic:200"), tmp_path / "run"):
+        pass
+    started = run_row(str(tmp_path / "run")).started
+    assert started is not None and before <= started <= time.time()
