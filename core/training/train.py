@@ -170,6 +170,22 @@ def _check_inputs(config: TrainConfig, data: DataSplits) -> str:
     return fingerprint
 
 
+def step_parts(config: TrainConfig, run: TrainingState, maker: BatchMaker,
+               labels: np.ndarray) -> tuple[TrainStep, np.ndarray, np.ndarray | None]:
+    """The training step of ``run`` (its model and optimiser; augmentation as the config
+    says), the float labels and the per-sample class weights (if any) — shared by
+    training and the learning-rate range test (:mod:`core.training.lr_find`)."""
+    aug = AugmentConfig(config.flip_prob, config.brightness, config.noise_std)
+    if config.class_weight == "balanced":
+        w0, w1 = balanced_class_weights(labels)
+        sample_w = np.where(labels == 1, w1, w0)
+    else:
+        sample_w = None
+    step = TrainStep(run.model, run.opt, maker, aug if config.augment else None,
+                     config.label_smoothing)
+    return step, labels.astype(np.float64), sample_w
+
+
 def _emitter(log: EventLog | None) -> Callable[[Event], Event]:
     """``emit(event)``: append ``event`` to the log (if any) and return it."""
     if log is None:
@@ -211,19 +227,7 @@ class _Training:
         self.epoch_seen0, self.epoch_elapsed0 = 0, 0.0  # where this process began the epoch
 
     def _step_parts(self) -> tuple[TrainStep, np.ndarray, np.ndarray | None]:
-        """The training step, the float labels and the per-sample class weights (if any)."""
-        config, labels = self.config, self.data.train.labels
-        aug = AugmentConfig(config.flip_prob if config.augment else 0.0,
-                            config.brightness if config.augment else 0.0,
-                            config.noise_std if config.augment else 0.0)
-        if config.class_weight == "balanced":
-            w0, w1 = balanced_class_weights(labels)
-            sample_w = np.where(labels == 1, w1, w0)
-        else:
-            sample_w = None
-        step = TrainStep(self.run.model, self.run.opt, self.maker,
-                         aug if config.augment else None, config.label_smoothing)
-        return step, labels.astype(np.float64), sample_w
+        return step_parts(self.config, self.run, self.maker, self.data.train.labels)
 
     def started(self) -> RunStarted:
         config, run, out = self.config, self.run, self.out
