@@ -60,7 +60,10 @@ class LrRange:
     lr_min: float = 1e-7
     lr_max: float = 10.0
     steps: int = 300
-    beta: float = 0.98
+    #: The EMA averages about 1/(1 − β) = 20 steps: a lag of (lr_max/lr_min)^(20/299) ≈ 3.4×
+    #: in rate with the defaults (β = 0.98 would lag 22×, moving the minimum past the
+    #: explosion's onset).
+    beta: float = 0.95
     explode: float = 4.0
 
     def check(self) -> LrRange:
@@ -97,6 +100,11 @@ class Suggestion:
     lr_at_min: float
     min_loss: float
     rule: str = RULE
+
+    @property
+    def text(self) -> str:
+        """The suggestion as a form or flag takes it: three significant digits."""
+        return f"{self.lr:.3g}"
 
 
 def suggest(lrs: np.ndarray | list[float], smoothed: np.ndarray | list[float]) -> Suggestion:
