@@ -21,6 +21,7 @@ from chexmini_tui.keymap import GLOBAL_BINDINGS, MODES
 from chexmini_tui.screens.base import SCREENS
 from chexmini_tui.screens.gallery import GalleryScreen
 from chexmini_tui.screens.help import HelpScreen
+from chexmini_tui.screens.lr_find import LrFindScreen
 from chexmini_tui.screens.quit import QuitScreen
 from chexmini_tui.widgets.epoch_table import EpochTable
 from chexmini_tui.widgets.path_box import PathBox
@@ -31,7 +32,8 @@ pytestmark = pytest.mark.usefixtures("one_blas_thread")
 EVERYWHERE = "everywhere"
 #: screen class -> its "where" in the table
 SCREEN_PLACES = {**{MODES[mode]: title for mode, _, title in SCREENS},
-                 GalleryScreen: "Gallery", HelpScreen: "help screen", QuitScreen: "quit dialog"}
+                 GalleryScreen: "Gallery", HelpScreen: "help screen", QuitScreen: "quit dialog",
+                 LrFindScreen: "lr-find dialog"}
 #: widget class with keys of its own -> the screen it is on
 WIDGET_PLACES = {EpochTable: "Train", PathBox: "Predict"}
 #: keys a row may name that Textual's own widgets handle (no binding of ours)
