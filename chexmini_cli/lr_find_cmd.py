@@ -124,9 +124,18 @@ def _report(done, plot: str | None) -> Text:
     else:
         parts += [styled(f"suggested lr {s.text}", "bold green"), f"  ({s.rule})\n",
                   f"  e.g. chexmini train --lr {s.text}"]
+    if s is not None and not done.below_prior:
+        parts += ["\n", styled("note", "bold yellow"), ": " + NOT_BELOW_PRIOR.format(
+            prior=done.prior_loss)]
     if plot:
         parts.append(f"\nplot: {plot}")
     return Text.assemble(*parts)
+
+
+#: Said when the smoothed loss never fell below the class-prior loss.
+NOT_BELOW_PRIOR = ("the smoothed loss never fell below {prior:.4f}, the loss of predicting "
+                   "the class prior: the curve shows where training becomes unstable, not "
+                   "which rate learns best — check the suggestion with a short run")
 
 
 def _as_json(done, sweep: LrRange, plot: str | None) -> dict:
@@ -134,6 +143,7 @@ def _as_json(done, sweep: LrRange, plot: str | None) -> dict:
     return {"suggestion": None if s is None else s.lr, "rule": RULE,
             "lr_at_min": None if s is None else s.lr_at_min,
             "min_smoothed_loss": None if s is None else s.min_loss,
+            "prior_loss": done.prior_loss, "below_prior_loss": done.below_prior,
             "stopped": done.stopped, "steps_run": len(done.lrs), "seconds": done.seconds,
             "sweep": {"start_lr": sweep.lr_min, "end_lr": sweep.lr_max, "steps": sweep.steps,
                       "smoothing": sweep.beta, "explode": sweep.explode},
@@ -146,6 +156,7 @@ def _write_plot(path: str, done, source: str) -> None:
     from core.runs.plots import render_lr_find
 
     s = done.suggestion
-    title = f"lr-find on {source}: suggested {s.text} ({s.rule})" if s else f"lr-find on {source}"
+    title = (f"lr-find on {source}: suggested lr {s.text}\n({s.rule})" if s
+             else f"lr-find on {source}")
     write_bytes(path, render_lr_find(done.lrs, done.losses, done.smoothed,
                                      None if s is None else s.lr, title))

@@ -52,9 +52,13 @@ class LrFindView(Vertical):
         if s is None:
             self.line(f"{len(done.lrs)} steps, {done.seconds:.1f} s: {how}; no suggestion")
             return
+        warn = ("" if done.below_prior else
+                f"\n[yellow]note: the loss never fell below {done.prior_loss:.4f} (the class "
+                "prior's): the curve shows stability, not learning — check with a short "
+                "run[/]")
         self.query_one("#lrf-line", Static).update(
             f"{len(done.lrs)} steps, {done.seconds:.1f} s: {esc(how)}\n"
-            f"[b green]suggested lr {s.text}[/] [dim]({esc(s.rule)})[/]")
+            f"[b green]suggested lr {s.text}[/] [dim]({esc(s.rule)})[/]{warn}")
 
     def show_error(self, problem: str) -> None:
         self.query_one("#lrf-line", Static).update(f"[red]✗ {esc(problem)}[/]")

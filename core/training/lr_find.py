@@ -20,6 +20,12 @@ The test stops early when the loss explodes: ``s_i > k · min_{j≤i} s_j`` (``k
 loss, divided by 10 — ``lr* = argmin_i s_i / 10`` (the minimum is where the loss stops
 falling and starts to blow up; a tenth of it is still on the falling side).
 
+**The class-prior loss** (:func:`prior_loss`): what the best constant prediction scores on
+the training split. A smoothed minimum that never falls below it shows nothing learned
+beyond the prior (:attr:`LrFindDone.below_prior` is false): the curve then speaks of
+stability only — where the loss blows up — not of which rate learns best, and the
+suggestion wants checking with a short run.
+
 Nothing is written: no run folder is created, read or locked. The model lives only in the
 generator and is discarded.
 """
@@ -40,6 +46,7 @@ from core.foundation.checks import check_number
 from core.foundation.config import TrainConfig
 from core.foundation.errors import ChexminiError
 from core.nn.batches import BatchMaker
+from core.nn.loss import bce_with_logits, smooth_targets
 from core.training.run_state import TrainingState
 from core.training.scoring import QUIET_FP
 from core.training.step import TrainStep
@@ -157,6 +164,26 @@ class LrFindDone(Event):
     stopped: str
     seconds: float
     explode: float = 4.0
+    #: :func:`prior_loss` of the training split (the loss of predicting the class prior).
+    prior_loss: float = float("nan")
+
+    @property
+    def below_prior(self) -> bool:
+        """The smoothed loss fell below the class-prior loss somewhere (the model learned
+        more than the prior during the sweep)."""
+        s = self.suggestion
+        return s is not None and not s.min_loss >= self.prior_loss
+
+
+def prior_loss(labels: np.ndarray, smoothing: float,
+               weights: np.ndarray | None = None) -> float:
+    """The loss of the best constant prediction: with smoothed targets ``t`` and weights
+    ``w``, the logit ``log(p / (1 − p))``, ``p = Σ w t / Σ w``, scored by
+    :func:`core.nn.loss.bce_with_logits` (the training loss itself)."""
+    w = np.ones(len(labels)) if weights is None else np.asarray(weights, np.float64)
+    p = float(np.dot(w, smooth_targets(labels, smoothing)) / w.sum())
+    z = np.full(len(labels), math.log(p / (1.0 - p)))
+    return bce_with_logits(z, labels, smoothing, weights)[0]
 
 
 class LrFindControl:
@@ -195,8 +222,12 @@ def lr_find(config: TrainConfig, data: DataSplits, sweep: LrRange | None = None,
     step, labels, weights = step_parts(config, run, maker, data.train.labels)
     yield LrFindStarted(sweep.steps, sweep.lr_min, sweep.lr_max, list(config.widths),
                         run.model.n_parameters(), data.source)
-    yield from _sweep(step, run, (data.train.images, labels, weights), config.batch_size,
-                      sweep, control)
+    floor = prior_loss(labels, config.label_smoothing, weights)
+    for event in _sweep(step, run, (data.train.images, labels, weights), config.batch_size,
+                        sweep, control):
+        if isinstance(event, LrFindDone):
+            event.prior_loss = floor
+        yield event
 
 
 def _sweep(step: TrainStep, run: TrainingState, train: tuple, batch_size: int,

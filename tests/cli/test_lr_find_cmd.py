@@ -32,6 +32,7 @@ def test_json_plot_and_nothing_else_written(tmp_path, monkeypatch, capsys):
     assert main(["lr-find", *SMALL, "--json", "--plot", "curve.png"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["rule"] == RULE
+    assert out["below_prior_loss"] == (out["min_smoothed_loss"] < out["prior_loss"])
     assert out["suggestion"] == pytest.approx(out["lr_at_min"] / 10)
     n = out["steps_run"]
     assert 1 <= n <= 40 and all(len(v) == n for v in out["curve"].values())
@@ -75,3 +76,10 @@ def test_a_plot_into_a_missing_folder_is_refused_before_any_work(tmp_path, capsy
     assert main(["lr-find", *SMALL, "--plot", str(tmp_path / "no" / "p.png")]) == 2
     err = capsys.readouterr().err.strip()
     assert "--plot" in err and "does not exist" in err and "\n" not in err
+
+
+def test_a_curve_that_shows_no_learning_is_flagged(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["lr-find", *SMALL, "--start-lr", "1e-12", "--end-lr", "1e-11"]) == 0
+    out = capsys.readouterr().out
+    assert "note: the smoothed loss never fell below" in " ".join(out.split())

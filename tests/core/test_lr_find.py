@@ -26,6 +26,7 @@ them all.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -35,6 +36,7 @@ from core.data.dataset import DataSplits, Split
 from core.foundation.checks import ConfigError
 from core.foundation.config import TrainConfig
 from core.foundation.errors import ChexminiError
+from core.nn.loss import bce_with_logits
 from core.nn.standardize import feature_stats
 from core.training.lr_find import (
     SUGGEST_DIVISOR,
@@ -45,6 +47,7 @@ from core.training.lr_find import (
     LrStep,
     Smoother,
     lr_find,
+    prior_loss,
     run_lr_find,
     suggest,
 )
@@ -184,3 +187,27 @@ def test_events_and_cancellation():
 def test_a_bad_sweep_is_one_clear_error(bad):
     with pytest.raises(ConfigError):
         LrRange(**bad).check()
+
+
+def test_the_prior_loss_is_the_best_constant_prediction():
+    labels = np.array([1, 1, 1, 0, 1, 0, 1, 1], dtype=float)
+    weights = np.linspace(0.5, 2.0, 8)
+    for smoothing, w in ((0.0, None), (0.05, None), (0.3, weights)):
+        grid = np.linspace(-4, 4, 8001)
+        best = min(bce_with_logits(np.full(8, z), labels, smoothing, w)[0] for z in grid)
+        assert prior_loss(labels, smoothing, w) == pytest.approx(best, abs=1e-6)
+        assert prior_loss(labels, smoothing, w) <= best
+
+
+def test_a_sweep_that_learns_nothing_says_so():
+    """Rates too small to move the weights: the smoothed loss stays at the initial
+    weights' loss, above the class prior's; larger rates (plain full-batch GD, no label
+    smoothing) take it below."""
+    data = separable_problem(8)
+    done = run_lr_find(gd_config(8, len(data.train)), data,
+                       LrRange(lr_min=1e-9, lr_max=1e-8, steps=20))
+    assert done.stopped == "completed"
+    assert min(done.smoothed) > done.prior_loss and not done.below_prior
+    config = dataclasses.replace(gd_config(8, len(data.train)), label_smoothing=0.0)
+    done = run_lr_find(config, data)
+    assert min(done.smoothed) < done.prior_loss and done.below_prior
