@@ -159,4 +159,4 @@ def _write_plot(path: str, done, source: str) -> None:
     title = (f"lr-find on {source}: suggested lr {s.text}\n({s.rule})" if s
              else f"lr-find on {source}")
     write_bytes(path, render_lr_find(done.lrs, done.losses, done.smoothed,
-                                     None if s is None else s.lr, title))
+                                     None if s is None else s.lr, title, done.prior_loss))

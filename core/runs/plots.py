@@ -61,9 +61,11 @@ def _loss_window(smoothed: list[float]) -> tuple[float, float]:
 
 
 def render_lr_find(lrs: list[float], losses: list[float], smoothed: list[float],
-                   suggestion: float | None, title: str = "") -> bytes:
+                   suggestion: float | None, title: str = "",
+                   prior: float | None = None) -> bytes:
     """PNG bytes of a learning-rate range test: batch loss and smoothed loss against the
-    learning rate (log x), the suggested rate marked."""
+    learning rate (log x), the suggested rate marked; ``prior``: the class-prior loss,
+    drawn as a dotted level."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -76,8 +78,13 @@ def render_lr_find(lrs: list[float], losses: list[float], smoothed: list[float],
     if suggestion is not None:
         ax.axvline(suggestion, color="tab:red", linestyle="--",
                    label=f"suggested lr {suggestion:.2e}")
+    if prior is not None and math.isfinite(prior):
+        ax.axhline(prior, color="grey", linestyle=":", label=f"class-prior loss {prior:.4f}")
     ax.set_xscale("log")
-    ax.set_ylim(*_loss_window(smoothed))
+    lo, hi = _loss_window(smoothed)
+    if prior is not None and math.isfinite(prior):
+        lo = min(lo, prior - 0.05 * (hi - lo))
+    ax.set_ylim(lo, hi)
     ax.set_xlabel("learning rate (log scale)")
     ax.set_ylabel("BCE (label-smoothed)")
     if title:
