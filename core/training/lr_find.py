@@ -40,7 +40,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from core.data.dataset import DataSplits, require_both_classes
+from core.data.dataset import DataSplits
 from core.events import Event
 from core.foundation.checks import check_number
 from core.foundation.config import TrainConfig
@@ -50,7 +50,7 @@ from core.nn.loss import bce_with_logits, smooth_targets
 from core.training.run_state import TrainingState
 from core.training.scoring import QUIET_FP
 from core.training.step import TrainStep
-from core.training.train import step_parts
+from core.training.train import check_config_and_data, step_parts
 
 #: The rule, in words, shown by the CLI and the app beside the suggestion.
 RULE = "learning rate at the minimum of the smoothed loss ÷ 10"
@@ -211,11 +211,7 @@ def lr_find(config: TrainConfig, data: DataSplits, sweep: LrRange | None = None,
     :class:`LrStep` per step, then :class:`LrFindDone`. ``config.lr`` and its schedule are
     not used: the sweep owns the rate. Class weights are honoured as in training."""
     sweep = (sweep or LrRange()).check()
-    config.validate()
-    if data.image_size != config.image_size:
-        raise ChexminiError(f"data images are {data.image_size}×{data.image_size} but "
-                            f"config.image_size is {config.image_size}")
-    require_both_classes(data)
+    check_config_and_data(config, data)
     control = control or LrFindControl()
     run = TrainingState(config, data)  # the seeded initial weights, optimiser, statistics
     maker = BatchMaker(run.mean, run.std, noise_seed=run.noise_seed)

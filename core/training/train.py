@@ -160,11 +160,7 @@ def train(
 def _check_inputs(config: TrainConfig, data: DataSplits) -> str:
     """Refuse a bad config or data before any work; the data's fingerprint, recorded in
     the config as its ``dataset_revision``."""
-    config.validate()
-    if data.image_size != config.image_size:
-        raise ChexminiError(f"data images are {data.image_size}×{data.image_size} but "
-                            f"config.image_size is {config.image_size}")
-    require_both_classes(data)  # before any work: AUC and threshold need both classes
+    check_config_and_data(config, data)
     fingerprint = data.fingerprint()
     config.dataset_revision = fingerprint
     return fingerprint
@@ -184,6 +180,16 @@ def step_parts(config: TrainConfig, run: TrainingState, maker: BatchMaker,
     step = TrainStep(run.model, run.opt, maker, aug if config.augment else None,
                      config.label_smoothing)
     return step, labels.astype(np.float64), sample_w
+
+
+def check_config_and_data(config: TrainConfig, data: DataSplits) -> None:
+    """Refuse a bad config, data of another image size, or a split without both classes
+    (before any work: AUC and threshold need both classes) — one line each."""
+    config.validate()
+    if data.image_size != config.image_size:
+        raise ChexminiError(f"data images are {data.image_size}×{data.image_size} but "
+                            f"config.image_size is {config.image_size}")
+    require_both_classes(data)
 
 
 def _emitter(log: EventLog | None) -> Callable[[Event], Event]:
