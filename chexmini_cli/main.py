@@ -20,6 +20,7 @@ from chexmini_cli import (
     gallery_cmd,
     gradcheck_cmd,
     inspect_cmd,
+    lr_find_cmd,
     predict_cmd,
     runs_cmd,
     train_cmd,
@@ -29,7 +30,7 @@ from core import __version__
 from core.foundation.errors import ChexminiError, os_problem
 
 #: The command modules, in the order ``chexmini --help`` lists them.
-COMMANDS = (train_cmd, evaluate_cmd, predict_cmd, gradcheck_cmd, data_cmd, cv_cmd,
+COMMANDS = (train_cmd, lr_find_cmd, evaluate_cmd, predict_cmd, gradcheck_cmd, data_cmd, cv_cmd,
             export_cmd, gallery_cmd, runs_cmd, inspect_cmd)
 
 

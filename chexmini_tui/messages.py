@@ -106,3 +106,25 @@ class FirstLayerLoaded(Message):
     path: str
     layer: Any = None
     error: str | None = None
+
+
+@dataclass
+class LrFindProgress(Message):
+    """The range test's curve so far (learning rates and smoothed losses, copies); a newer
+    one replaces it."""
+
+    lrs: list[float]
+    smoothed: list[float]
+    steps: int
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, LrFindProgress)
+
+
+@dataclass
+class LrFindFinished(Message):
+    """The range test ended: ``done`` is its :class:`core.training.lr_find.LrFindDone`, or
+    ``error`` says in one line why it could not run."""
+
+    done: Any = None
+    error: str = ""

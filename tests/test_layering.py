@@ -109,7 +109,8 @@ CONTRACT: tuple[Rule, ...] = (
     *(Rule("core", lib, "the engine is NumPy + Pillow: no terminal UI library")
       for lib in UI_LIBRARIES),
     Rule("core", "matplotlib",
-         "matplotlib draws loss_curve.png and nothing else: one module, imported lazily",
+         "matplotlib draws the PNG plots (loss_curve.png, the lr-find plot) in one module, "
+         "imported lazily",
          only_in=("core.runs.plots",)),
     # -- the two front ends are independent of each other ------------------------
     Rule("chexmini_cli", "chexmini_tui", "the CLI does not depend on the app"),

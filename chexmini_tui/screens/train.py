@@ -24,6 +24,7 @@ from chexmini_tui.messages import TrainStatus
 from chexmini_tui.run_files import interrupted_run
 from chexmini_tui.runner import TrainRunner
 from chexmini_tui.screens.base import BaseScreen
+from chexmini_tui.screens.lr_find import LrFindScreen
 from chexmini_tui.state import RunDisplayState
 from chexmini_tui.widgets.run_panel import RunPanel
 from chexmini_tui.widgets.train_form import TrainForm
@@ -53,6 +54,8 @@ class TrainScreen(BaseScreen):
                 tooltip="training health per layer, warnings, CPU and memory"),
         Binding("g", "toggle_filters", "filters",
                 tooltip="fc1's templates: what the first layer learned, redrawn each epoch"),
+        Binding("l", "lr_find", "lr-find",
+                tooltip="learning-rate range test on the form's settings: suggests an lr"),
         Binding("d", "detach", "detach"),
         Binding("escape", "blur", "leave field", show=False),
     ]
@@ -156,7 +159,7 @@ class TrainScreen(BaseScreen):
     # -- bindings ----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         attached = self.follow is not None
-        if action in ("start", "resume_run"):
+        if action in ("start", "resume_run", "lr_find"):
             return not (self.running or attached)
         if action in ("pause", "stop", "save"):
             return self.running
@@ -228,6 +231,28 @@ class TrainScreen(BaseScreen):
             return
         self.form.show_error("")
         self.start_run(message.config, message.source, out_dir)
+
+    # -- the learning-rate range test ----------------------------------------------------------
+    def action_lr_find(self, data=None) -> None:
+        """Run the range test on the form's settings and data (``data``: pre-loaded, for
+        tests); its suggestion, if taken, goes into the form's lr box."""
+        if self.running or self.follow is not None:
+            return
+        try:
+            config, source, _ = self.form.read()
+        except ChexminiError as exc:
+            self.refuse(str(exc))
+            return
+        self.form.show_error("")
+        self.app.push_screen(LrFindScreen(config, source, data), self.take_lr)
+
+    def take_lr(self, lr: str | None) -> None:
+        """Put the suggested learning rate into the form (``None``: leave it)."""
+        if lr is None:
+            return
+        self.form.set_text("lr", lr)
+        self.set_form(True)
+        self.notify(f"lr set to {lr} (the range test's suggestion)", markup=False)
 
     def refuse(self, why: str) -> None:
         """Say why a start or resume was refused where it is seen whether the form is

@@ -10,6 +10,7 @@ y axes, prefixes each entry with side markers (``L``/``⅃``) that read as glyph
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -54,10 +55,12 @@ class CurvePlot(PlotextPlot):
     """
 
     def __init__(self, title: str = "", xlabel: str = "", ylabel: str = "",
-                 *, int_x: bool = False, id: str | None = None,
+                 *, int_x: bool = False, log_x: bool = False, id: str | None = None,
                  classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.int_x = int_x  # whole-number x ticks (epochs)
+        #: x on a log scale: drawn at log10(x), ticked at the powers of ten (``1e-04``)
+        self.log_x = log_x
         self.title = title
         self.xlabel = xlabel
         self.ylabel = ylabel
@@ -92,6 +95,16 @@ class CurvePlot(PlotextPlot):
             line.truncate(self.size.width, overflow="ellipsis")
         return line
 
+    def _decade_ticks(self, plt) -> None:
+        """x ticks at the powers of ten the data span (every other one when crowded)."""
+        xs = [math.log10(float(v)) for s in self.series for v in s.x if float(v) > 0]
+        if not xs:
+            return
+        ticks = list(range(math.floor(min(xs)), math.ceil(max(xs)) + 1))
+        step = max(1, -(-len(ticks) * 7 // max(self.size.width - 8, 7)))
+        ticks = ticks[::step]
+        plt.xticks(ticks, [f"1e{t:+03d}" for t in ticks])
+
     def render(self):
         plt = self.plt
         plt.clear_figure()
@@ -104,6 +117,8 @@ class CurvePlot(PlotextPlot):
             if not len(s.x):
                 continue
             x, y = list(map(float, s.x)), list(map(float, s.y))
+            if self.log_x:
+                x = [math.log10(v) if v > 0 else math.nan for v in x]
             if s.scatter or len(x) == 1:
                 plt.scatter(x, y, color=s.color, marker="dot"
                             if s.marker == "braille" else s.marker, yside=s.yside)
@@ -112,6 +127,8 @@ class CurvePlot(PlotextPlot):
         if self.int_x and has_data:
             ticks = integer_ticks([float(v) for s in self.series for v in s.x], self.size.width)
             plt.xticks(ticks, [str(t) for t in ticks])
+        if self.log_x and has_data:
+            self._decade_ticks(plt)
         if self.xlim:
             plt.xlim(*self.xlim)
         if self.ylim:

@@ -1,5 +1,6 @@
-"""``loss_curve.png`` (training curves and validation AUC) and the filter grid of
-``chexmini inspect --filters`` (fc1's templates), drawn with matplotlib (Agg).
+"""``loss_curve.png`` (training curves and validation AUC), the filter grid of
+``chexmini inspect --filters`` (fc1's templates) and the learning-rate range test's plot,
+drawn with matplotlib (Agg).
 
 matplotlib is imported here, lazily, and only this module uses it.
 """
@@ -108,3 +109,52 @@ def _rgb_png(png: bytes) -> bytes:
 def write_filter_grid(path: str | os.PathLike[str], tiles: np.ndarray, units: np.ndarray,
                       dead: np.ndarray, title: str) -> None:
     write_bytes(path, render_filter_grid(tiles, units, dead, title))
+
+
+def _loss_window(smoothed: list[float]) -> tuple[float, float]:
+    """y-limits showing the smoothed loss up to its minimum in full; the explosion after
+    it runs off the top (else it squashes the curve flat)."""
+    s = [v for v in smoothed if math.isfinite(v)]
+    if not s:
+        return 0.0, 1.0
+    i = s.index(min(s))
+    lo, hi = min(s), max(s[: i + 1])
+    pad = 0.1 * (hi - lo) or 0.1 * abs(hi) or 0.1
+    return lo - pad, hi + 2 * pad
+
+
+def render_lr_find(lrs: list[float], losses: list[float], smoothed: list[float],
+                   suggestion: float | None, title: str = "",
+                   prior: float | None = None) -> bytes:
+    """PNG bytes of a learning-rate range test: batch loss and smoothed loss against the
+    learning rate (log x), the suggested rate marked; ``prior``: the class-prior loss,
+    drawn as a dotted level."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4), dpi=100)
+    ax = fig.subplots()
+    ax.plot(lrs, losses, color="tab:blue", alpha=0.3, linewidth=0.8, label="batch loss")
+    ax.plot(lrs, smoothed, color="tab:blue", label="smoothed loss")
+    if suggestion is not None:
+        ax.axvline(suggestion, color="tab:red", linestyle="--",
+                   label=f"suggested lr {suggestion:.2e}")
+    if prior is not None and math.isfinite(prior):
+        ax.axhline(prior, color="grey", linestyle=":", label=f"class-prior loss {prior:.4f}")
+    ax.set_xscale("log")
+    lo, hi = _loss_window(smoothed)
+    if prior is not None and math.isfinite(prior):
+        lo = min(lo, prior - 0.05 * (hi - lo))
+    ax.set_ylim(lo, hi)
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("BCE (label-smoothed)")
+    if title:
+        ax.set_title(title.replace("$", r"\$"), fontsize=9)  # shown as written, no TeX
+    ax.legend()
+    ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    return buf.getvalue()

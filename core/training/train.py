@@ -170,14 +170,36 @@ def train(
 def _check_inputs(config: TrainConfig, data: DataSplits) -> str:
     """Refuse a bad config or data before any work; the data's fingerprint, recorded in
     the config as its ``dataset_revision``."""
+    check_config_and_data(config, data)
+    fingerprint = data.fingerprint()
+    config.dataset_revision = fingerprint
+    return fingerprint
+
+
+def step_parts(config: TrainConfig, run: TrainingState, maker: BatchMaker,
+               labels: np.ndarray) -> tuple[TrainStep, np.ndarray, np.ndarray | None]:
+    """The training step of ``run`` (its model and optimiser; augmentation as the config
+    says), the float labels and the per-sample class weights (if any) — shared by
+    training and the learning-rate range test (:mod:`core.training.lr_find`)."""
+    aug = AugmentConfig(config.flip_prob, config.brightness, config.noise_std)
+    if config.class_weight == "balanced":
+        w0, w1 = balanced_class_weights(labels)
+        sample_w = np.where(labels == 1, w1, w0)
+    else:
+        sample_w = None
+    step = TrainStep(run.model, run.opt, maker, aug if config.augment else None,
+                     config.label_smoothing)
+    return step, labels.astype(np.float64), sample_w
+
+
+def check_config_and_data(config: TrainConfig, data: DataSplits) -> None:
+    """Refuse a bad config, data of another image size, or a split without both classes
+    (before any work: AUC and threshold need both classes) — one line each."""
     config.validate()
     if data.image_size != config.image_size:
         raise ChexminiError(f"data images are {data.image_size}×{data.image_size} but "
                             f"config.image_size is {config.image_size}")
-    require_both_classes(data)  # before any work: AUC and threshold need both classes
-    fingerprint = data.fingerprint()
-    config.dataset_revision = fingerprint
-    return fingerprint
+    require_both_classes(data)
 
 
 def _emitter(log: EventLog | None) -> Callable[[Event], Event]:
@@ -222,19 +244,7 @@ class _Training:
         self.n_templates = int(templates)   # fc1 units a Templates event carries per epoch
 
     def _step_parts(self) -> tuple[TrainStep, np.ndarray, np.ndarray | None]:
-        """The training step, the float labels and the per-sample class weights (if any)."""
-        config, labels = self.config, self.data.train.labels
-        aug = AugmentConfig(config.flip_prob if config.augment else 0.0,
-                            config.brightness if config.augment else 0.0,
-                            config.noise_std if config.augment else 0.0)
-        if config.class_weight == "balanced":
-            w0, w1 = balanced_class_weights(labels)
-            sample_w = np.where(labels == 1, w1, w0)
-        else:
-            sample_w = None
-        step = TrainStep(self.run.model, self.run.opt, self.maker,
-                         aug if config.augment else None, config.label_smoothing)
-        return step, labels.astype(np.float64), sample_w
+        return step_parts(self.config, self.run, self.maker, self.data.train.labels)
 
     def started(self) -> RunStarted:
         config, run, out = self.config, self.run, self.out

@@ -23,6 +23,7 @@ COMMANDS = {
     "export": ["export", CKPT, "{tmp}/exported"],
     "train": ["train", "--data", "synthetic:100", "--epochs", "1", "--out", "{tmp}/run",
               "--quiet"],
+    "lr-find": ["lr-find", "--data", "synthetic:100", "--hidden-dims", "16", "--steps", "20"],
 }
 
 
