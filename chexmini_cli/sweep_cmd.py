@@ -98,7 +98,12 @@ def _sweep(args: argparse.Namespace) -> int:
     _print_table(console, spec.name, rows)
     unfinished = [r for r in rows if r["state"] in ("running", "waiting")]
     console.print(f"wall time {seconds:.1f} s with --jobs {args.jobs}", highlight=False)
-    if unfinished or any(c not in (0, None) for c in codes):
+    for i, code in enumerate(codes):
+        if code:
+            why = f"was killed (signal {-code})" if code < 0 else f"exited with {code}"
+            console.print(f"worker {i} {why}; its trial was retried from its folder",
+                          highlight=False)
+    if unfinished:
         console.print(f"the study is not finished ({len(unfinished)} trials open); run the "
                       "same command again to continue it", highlight=False)
         return 1
@@ -153,7 +158,7 @@ def _print_table(console, name: str, rows: list[dict]) -> None:
 
     best = best_row(rows)
     names = list(dict.fromkeys(k for r in rows for k in r["params"]))
-    table = Table(title=f"sweep {name}: validation AUC (test never used to choose)")
+    table = Table(title=f"sweep {name}")
     for col in ("trial", "state", "val AUC", "epochs", *names):
         table.add_column(col)
     for r in sorted(rows, key=lambda r: r["trial"]):
@@ -162,6 +167,8 @@ def _print_table(console, name: str, rows: list[dict]) -> None:
         table.add_row(f"{r['number']:03d}{mark}", r["state"], auc, str(r["epochs"]),
                       *(_cell(r["params"].get(n)) for n in names))
     console.print(table)
+    console.print("ranked by validation AUC; the test split is never used to choose",
+                  highlight=False)
     console.print("trials: " + ", ".join(f"{n} {s}" for s, n in counts(rows).items()),
                   highlight=False)
     if best is not None:

@@ -71,12 +71,22 @@ def open_storage(url: str, heartbeat: int):
     callback = ("heartbeat_stale_trial_callback" if "heartbeat_stale_trial_callback" in names
                 else "failed_trial_callback")
     engine = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {}
-    try:
-        return rdb(url, engine_kwargs=engine, heartbeat_interval=heartbeat,
-                   grace_period=GRACE_BEATS * heartbeat, **{callback: retry_stale})
-    except Exception as exc:  # noqa: BLE001 - any driver or URL problem is one line
-        raise ChexminiError(f"cannot open the study storage ({type(exc).__name__}: "
-                            f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+    for attempt in range(OPEN_ATTEMPTS):
+        try:
+            return rdb(url, engine_kwargs=engine, heartbeat_interval=heartbeat,
+                       grace_period=GRACE_BEATS * heartbeat, **{callback: retry_stale})
+        except Exception as exc:  # noqa: BLE001 - any driver or URL problem is one line
+            if attempt + 1 < OPEN_ATTEMPTS and type(exc).__name__ in RACES:
+                time.sleep(0.5 * (attempt + 1))  # another process is creating the tables
+                continue
+            raise ChexminiError(f"cannot open the study storage ({type(exc).__name__}: "
+                                f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+    raise AssertionError("unreachable")
+
+
+#: Two processes creating a new database's tables at once: the loser retries.
+RACES = ("IntegrityError", "OperationalError")
+OPEN_ATTEMPTS = 5
 
 
 def retry_stale(study, trial) -> None:
@@ -229,21 +239,26 @@ def work(study, spec: SweepSpec, data, sweep_dir: Path, say: Callable[[str], Non
 
 def run_one(study, trial, spec: SweepSpec, data, sweep_dir: Path,
             say: Callable[[str], None]) -> None:
-    """Train one trial in its folder and tell the study how it ended."""
+    """Train one trial in its folder and tell the study how it ended. A trial declared
+    dead while its process lives (a heartbeat late on a loaded machine) is handed over:
+    its state is saved and its retry resumes it."""
     optuna = optuna_module()
     state = optuna.trial.TrialState
     beat = _Heartbeat(study._storage, trial._trial_id, spec.heartbeat)
-    frozen = study._storage.get_trial(trial._trial_id)
-    number = folder_number(frozen)
-    folder = trial_folder(sweep_dir, number)
+    number = folder_number(study._storage.get_trial(trial._trial_id))
     try:
         params = suggest(trial, spec)
-        trial.set_user_attr("folder", str(Path(TRIALS) / folder.name))
-
-        def report(epoch: int, auc: float) -> bool:
-            trial.report(auc, epoch)
-            return trial.should_prune()
-        outcome = run_trial(spec.config(params), data, folder, params, report)
+        trial.set_user_attr("folder", str(Path(TRIALS) / f"{number:03d}"))
+        outcome = _train_in_folder(trial, spec, data, trial_folder(sweep_dir, number), params)
+        trial.set_user_attr("best_val_auc", outcome.value)
+        trial.set_user_attr("epochs", outcome.epochs)
+        if outcome.state == "pruned":
+            study.tell(trial, state=state.PRUNED)
+        else:
+            study.tell(trial, outcome.value)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        say(f"trial {number:03d} handed over (its heartbeat was late); its retry resumes it")
+        return
     except ChexminiError as exc:
         trial.set_user_attr("error", exc.problem if hasattr(exc, "problem") else str(exc))
         study.tell(trial, state=state.FAIL)
@@ -256,16 +271,33 @@ def run_one(study, trial, spec: SweepSpec, data, sweep_dir: Path,
         raise
     finally:
         beat.stop()
-    trial.set_user_attr("best_val_auc", outcome.value)
-    trial.set_user_attr("epochs", outcome.epochs)
-    if outcome.state == "pruned":
-        study.tell(trial, state=state.PRUNED)
-    else:
-        study.tell(trial, outcome.value)
     shown = "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                       for k, v in params.items())
     say(f"trial {number:03d} {outcome.state:<8} val AUC {outcome.value:.4f} after "
         f"{outcome.epochs} epochs  {shown}")
+
+
+#: How long a retried trial waits for its folder's previous owner to let go.
+HANDOVER_WAIT = 300.0
+
+
+def _train_in_folder(trial, spec: SweepSpec, data, folder: Path, params: dict):
+    """:func:`run_trial`, reporting to Optuna; waits while a previous owner still holds
+    the folder (it lets go at its next epoch end, when it learns its trial was retried)."""
+    from core.runs.folder import RunFolderBusy
+
+    def report(epoch: int, auc: float) -> bool:
+        trial.report(auc, epoch)
+        return trial.should_prune()
+
+    deadline = time.monotonic() + HANDOVER_WAIT
+    while True:
+        try:
+            return run_trial(spec.config(params), data, folder, params, report)
+        except RunFolderBusy:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(POLL)
 
 
 # -- processes -----------------------------------------------------------------------------
@@ -344,8 +376,8 @@ def trial_rows(study) -> list[dict[str, Any]]:
         if state == "fail":
             state = "failed" if "error" in t.user_attrs else "retried"
         reported = list(t.intermediate_values.values())
-        value = t.value if t.value is not None else t.user_attrs.get(
-            "best_val_auc", max(reported) if reported else None)
+        value = t.user_attrs.get("best_val_auc", t.value if t.state.name == "COMPLETE"
+                                 else (max(reported) if reported else None))
         rows.append({"trial": t.number, "number": folder_number(t), "state": state,
                      "value": value, "epochs": t.user_attrs.get("epochs", len(reported)),
                      "params": dict(t.params), "folder": t.user_attrs.get("folder", ""),

@@ -3,7 +3,7 @@
 Only validation AUC ranks trials: the rows carry no test figure. The best trial is the
 complete trial with the highest validation AUC (ties: the lower number). Which setting
 matters is shown two ways: for a setting with few values, the mean validation AUC of
-the complete trials at each value; for a numeric setting with many, Spearman's rank
+the complete trials at each value; for a numeric setting with more, Spearman's rank
 correlation ρ between the setting and validation AUC.
 """
 
@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-#: A setting with at most this many distinct values is shown value by value.
-FEW_VALUES = 6
+#: A numeric setting with at most this many distinct values is shown value by value.
+FEW_VALUES = 3
 
 
 def best_row(rows: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -107,7 +107,7 @@ def test_the_summary_never_reads_test_scores(tmp_path):
         (folder / layout.METRICS).write_text(json.dumps(m))
     assert _summary(sweep, tmp_path) == before
     rc, out, _ = _done(_chexmini("sweep", "--summary", str(sweep), cwd=tmp_path))
-    assert "test never used to choose" in out and "best: trial" in out
+    assert "the test split is never used to choose" in out and "best: trial" in out
 
 
 def _wait_for_resumable_trial(sweep: Path, proc: subprocess.Popen, timeout: float = 300):
@@ -135,7 +135,9 @@ def test_a_trial_killed_mid_run_is_resumed_bit_identically(tmp_path):
     assert rc == 0, out + err
     rows = _summary(sweep, tmp_path)["trials"]
     mine = [r for r in rows if r["number"] == int(folder.name)]
-    assert sorted(r["state"] for r in mine) == ["complete", "retried"], rows
+    # (a heartbeat late on a loaded machine may add a hand-over: still one complete)
+    assert [r["state"] for r in mine].count("complete") == 1, rows
+    assert set(r["state"] for r in mine) == {"complete", "retried"}, rows
     assert sum(r["state"] == "complete" for r in rows) == 3
     # the killed trial's folder was resumed, not started again
     assert [e.resumed for e in _runs_started(folder)][-1] is True
