@@ -70,11 +70,15 @@ def open_storage(url: str, heartbeat: int):
     names = inspect.signature(rdb.__init__).parameters
     callback = ("heartbeat_stale_trial_callback" if "heartbeat_stale_trial_callback" in names
                 else "failed_trial_callback")
-    engine = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {}
+    sqlite = url.startswith("sqlite")
+    engine = {"connect_args": {"timeout": 120, "isolation_level": None}} if sqlite else {}
     for attempt in range(OPEN_ATTEMPTS):
         try:
-            return rdb(url, engine_kwargs=engine, heartbeat_interval=heartbeat,
-                       grace_period=GRACE_BEATS * heartbeat, **{callback: retry_stale})
+            storage = rdb(url, engine_kwargs=engine, heartbeat_interval=heartbeat,
+                          grace_period=GRACE_BEATS * heartbeat, **{callback: retry_stale})
+            if sqlite:
+                _serialise_sqlite(storage.engine)
+            return storage
         except Exception as exc:  # noqa: BLE001 - any driver or URL problem is one line
             if attempt + 1 < OPEN_ATTEMPTS and type(exc).__name__ in RACES:
                 time.sleep(0.5 * (attempt + 1))  # another process is creating the tables
@@ -82,6 +86,17 @@ def open_storage(url: str, heartbeat: int):
             raise ChexminiError(f"cannot open the study storage ({type(exc).__name__}: "
                                 f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
     raise AssertionError("unreachable")
+
+
+def _serialise_sqlite(engine) -> None:
+    """Every SQLite transaction begins with ``BEGIN IMMEDIATE`` (the write lock), so a
+    read-then-write — claiming a waiting trial — is atomic across processes. (SQLite
+    ignores ``SELECT … FOR UPDATE``, and the driver begins a transaction only at the
+    first write, so two processes could both claim one trial; a PostgreSQL or MySQL
+    storage locks the row itself.)"""
+    from sqlalchemy import event
+
+    event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
 
 
 #: Two processes creating a new database's tables at once: the loser retries.
@@ -286,8 +301,12 @@ def _train_in_folder(trial, spec: SweepSpec, data, folder: Path, params: dict):
     the folder (it lets go at its next epoch end, when it learns its trial was retried)."""
     from core.runs.folder import RunFolderBusy
 
+    reported: set[int] = set()
+
     def report(epoch: int, auc: float) -> bool:
-        trial.report(auc, epoch)
+        if epoch not in reported:  # an epoch redone after a resume is reported once
+            trial.report(auc, epoch)
+            reported.add(epoch)
         return trial.should_prune()
 
     deadline = time.monotonic() + HANDOVER_WAIT

@@ -27,6 +27,7 @@ from core.foundation.atomic import write_json
 from core.foundation.config import TrainConfig
 from core.foundation.errors import ChexminiError
 from core.runs import layout
+from core.runs.folder import ensure_free
 from core.training.resume_state import load_resume_state
 from core.training.train import TrainControl, train
 
@@ -68,6 +69,8 @@ def run_trial(config: TrainConfig, data: DataSplits, folder: str | Path,
     done = read_outcome(folder)
     if done is not None:
         return done
+    if folder.is_dir():
+        ensure_free(folder)  # a previous owner still at work: before anything is reported
     resume = (folder / layout.RESUME).is_file()
     if resume:
         _, meta = load_resume_state(folder / layout.RESUME)
