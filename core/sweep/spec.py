@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ TOP_KEYS = {"name": str, "sampler": str, "trials": int, "seed": int, "data": str
             "base": dict, "space": dict}
 MAX_SPEC_BYTES = 1 << 20
 MAX_TRIALS = 10_000
+NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
 
 
 @dataclass(frozen=True)
@@ -199,8 +201,9 @@ def _check_top(spec: SweepSpec, path: str | Path) -> None:
         raise ChexminiError(f"sampler: {spec.sampler!r} is not one of {SAMPLERS}", path)
     if spec.pruner not in PRUNERS:
         raise ChexminiError(f"pruner: {spec.pruner!r} is not one of {PRUNERS}", path)
-    if not spec.name or not spec.name.isprintable():
-        raise ChexminiError("name: must be printable text", path)
+    if not NAME.fullmatch(spec.name):
+        raise ChexminiError(f"name: {spec.name!r:.60} is not a plain name (letters, digits, "
+                            "'.', '_', '-'; it names the study and its folder)", path)
     for key, lo, hi in (("trials", 1, MAX_TRIALS), ("seed", 0, 2**63 - 1),
                         ("prune_startup_trials", 0, MAX_TRIALS),
                         ("prune_warmup_epochs", 0, 10**9), ("heartbeat", 1, 3600)):

@@ -53,6 +53,7 @@ def test_random_points_are_reproducible_and_inside_their_ranges():
     ({"trials": True, "space": {"lr": [0.1]}}, "trials: expected int"),
     ({"base": {"epochs": -1}, "space": {"lr": [0.1]}}, "[base]"),
     ({"space": {"optimizer": {"low": 1, "high": 2}}}, "takes a list of values"),
+    ({"name": "../up", "space": {"lr": [0.1]}}, "not a plain name"),
 ])
 def test_a_bad_spec_is_one_line_naming_the_file_and_key(doc, words):
     with pytest.raises(ChexminiError) as exc:
