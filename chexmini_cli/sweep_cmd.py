@@ -25,7 +25,7 @@ from core.foundation.errors import ChexminiError
 def register(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("sweep", help="search training settings (Optuna; trials are run folders)")
     s.add_argument("spec", nargs="?", metavar="SPEC",
-                   help="the sweep spec, a .toml or .json file (see README: Sweeps)")
+                   help="the sweep spec, a .toml, .yaml or .json file (see README: Sweeps)")
     s.add_argument("--out", metavar="SWEEP_DIR",
                    help="the sweep folder (default: sweeps/<name>); re-run to continue")
     s.add_argument("--jobs", type=int, default=1,
@@ -69,12 +69,32 @@ def _saved_spec(sweep_dir: Path):
     return spec_from_dict(safe_io.read_json(path), path)
 
 
+def _read_spec(path: Path):
+    """A ``.toml``/``.json`` spec (:func:`core.sweep.spec.read_spec`), or a ``.yaml`` one
+    (PyYAML comes with Optuna; the engine reads no YAML itself)."""
+    from core.sweep.spec import MAX_SPEC_BYTES, read_spec, spec_from_dict
+
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        return read_spec(path)
+    try:
+        import yaml
+    except ImportError:
+        raise ChexminiError("a YAML spec needs PyYAML (pip install pyyaml)", path) from None
+    raw = safe_io.read_bytes(path, MAX_SPEC_BYTES)
+    try:
+        doc = yaml.safe_load(raw.decode("utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        problem = " ".join(str(exc).split())
+        raise ChexminiError(f"not valid YAML ({problem[:120]})", path) from None
+    return spec_from_dict(doc, path, default_name=path.stem)
+
+
 def _sweep(args: argparse.Namespace) -> int:
     from core.runs.folder import ensure_dir
-    from core.sweep.spec import SPEC_FILE, read_spec
+    from core.sweep.spec import SPEC_FILE
     from core.sweep.study import default_storage, open_study
 
-    spec = read_spec(args.spec)
+    spec = _read_spec(Path(args.spec))
     if args.trials:
         spec.trials = args.trials
     sweep_dir = Path(args.out) if args.out else Path("sweeps") / spec.name

@@ -1,6 +1,6 @@
 """A sweep's spec: which :class:`TrainConfig` fields are searched, how, and on what data.
 
-A spec is a small TOML (Python ≥ 3.11) or JSON file::
+A spec is a small TOML (Python ≥ 3.11) or JSON file (or YAML, read by the CLI)::
 
     name = "lr-dropout"        # the study's name (default: the file's stem)
     sampler = "tpe"            # grid | random | tpe (Optuna's default sampler)
@@ -164,7 +164,7 @@ def read_spec(path: str | Path) -> SweepSpec:
     elif path.suffix.lower() == ".json":
         doc = safe_io.parse_json(raw, path)
     else:
-        raise ChexminiError("a sweep spec is a .toml or .json file", path)
+        raise ChexminiError("a sweep spec is a .toml, .yaml or .json file", path)
     return spec_from_dict(doc, path, default_name=path.stem)
 
 

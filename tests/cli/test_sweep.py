@@ -24,6 +24,7 @@ import pytest
 
 from core.events import read_all_events
 from core.foundation import safe_io
+from core.foundation.errors import ChexminiError
 from core.runs import layout
 from core.runs.checkpoint import load_checkpoint
 from core.runs.folder import owner_pid
@@ -240,3 +241,17 @@ def test_bad_input_is_one_line(tmp_path, args, words):
     _spec(tmp_path / "s.json", {"lr": [0.1, 0.2]})
     rc, _, err = _done(_chexmini("sweep", *args, cwd=tmp_path))
     assert rc == 2 and words in err and err.count("\n") == 1, err
+
+
+def test_a_yaml_spec_reads_as_its_json_twin(tmp_path):
+    from chexmini_cli.sweep_cmd import _read_spec
+
+    doc = {"sampler": "grid", "base": {"epochs": 2}, "space": {"lr": [0.1, 0.01],
+                                                              "hidden_dims": ["16,8"]}}
+    (tmp_path / "a.json").write_text(json.dumps(doc))
+    (tmp_path / "a.yaml").write_text("sampler: grid\nbase:\n  epochs: 2\nspace:\n"
+                                     "  lr: [0.1, 0.01]\n  hidden_dims: ['16,8']\n")
+    assert _read_spec(tmp_path / "a.yaml").to_dict() == _read_spec(tmp_path / "a.json").to_dict()
+    (tmp_path / "b.yml").write_text("space: [unclosed\n")
+    with pytest.raises(ChexminiError, match="not valid YAML"):
+        _read_spec(tmp_path / "b.yml")

@@ -65,9 +65,9 @@ def test_a_bad_spec_is_one_line_naming_the_file_and_key(doc, words):
 def test_spec_files_toml_and_json(tmp_path):
     (tmp_path / "a.json").write_text(json.dumps(SPEC))
     assert read_spec(tmp_path / "a.json").name == "a"
-    (tmp_path / "b.yaml").write_text("sampler: grid\n")
-    with pytest.raises(ChexminiError, match="toml or .json"):
-        read_spec(tmp_path / "b.yaml")
+    (tmp_path / "b.ini").write_text("sampler: grid\n")
+    with pytest.raises(ChexminiError, match="toml, .yaml or .json"):
+        read_spec(tmp_path / "b.ini")
     (tmp_path / "c.toml").write_text('name = "c1"\nsampler = "grid"\n[space]\nlr = [0.1, 0.2]\n')
     if sys.version_info >= (3, 11):
         spec = read_spec(tmp_path / "c.toml")
