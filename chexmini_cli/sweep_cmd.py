@@ -100,8 +100,8 @@ def _sweep(args: argparse.Namespace) -> int:
     sweep_dir = Path(args.out) if args.out else Path("sweeps") / spec.name
     saved = _saved_spec(sweep_dir) if sweep_dir.is_dir() else None
     if saved is not None and not saved.same_search(spec):
-        raise ChexminiError("holds a sweep started with another spec (only trials and "
-                            "heartbeat may change); choose another --out",
+        raise ChexminiError("holds a sweep started with another spec (only heartbeat, "
+                            "and a TPE sweep's trials, may change); choose another --out",
                             sweep_dir / SPEC_FILE)
     ensure_dir(sweep_dir)
     write_json(sweep_dir / SPEC_FILE, spec.to_dict())
@@ -120,9 +120,9 @@ def _sweep(args: argparse.Namespace) -> int:
     console.print(f"wall time {seconds:.1f} s with --jobs {args.jobs}", highlight=False)
     for i, code in enumerate(codes):
         if code:
-            why = f"was killed (signal {-code})" if code < 0 else f"exited with {code}"
-            console.print(f"worker {i} {why}; its trial was retried from its folder",
-                          highlight=False)
+            why = (f"was killed (signal {-code}); its trial is retried from its folder"
+                   if code < 0 else f"exited with code {code} (its error is above)")
+            console.print(f"worker {i} {why}", highlight=False)
     if unfinished:
         console.print(f"the study is not finished ({len(unfinished)} trials open); run the "
                       "same command again to continue it", highlight=False)

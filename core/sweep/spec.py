@@ -137,12 +137,14 @@ class SweepSpec:
                 "space": {n: a.to_dict() for n, a in self.space.items()}}
 
     def same_search(self, other: SweepSpec) -> bool:
-        """Whether ``other`` searches the same space the same way (``trials`` and
-        ``heartbeat`` may differ when a sweep is continued)."""
+        """Whether ``other`` searches the same space the same way (``heartbeat`` may
+        differ when a sweep is continued, and a TPE sweep's ``trials``; a random sweep's
+        trials are drawn when it starts)."""
         a, b = self.to_dict(), other.to_dict()
         for d in (a, b):
             d.pop("heartbeat")
-            d.pop("trials")
+            if self.sampler == "tpe":
+                d.pop("trials")
         return a == b
 
 

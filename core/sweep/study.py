@@ -168,7 +168,8 @@ def _check_same(study, spec: SweepSpec, wait: float = 60.0) -> None:
     saved = spec_from_dict(study.user_attrs[SPEC_ATTR], "the study")
     if not spec.same_search(saved):
         raise ChexminiError(f"the study {spec.name!r} was started with another spec (only "
-                            "trials and heartbeat may change when a sweep is continued)")
+                            "heartbeat, and a TPE sweep's trials, may change when it is "
+                            "continued)")
 
 
 # -- the worker loop -----------------------------------------------------------------------

@@ -82,7 +82,11 @@ def test_spec_files_toml_and_json(tmp_path):
 
 def test_a_continued_sweep_may_change_trials_but_not_the_search():
     a = spec_from_dict(SPEC, "s")
-    assert a.same_search(spec_from_dict({**SPEC, "trials": 99, "heartbeat": 2}, "s"))
+    assert a.same_search(spec_from_dict({**SPEC, "heartbeat": 2}, "s"))
+    tpe = {**SPEC, "sampler": "tpe"}
+    assert spec_from_dict(tpe, "s").same_search(spec_from_dict({**tpe, "trials": 99}, "s"))
+    rnd = {**SPEC, "sampler": "random"}   # its points are drawn when it starts
+    assert not spec_from_dict(rnd, "s").same_search(spec_from_dict({**rnd, "trials": 99}, "s"))
     assert not a.same_search(spec_from_dict({**SPEC, "space": {"lr": [0.01]}}, "s"))
     assert spec_from_dict(a.to_dict(), "s").to_dict() == a.to_dict()  # the saved form reads back
 
