@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import argparse
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from chexmini_cli.options import (
     add_config_flags,
     add_data_flags,
+    add_quiet_flag,
     check_output_path,
     config_from_args,
     load_data_from_args,
 )
 from chexmini_cli.output import json_text, new_console, styled
+from chexmini_cli.progress import progress_line
 from core.foundation.checks import ConfigError
 from core.foundation.numbers import show
+from core.foundation.progress import Tick
 from core.training.lr_find import RULE, LrRange
 
 #: ``LrRange`` field → its flag.
@@ -52,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    f"(default {d.explode:g})")
     p.add_argument("--plot", metavar="OUT.png", help="draw the curve (log x) to this PNG")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet_flag(p)
     add_config_flags(p)
 
 
@@ -72,20 +74,15 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         check_output_path(args.plot, "--plot")
     console = new_console()
-    quiet = args.quiet or args.json or not console.is_terminal
-    data = load_data_from_args(args, console, config.image_size, quiet=quiet)
-    progress = Progress(TextColumn("[bold]lr-find"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
-                        console=console, disable=quiet, transient=True)
     done = None
-    with progress:
-        task = progress.add_task("lr-find", total=sweep.steps, info="")
+    with progress_line(args.quiet or args.json, console) as tick:
+        data = load_data_from_args(args, config.image_size, tick=tick)
         for ev in lr_find(config, data, sweep):
             if isinstance(ev, LrFindStarted) and not args.json:
                 console.print(_header(ev, config))
             elif isinstance(ev, LrStep):
-                progress.update(task, completed=ev.step,
-                                info=f"lr {ev.lr:.2e}  loss {ev.smoothed:.4f}")
+                tick(Tick("lr-find", ev.step, sweep.steps,
+                          f"lr {ev.lr:.2e}  loss {ev.smoothed:.4f}"))
             elif isinstance(ev, LrFindDone):
                 done = ev
     if args.plot:

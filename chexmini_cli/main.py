@@ -23,6 +23,7 @@ from chexmini_cli import (
     lr_find_cmd,
     predict_cmd,
     runs_cmd,
+    sweep_cmd,
     train_cmd,
 )
 from chexmini_cli.options import EXIT_USAGE
@@ -31,7 +32,7 @@ from core.foundation.errors import ChexminiError, os_problem
 
 #: The command modules, in the order ``chexmini --help`` lists them.
 COMMANDS = (train_cmd, lr_find_cmd, evaluate_cmd, predict_cmd, gradcheck_cmd, data_cmd, cv_cmd,
-            export_cmd, gallery_cmd, runs_cmd, inspect_cmd)
+            export_cmd, gallery_cmd, runs_cmd, inspect_cmd, sweep_cmd)
 
 
 class _Parser(argparse.ArgumentParser):

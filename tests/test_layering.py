@@ -59,6 +59,8 @@ WINGS: dict[str, tuple[str, ...]] = {
     "core.runs": ("core.events", "core.evaluation", "core.nn", "core.data", "core.foundation"),
     "core.training": ("core.runs", "core.events", "core.evaluation", "core.nn", "core.data",
                       "core.foundation"),
+    "core.sweep": ("core.training", "core.runs", "core.events", "core.evaluation", "core.nn",
+                   "core.data", "core.foundation"),
     "core.inference": ("core.runs", "core.evaluation", "core.nn", "core.data",
                        "core.foundation"),
     "core.reference": ("core.nn",),
@@ -72,6 +74,7 @@ WING_JOBS = {
     "core.events": "the event types",
     "core.runs": "the run folder and its checkpoint",
     "core.training": "the trainer",
+    "core.sweep": "the sweep (a search over training settings)",
     "core.inference": "inference with a checkpoint",
     "core.reference": "the textbook reference",
 }
@@ -112,6 +115,9 @@ CONTRACT: tuple[Rule, ...] = (
          "matplotlib draws the PNG plots (loss_curve.png, the lr-find plot) in one module, "
          "imported lazily",
          only_in=("core.runs.plots",)),
+    Rule("core", "optuna",
+         "Optuna is an optional extra: one module of the engine, imported lazily",
+         only_in=("core.sweep.study",)),
     # -- the two front ends are independent of each other ------------------------
     Rule("chexmini_cli", "chexmini_tui", "the CLI does not depend on the app"),
     Rule("chexmini_tui", "chexmini_cli", "the app does not depend on the CLI"),

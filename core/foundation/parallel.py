@@ -21,7 +21,11 @@ _POOL: ThreadPoolExecutor | None = None
 
 
 def n_threads() -> int:
-    """Threads used for elementwise work: the core count, at most 4."""
+    """Threads used for elementwise work: the core count, at most 4 — or
+    ``CHEXMINI_THREADS`` when set (a sweep's parallel trials take one each)."""
+    given = os.environ.get("CHEXMINI_THREADS", "")
+    if given.isdigit() and int(given) >= 1:
+        return min(4, int(given))
     return max(1, min(4, os.cpu_count() or 1))
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
 import core.foundation.parallel
 import core.training.optim
-from core.foundation.parallel import row_shares, run_shares
+from core.foundation.parallel import n_threads, row_shares, run_shares
 from core.nn import MLP
 from core.nn.augment import AugmentConfig
 from core.nn.batches import BatchMaker
@@ -82,3 +84,14 @@ def test_adam_does_not_depend_on_the_thread_count(monkeypatch):
         got = _adam_params(monkeypatch, cores)
         for k in one:
             np.testing.assert_array_equal(got[k], one[k], err_msg=k)
+
+
+def test_chexmini_threads_caps_the_elementwise_threads(monkeypatch):
+    # a sweep's parallel trial processes run with CHEXMINI_THREADS=1
+    monkeypatch.setenv("CHEXMINI_THREADS", "1")
+    assert n_threads() == 1 and row_shares(4096) == [slice(0, 4096)]
+    monkeypatch.setenv("CHEXMINI_THREADS", "64")
+    assert n_threads() == 4
+    for bad in ("0", "", "two", "-1"):
+        monkeypatch.setenv("CHEXMINI_THREADS", bad)
+        assert n_threads() == max(1, min(4, os.cpu_count() or 1))
