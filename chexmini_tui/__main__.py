@@ -9,6 +9,8 @@ import os
 import signal
 import sys
 
+from chexmini_tui.serve import served_child
+
 
 class OneLineParser(argparse.ArgumentParser):
     """A usage error is one line (``chexmini-tui: error: …``), exit 2."""
@@ -45,6 +47,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="how images are drawn (default: auto-detect; half-blocks over SSH)")
     p.add_argument("--screen", choices=("train", "gradcheck", "evaluate", "inspect",
                                         "predict"), help="screen to open on")
+    web = p.add_argument_group("in a browser (needs: pip install \"chexmini[serve]\")")
+    web.add_argument("--serve", action="store_true",
+                     help="serve the app to web browsers instead of drawing it here (each "
+                          "tab runs its own app with the options above)")
+    web.add_argument("--host", default="127.0.0.1",
+                     help="address to serve on (default: 127.0.0.1, this machine only)")
+    web.add_argument("--port", type=int, default=8000, help="port to serve on (default: 8000)")
     return p
 
 
@@ -84,7 +93,13 @@ def _error(line: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    problem = terminal_problem()
+    if args.attach and not os.path.isdir(args.attach):
+        return _error(f"{args.attach}: run folder not found")
+    if args.serve:
+        from chexmini_tui.serve import serve
+
+        return serve(args)
+    problem = None if served_child() else terminal_problem()
     if problem is not None:
         return _error(f"chexmini-tui needs a terminal ({problem})")
     # Importing the app imports textual-image, which queries the terminal (graphics
@@ -96,8 +111,6 @@ def main(argv: list[str] | None = None) -> int:
     quiet.propagate = False
     from chexmini_tui.app import ChexminiApp
 
-    if args.attach and not os.path.isdir(args.attach):
-        return _error(f"{args.attach}: run folder not found")
     app = ChexminiApp(checkpoint=args.checkpoint, data=args.data, attach=args.attach,
                       runs=args.runs, image_mode=args.image_mode, predict_root=args.images,
                       start=args.screen, autostart=args.train)
@@ -108,8 +121,11 @@ def main(argv: list[str] | None = None) -> int:
         for sig, handler in before.items():
             signal.signal(sig, handler)
     view = getattr(app, "train_view", None)   # the Train screen, if it was opened
+    # served, stdout is the web driver's channel; stderr reaches the server's log
+    out = sys.stderr if served_child() else sys.stdout
     for line in (view.exit_summary() if view is not None else []):
-        print(f"chexmini-tui: {line}")
+        if out is not None:
+            print(f"chexmini-tui: {line}", file=out)
     code = app.return_code or 0
     if code == 1:
         return _error("the app stopped on an unexpected error (see above)")
