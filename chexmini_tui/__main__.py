@@ -20,6 +20,17 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {text} (see {self.prog} --help)\n")
 
 
+def _port(text: str) -> int:
+    """A TCP port number, 1–65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
+    return port
+
+
 def _parser() -> argparse.ArgumentParser:
     p = OneLineParser(
         prog="chexmini-tui",
@@ -53,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
                           "tab runs its own app with the options above)")
     web.add_argument("--host", default="127.0.0.1",
                      help="address to serve on (default: 127.0.0.1, this machine only)")
-    web.add_argument("--port", type=int, default=8000, help="port to serve on (default: 8000)")
+    web.add_argument("--port", type=_port, default=8000, help="port to serve on (default: 8000)")
     return p
 
 

@@ -20,6 +20,7 @@ import logging
 import os
 import shlex
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
@@ -61,6 +62,20 @@ def host_warning(host: str, port: int) -> str | None:
             f"port can drive the app (and start and stop runs); safer: keep the default "
             f"--host 127.0.0.1 and tunnel over SSH (ssh -L {port}:127.0.0.1:{port} "
             f"YOUR_SERVER), then open http://127.0.0.1:{port}")
+
+
+def bind_problem(host: str, port: int) -> str | None:
+    """Why the server could not listen on ``host:port`` (unknown name, port taken or out of
+    range), or None — checked before the server starts, so its banner is not printed."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except (OSError, OverflowError) as error:
+        return getattr(error, "strerror", None) or str(error)
+    return None
 
 
 def _children() -> list[int]:
@@ -175,6 +190,11 @@ def serve(args: argparse.Namespace) -> int:
     server_class = _server_class()
     if server_class is None:
         print(f"chexmini-tui: error: {INSTALL_HINT}", file=sys.stderr)
+        return 2
+    problem = bind_problem(args.host, args.port)
+    if problem is not None:
+        print(f"chexmini-tui: error: cannot serve on {args.host}:{args.port}: {problem}",
+              file=sys.stderr)
         return 2
     warning = host_warning(args.host, args.port)
     if warning:
