@@ -7,13 +7,17 @@ page's script creates it (test-only; the served page is unchanged)."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pty
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import termios
+import threading
 import time
 from pathlib import Path
 
@@ -72,22 +76,40 @@ def wait_until(check, timeout: float, step: float = 0.1):
         time.sleep(step)
 
 
-class Server:
-    """``chexmini-tui --serve --port P ARGS`` started in ``folder``; ``stop()`` sends the
-    Ctrl+C a terminal would (SIGINT) and returns the exit code and output."""
+def _terminal_session() -> None:
+    """In the child: a new session whose controlling terminal is stdin (a pty), so Ctrl+C
+    typed there reaches the whole foreground process group, as in a shell."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
-    def __init__(self, folder: Path, *args: str) -> None:
+
+class Server:
+    """``chexmini-tui --serve --port P ARGS`` started in ``folder``; its output goes to
+    ``folder/server.log``. With ``terminal=True`` it runs in a pseudo-terminal and
+    ``stop()`` types Ctrl+C there (SIGINT to the server and every app process it started);
+    otherwise ``stop()`` sends SIGINT to the server process alone (``kill -INT``)."""
+
+    def __init__(self, folder: Path, *args: str, terminal: bool = False) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = folder / "server.log"
         self.started = time.monotonic()
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
                    MKL_NUM_THREADS="1", COLUMNS="200")
-        with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "chexmini_tui", "--serve", "--port", str(self.port),
-                 *args], cwd=folder, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, env=env)
+        argv = [sys.executable, "-m", "chexmini_tui", "--serve", "--port", str(self.port),
+                *args]
+        self.terminal = None
+        if terminal:
+            self.terminal, tty = pty.openpty()
+            self.proc = subprocess.Popen(argv, cwd=folder, stdin=tty, stdout=tty, stderr=tty,
+                                         env=env, preexec_fn=_terminal_session)
+            os.close(tty)
+            threading.Thread(target=self._copy_terminal, daemon=True).start()
+        else:
+            with open(self.log, "wb") as log:
+                self.proc = subprocess.Popen(argv, cwd=folder, stdout=log,
+                                             stderr=subprocess.STDOUT,
+                                             stdin=subprocess.DEVNULL, env=env)
         if not wait_until(self._listening, 30):
             self.stop()
             raise AssertionError(f"the server did not listen within 30 s:\n{self.output()}")
@@ -101,8 +123,19 @@ class Server:
         except OSError:
             return False
 
+    def _copy_terminal(self) -> None:
+        with open(self.log, "ab", buffering=0) as log:
+            while True:
+                try:
+                    chunk = os.read(self.terminal, 65536)
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                log.write(chunk)
+
     def output(self) -> str:
-        return self.log.read_text(errors="replace")
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     def app_pids(self) -> list[int]:
         """The app processes the server started (its children)."""
@@ -119,12 +152,17 @@ class Server:
 
     def stop(self, timeout: float = 60) -> int:
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
+            if self.terminal is not None:
+                os.write(self.terminal, b"\x03")             # Ctrl+C typed in the terminal
+            else:
+                self.proc.send_signal(signal.SIGINT)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.terminal is not None:
+            time.sleep(0.2)                                  # the last output is copied
         return self.proc.returncode
 
 
@@ -169,13 +207,14 @@ class Browser:
         return self.driver.execute_script(READ_SCREEN) or ""
 
     def keys(self, *keys: str) -> None:
-        """Type ``keys`` into the app (the terminal's input box), one at a time."""
+        """Type ``keys`` into the app (the terminal's input box), in order: a pause after
+        each item (a key or a string typed into one field), as a person types."""
         from selenium.webdriver.common.by import By
 
         box = self.driver.find_element(By.CSS_SELECTOR, ".xterm-helper-textarea")
         for key in keys:
             box.send_keys(key)
-            time.sleep(0.15)
+            time.sleep(0.1)
 
     def wait_for(self, text: str, timeout: float = 30, name: str = "wait") -> str:
         """Wait until the screen shows ``text``; return the screen. On a timeout save a

@@ -39,12 +39,13 @@ def epochs_done(screen: str) -> int:
 
 
 def start_run(b: Browser, epochs: int, out: str) -> None:
-    """Fill the Train form (epochs, one hidden layer of 64, ``out``) by keys and press s;
-    wait until the first epoch arrives."""
+    """Fill the Train form (epochs, one hidden layer of 64, ``out``) by keys and start the
+    run; wait until the first epoch arrives. (No Escape: a key right after it can be read
+    as Alt+key.)"""
     b.wait_for("New run", 60, name="form")
-    clear = [Keys.END, *[Keys.BACKSPACE] * 14]
-    b.keys(Keys.TAB, Keys.TAB, *clear, *str(epochs), Keys.TAB, Keys.TAB, Keys.TAB, *clear,
-           "64", *[Keys.TAB] * 5, *clear, *out, Keys.ESCAPE, "s")
+    # Tab into a box selects its text: typing replaces it
+    b.keys(Keys.TAB, Keys.TAB, str(epochs), Keys.TAB, Keys.TAB, Keys.TAB, "64",
+           *[Keys.TAB] * 5, out, Keys.ENTER)                # Enter in a box starts the run
     b.wait_for("running", 60, name="running")
     if not wait_until(lambda: epochs_done(b.screen()) >= 1, 60):
         b.wait_for("no epoch arrived", 0, name="first-epoch")
@@ -75,7 +76,8 @@ def shot(b: Browser, name: str) -> None:
 
 
 def test_keys_switch_screens_and_a_run_streams_epochs(browser, tmp_path):
-    server = Server(tmp_path, "--checkpoint", str(REPO / "artifacts"), "--data", DATA)
+    server = Server(tmp_path, "--checkpoint", str(REPO / "artifacts"), "--data", DATA,
+                    terminal=True)
     try:
         browser.open(server.url)
         browser.wait_for("New run", 60, name="first-page")
@@ -83,17 +85,23 @@ def test_keys_switch_screens_and_a_run_streams_epochs(browser, tmp_path):
         browser.keys("3")
         browser.wait_for("validation", 60, name="evaluate")
         assert "New run" not in browser.screen()
-        browser.wait_for("AUC", 60, name="evaluate-scored")
+        browser.wait_for("metrics @", 60, name="evaluate-scored")
         shot(browser, "evaluate")
         browser.keys("?")
         browser.wait_for("chexmini-tui — keys", 30, name="help")
-        browser.keys(Keys.ESCAPE, "1")
+        browser.keys("?")                                    # closes help
+        browser.wait_for("metrics @", 30, name="help-closed")   # back on Evaluate
+        browser.keys("1")
         start_run(browser, 60, "runs/one")
         shot(browser, "train-mid-run")
         browser.wait_for("60/60 · done", 120, name="finished")
+        (app,) = server.app_pids()
     finally:
-        assert server.stop() == 0, server.output()
+        code = server.stop()                                 # Ctrl+C in its terminal
+    assert code == 0, server.output()
+    assert not alive(app)
     assert (tmp_path / "runs/one" / layout.MODEL).is_file()
+    assert "run finished: artifacts in runs/one" in server.output()
 
 
 def test_two_tabs_closing_one_mid_run_and_ctrl_c(browser, tmp_path):
@@ -122,7 +130,7 @@ def test_two_tabs_closing_one_mid_run_and_ctrl_c(browser, tmp_path):
         assert run_status(tmp_path, "b") == "running"
         (last,) = server.app_pids()
     finally:
-        code = server.stop()                                 # Ctrl+C
+        code = server.stop()                                 # SIGINT to the server alone
     assert code == 0, server.output()
     assert not alive(last)
     assert (tmp_path / "runs/b" / layout.RESUME).is_file()
