@@ -110,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
         from chexmini_tui.serve import serve
 
         return serve(args)
+    if served_child():
+        # Ctrl+C in the server's terminal reaches this process too: until the app's own
+        # handler is in place the server's SIGTERM stops it, not a KeyboardInterrupt trace
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     problem = None if served_child() else terminal_problem()
     if problem is not None:
         return _error(f"chexmini-tui needs a terminal ({problem})")
