@@ -2,7 +2,8 @@
 switch screens, a tiny synthetic run started in the page streams epochs; two tabs are two
 app processes with a run each; closing a tab mid-run interrupts that run cleanly
 (``resume.npz`` written, lock released) and leaves the other tab's run going; Ctrl+C
-stops the server and every app process, each writing its run's resume state.
+stops the server and every app process, each writing its run's resume state; a run
+started with the CLI and attached in a tab goes on when the tab closes.
 
 On a failed wait the screenshot and screen text are saved under ``test-artifacts/``.
 Set ``CHEXMINI_SERVE_SHOTS=DIR`` to also keep screenshots of Evaluate and of Train
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -137,3 +139,30 @@ def test_two_tabs_closing_one_mid_run_and_ctrl_c(browser, tmp_path):
     assert owner_pid(tmp_path / "runs/b") is None
     assert run_status(tmp_path, "b") == "interrupted"
     assert "continue it: chexmini train --resume runs/b" in server.output()
+
+
+def test_a_cli_run_attached_in_a_tab_outlives_the_tab(browser, tmp_path):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    cli = subprocess.Popen([sys.executable, "-m", "chexmini_cli", "train", "--data", DATA,
+                            "--epochs", "2000", "--hidden-dims", "64", "--out", "runs/cli"],
+                           cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE)
+    try:
+        assert wait_until(lambda: (tmp_path / "runs/cli" / layout.EVENTS).is_file(), 60)
+        server = Server(tmp_path, "--attach", "runs/cli")
+        try:
+            tab = browser.open(server.url)
+            browser.wait_for("runs/cli", 60, name="attached")
+            now = wait_until(lambda: epochs_done(browser.screen()), 60)
+            assert now and wait_until(lambda: epochs_done(browser.screen()) > now, 60)
+            browser.open("about:blank", new_tab=True)        # keeps the browser open
+            browser.close_tab(tab)
+            assert wait_until(lambda: not server.app_pids(), 60), server.output()
+        finally:
+            assert server.stop() == 0, server.output()
+        assert cli.poll() is None                            # the run goes on
+        assert owner_pid(tmp_path / "runs/cli") == cli.pid
+    finally:
+        cli.send_signal(signal.SIGINT)
+        assert cli.wait(60) == 130, cli.stderr.read()
+    assert run_status(tmp_path, "cli") == "interrupted"
