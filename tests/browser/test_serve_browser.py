@@ -21,12 +21,16 @@ import time
 from pathlib import Path
 
 import pytest
-from selenium.webdriver.common.keys import Keys
 
 from core.runs import layout
 from core.runs.folder import owner_pid
-from tests.browser.browser import Browser, Server, wait_until
+from tests.browser.browser import Browser, Server, browser_problem, wait_until
 from tests.helpers import REPO
+
+if (_problem := browser_problem()) is not None:
+    pytest.skip(f"browser tests need a headless Chromium: {_problem}", allow_module_level=True)
+
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 
 pytestmark = pytest.mark.slow
 DATA = "synthetic:600"
