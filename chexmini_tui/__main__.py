@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 
+from chexmini_tui.serve import served_child
 from core import __version__
 
 
@@ -18,6 +19,17 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str):
         text = " ".join(message.split())
         self.exit(2, f"{self.prog}: error: {text} (see {self.prog} --help)\n")
+
+
+def _port(text: str) -> int:
+    """A TCP port number, 1–65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
+    return port
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,6 +60,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--screen", choices=("train", "gradcheck", "evaluate", "inspect",
                                         "predict"), help="screen to open on")
     p.add_argument("--version", action="version", version=f"chexmini-tui {__version__}")
+    web = p.add_argument_group("in a browser (needs: pip install \"chexmini[serve]\")")
+    web.add_argument("--serve", action="store_true",
+                     help="serve the app to web browsers instead of drawing it here (each "
+                          "tab runs its own app with the options above)")
+    web.add_argument("--host", default="127.0.0.1",
+                     help="address to serve on (default: 127.0.0.1, this machine only)")
+    web.add_argument("--port", type=_port, default=8000, help="port to serve on (default: 8000)")
     return p
 
 
@@ -87,7 +106,17 @@ def _error(line: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    problem = terminal_problem()
+    if args.attach and not os.path.isdir(args.attach):
+        return _error(f"{args.attach}: run folder not found")
+    if args.serve:
+        from chexmini_tui.serve import serve
+
+        return serve(args)
+    if served_child():
+        # Ctrl+C in the server's terminal reaches this process too: until the app's own
+        # handler is in place the server's SIGTERM stops it, not a KeyboardInterrupt trace
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    problem = None if served_child() else terminal_problem()
     if problem is not None:
         return _error(f"chexmini-tui needs a terminal ({problem})")
     # Importing the app imports textual-image, which queries the terminal (graphics
@@ -99,8 +128,6 @@ def main(argv: list[str] | None = None) -> int:
     quiet.propagate = False
     from chexmini_tui.app import ChexminiApp
 
-    if args.attach and not os.path.isdir(args.attach):
-        return _error(f"{args.attach}: run folder not found")
     app = ChexminiApp(checkpoint=args.checkpoint, data=args.data, attach=args.attach,
                       runs=args.runs, image_mode=args.image_mode, predict_root=args.images,
                       start=args.screen, autostart=args.train)
@@ -111,8 +138,11 @@ def main(argv: list[str] | None = None) -> int:
         for sig, handler in before.items():
             signal.signal(sig, handler)
     view = getattr(app, "train_view", None)   # the Train screen, if it was opened
+    # served, stdout is the web driver's channel; stderr reaches the server's log
+    out = sys.stderr if served_child() else sys.stdout
     for line in (view.exit_summary() if view is not None else []):
-        print(f"chexmini-tui: {line}")
+        if out is not None:
+            print(f"chexmini-tui: {line}", file=out)
     code = app.return_code or 0
     if code == 1:
         where = getattr(app, "crash_report", None)
