@@ -87,6 +87,8 @@ class EpochEnd(Event):
     is_best: bool
     best_epoch: int
     best_val_auc: float
+    #: the epoch's own seconds: training steps and validation, not the time the consumer
+    #: held the generator (a paused front end does not make the epoch look slow)
     seconds: float
     health: dict = field(default_factory=dict)
     system: dict = field(default_factory=dict)

@@ -238,6 +238,7 @@ class _Training:
         #: an epoch and for its history entry (the optimiser holds no rate of its own).
         self.schedule = lr_schedule(config)
         self.epoch_started = 0.0
+        self.away = 0.0
         self.probe = ActivationProbe() if health else None
         self.meter = EpochMeter()
         self.epoch_seen0, self.epoch_elapsed0 = 0, 0.0  # where this process began the epoch
@@ -263,6 +264,7 @@ class _Training:
         if run.perm is None:
             run.perm = run.shuffle_rng.permutation(len(self.data.train))
         self.epoch_started = time.perf_counter()
+        self.away = 0.0     # seconds the consumer held on to an event (e.g. paused)
         self.meter.start()
         self.epoch_seen0, self.epoch_elapsed0 = run.seen, run.elapsed
         # Locals for the hot loop: no attribute look-ups per step beyond the originals.
@@ -287,11 +289,16 @@ class _Training:
             dt = time.perf_counter() - t0
             run.elapsed += dt
             if step_events:
+                t_out = time.perf_counter()
                 yield emit(StepDone(e + 1, config.epochs, run.step, steps_per_epoch,
                                     run.global_step, loss, lr, len(idx) / max(dt, 1e-9)))
+                self.away += time.perf_counter() - t_out   # a pause is not the epoch's
             if control.save_requested and out is not None:
                 control.save_requested = False
-                yield emit(self.save_state())
+                event = emit(self.save_state())
+                t_out = time.perf_counter()
+                yield event
+                self.away += time.perf_counter() - t_out
             if control.stop_requested:
                 self.stopped_early = True
                 break
@@ -317,7 +324,8 @@ class _Training:
         run.close_epoch((train_loss, reg, val.loss, val.acc, val.auc, lr))
         yield self.emit(EpochEnd(e + 1, config.epochs, train_loss, reg, val.loss, val.auc,
                                  val.acc, lr, is_best, run.best_epoch, float(run.best_auc),
-                                 time.perf_counter() - self.epoch_started, health, system))
+                                 time.perf_counter() - self.epoch_started - self.away, health,
+                                 system))
         if self.n_templates > 0:
             yield self.templates(e + 1)
         if self.out is not None and run.epoch < config.epochs and self.clock.due(run.epoch):

@@ -250,3 +250,23 @@ def test_invalid_config_and_data_are_clear_errors(data):
         run_to_end(TrainConfig(dropout=1.5), data)
     with pytest.raises(ChexminiError, match="image_size"):
         run_to_end(TrainConfig(image_size=32), data)
+
+
+def test_a_paused_consumer_does_not_make_the_epoch_look_slow():
+    """Pausing = not pulling: the time the consumer sits on an event is not the epoch's
+    (an ETA made from epoch seconds must not jump after a pause)."""
+    import time
+
+    from core.data import load_data
+    from core.foundation.config import TrainConfig
+    from core.training.train import train
+
+    data = load_data("synthetic:200")
+    cfg = TrainConfig(hidden_dims=[8], epochs=2, batch_size=64)
+    seconds = []
+    for ev in train(cfg, data):
+        if ev.kind == "step" and ev.epoch == 2 and ev.step == 1:
+            time.sleep(1.5)                 # paused mid-epoch 2
+        elif ev.kind == "epoch":
+            seconds.append(ev.seconds)
+    assert len(seconds) == 2 and seconds[1] < 1.0 + 3 * seconds[0], seconds
