@@ -22,6 +22,7 @@ from core.events import (
     StepDone,
     Templates,
 )
+from core.foundation.numbers import is_number, show
 
 #: Smoothing of the samples/s read-out (exponential moving average weight).
 EMA = 0.2
@@ -165,10 +166,9 @@ class RunDisplayState:
         self.log.append(
             f"finished{' (stopped early)' if ev.stopped_early else ''}: best epoch "
             f"{ev.best_epoch} of {ev.epochs_run}, threshold {ev.threshold:.4f} (Youden's J)")
-        self.log.append(f"  validation AUC {v.get('auc', float('nan')):.4f}  balanced acc "
-                        f"{v.get('balanced_accuracy', float('nan')):.4f}")
-        self.log.append(f"  test       AUC {t.get('auc', float('nan')):.4f}  balanced acc "
-                        f"{t.get('balanced_accuracy', float('nan')):.4f}")
+        for name, split in (("validation", v), ("test      ", t)):
+            self.log.append(f"  {name} AUC {metric_text(split, 'auc')}  balanced acc "
+                            f"{metric_text(split, 'balanced_accuracy')}")
 
     # -- derived read-outs -------------------------------------------------------------
     @property
@@ -201,3 +201,9 @@ class RunDisplayState:
         if sps is None:
             return None
         return max(self.steps_per_epoch - self.step, 0) * sps
+
+
+def metric_text(split: object, key: str) -> str:
+    """``split[key]`` to 4 decimals, or "—" (absent, or not a finite number in the log)."""
+    value = split.get(key) if isinstance(split, dict) else None
+    return show(value, ".4f") if is_number(value) else "—"

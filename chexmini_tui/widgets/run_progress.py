@@ -14,7 +14,7 @@ from textual.containers import Container
 from textual.widget import Widget
 from textual.widgets import Label, ProgressBar
 
-from chexmini_tui.state import RunDisplayState, fmt_duration
+from chexmini_tui.state import RunDisplayState, fmt_duration, metric_text
 
 #: Narrower than this (columns), the read-outs go on their own line under the bars.
 COMPACT_BELOW = 70
@@ -62,6 +62,9 @@ class RunProgress(Widget):
             sps = f"{st.samples_per_s:,.0f} samples/s" if st.samples_per_s else "— samples/s"
             return (f"{epoch} · ETA {fmt_duration(st.eta_run())}",
                     f"{step} · {sps} · ETA {fmt_duration(st.eta_epoch())}")
+        if st.finished is not None:      # the result, not only in the log
+            auc = metric_text(st.finished.test, "auc")
+            return f"{epoch} · done · test AUC {auc}", f"{step} · {word}"
         if word:
             return f"{epoch} · {word}", f"{step} · {word}"
         return epoch, step
@@ -76,3 +79,4 @@ class RunProgress(Widget):
         # fixed-size labels: update without a re-layout (which would cost ~100 ms a time)
         self.query_one("#eta-epoch", Label).update(epoch, layout=False)
         self.query_one("#eta-step", Label).update(step, layout=False)
+

@@ -419,3 +419,17 @@ def test_title_names_the_run_folder_and_status_wraps_its_path(tmp_path):
             assert "nowhere" in text_of(status) and status.size.height >= 2
 
     run(go())
+
+
+@pytest.mark.parametrize(("test", "shown"), [({"auc": 0.5753}, "0.5753"), ({}, "—"),
+                                             ({"auc": "x[/b]"}, "—"), ({"auc": 1e400}, "—")])
+def test_a_finished_run_shows_its_test_auc_beside_done(test, shown):
+    from core.events import Finished
+
+    st = RunDisplayState()
+    for ev in read_events(write_unfinished(Path(__import__("tempfile").mkdtemp())) /
+                          "events.jsonl").events:
+        st.apply(ev)
+    st.apply(Finished(None, 3, 3, 0.5, {"auc": 0.6}, test, False, 1.0))
+    epoch, _ = RunProgress.texts(st, "finished")
+    assert epoch == f"3/6 · done · test AUC {shown}"
