@@ -4,6 +4,11 @@ SIGINT (Ctrl-C), SIGTERM and SIGHUP are caught: the current step finishes, the g
 is closed (which writes ``RUN_DIR/resume.npz``), the command prints how to resume and
 exits non-zero (130 for SIGINT, 128+signum otherwise). A second Ctrl-C exits at once;
 files already written are never half-written (every write is atomic).
+
+The run can be paused, resumed, saved and stopped from another terminal of the same user
+(``chexmini-tui --attach RUN_DIR``, keys p, w, x): the requests arrive through the run
+folder (:mod:`core.training.steering`), are checked between steps, and each is answered by
+one line here and a ``control`` event in ``events.jsonl``.
 """
 
 from __future__ import annotations
@@ -123,13 +128,28 @@ def prepare(args: argparse.Namespace, console: Console) -> tuple[TrainConfig, ob
     return config, data, run_dir, False
 
 
+def control_line(ev, run_dir: Path) -> str:
+    """One line for a pause/resume/save/stop request answered (see ``core.training.steering``)."""
+    who = "" if ev.by == "here" else f" (asked by {ev.by})"
+    if not ev.ok:
+        return f"chexmini: {ev.detail}"
+    if ev.action == "pause":
+        return f"{ev.detail} at step {ev.global_step}{who}; resume it with p in: " \
+               f"chexmini-tui --attach {run_dir}"
+    return f"{ev.detail}{who}"
+
+
 def run(args: argparse.Namespace) -> int:
-    from core.training.train import train
+    from core.training.steering import Steering, steered
+    from core.training.train import TrainControl, train
 
     console = new_console()
     config, data, run_dir, resume = prepare(args, console)
     quiet = args.quiet or not console.is_terminal
-    gen = train(config, data, run_dir, resume=resume, overwrite=args.overwrite)
+    control = TrainControl()
+    gen = train(config, data, run_dir, control=control, resume=resume,
+                overwrite=args.overwrite)
+    steering = Steering(control, run_dir)
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn(),
@@ -137,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     epoch_task = step_task = None
     with SignalStop() as stop, progress:
         try:
-            for ev in gen:
+            for ev in steered(gen, steering, lambda: stop.signum is not None):
                 if ev.kind == "run_started":
                     s = ev.splits
                     resumed = f" (resumed at epoch {ev.start_epoch + 1})" if ev.resumed else ""
@@ -174,6 +194,8 @@ def run(args: argparse.Namespace) -> int:
                         f"{v['balanced_accuracy']:.4f}\n"
                         f"  test       AUC {t['auc']:.4f}  balanced acc "
                         f"{t['balanced_accuracy']:.4f}\n  artifacts in {ev.out_dir}"))
+                elif ev.kind == "control":
+                    console.print(control_line(ev, run_dir), highlight=False, soft_wrap=True)
                 if ev.kind == "finished" or getattr(ev, "what", "") == "artifacts":
                     stop.signum = None  # the artifacts are written: the run is done
                 if stop.signum is not None:
