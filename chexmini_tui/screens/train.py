@@ -154,6 +154,8 @@ class TrainScreen(BaseScreen):
         if action in ("start", "resume_run"):
             return not (self.running or attached)
         if action in ("pause", "stop", "save"):
+            if attached:   # shown dimmed when the followed run cannot be steered from here
+                return True if self.panel.steer_problem is None else None
             return self.running
         if action == "detach":
             return attached
@@ -186,14 +188,17 @@ class TrainScreen(BaseScreen):
         self.panel.pause()
 
     def action_stop(self) -> None:
-        if self.running:
+        if self.follow is not None:
+            self.panel.steer("stop")
+        elif self.running:
             self.runner.stop()
 
     def action_save(self) -> None:
-        if self.running:
+        if self.follow is not None:
+            self.panel.steer("save")
+        elif self.running:
             self.runner.save_now()
-            when = "after you resume" if self.runner.paused else "at the next step"
-            self.notify(f"resume state will be written {when}", markup=False)
+            self.notify("writing the resume state between two steps", markup=False)
 
     # -- starting and resuming -------------------------------------------------------------------
     def action_start(self) -> None:

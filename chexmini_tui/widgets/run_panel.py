@@ -22,6 +22,8 @@ from chexmini_tui.runner import TrainRunner
 from chexmini_tui.state import RunDisplayState
 from chexmini_tui.widgets.run_view import RunView
 from core.foundation.config import TrainConfig
+from core.foundation.errors import ChexminiError
+from core.training.steering import control_problem, send
 
 #: Seconds between two polls of a followed events.jsonl, and between two redraws
 #: (counters, bars and log at most 4×/s; plots only when an epoch arrived).
@@ -46,6 +48,9 @@ class RunPanel(RunView):
         #: the state a starting run will show once its RunStarted event arrives (until
         #: then the previous run stays on screen: a failed start does not wipe it)
         self._next_state: RunDisplayState | None = None
+        #: why p, w and x cannot steer the followed run (``None``: they can), refreshed at
+        #: each poll (a lock probe and a ``stat``)
+        self.steer_problem: str | None = None
 
     def on_mount(self) -> None:
         self.set_interval(PLOT_INTERVAL, self._tick)
@@ -114,10 +119,13 @@ class RunPanel(RunView):
         runner.run()
 
     def pause(self) -> None:
-        """Pause the live run, or resume it if paused."""
+        """Pause the live or followed run, or resume it if paused."""
+        if self.follower is not None:
+            self.steer("resume" if self.state.paused else "pause")
+            return
         if not self.running:
             return
-        if self.runner.paused:
+        if self.runner.paused or self.status == "paused":
             self.runner.resume()
         else:
             self.runner.pause()
@@ -163,6 +171,27 @@ class RunPanel(RunView):
         self.app.set_attached(self.follower.run_dir)
         self.poll()
 
+    def steer(self, action: str) -> None:
+        """Ask the process training the followed run to ``pause``, ``resume``, ``save`` or
+        ``stop`` (:func:`core.training.steering.send`); its answer arrives in the log."""
+        try:
+            send(self.follower.run_dir, action)
+        except ChexminiError as exc:
+            self.notify(str(exc), title=f"cannot {action}", severity="error", markup=False)
+            return
+        self.detail = f"{action}: asked the run's process; its answer shows in the log"
+        self.show_status()
+
+    def _check_steering(self) -> None:
+        """Whether p, w and x can steer the followed run now; the keys follow."""
+        if self.state.finished is not None:
+            problem = "the run has finished: nothing to pause, save or stop"
+        else:
+            problem = control_problem(self.follower.run_dir)
+        if problem != self.steer_problem:
+            self.steer_problem = problem
+            self.screen.refresh_bindings()
+
     def detach(self) -> None:
         """Stop following (the run itself is not affected)."""
         self.follower = None
@@ -191,6 +220,9 @@ class RunPanel(RunView):
             self.status = "finished" if self.state.finished is not None else "attached"
             self.redraw()
             self.detail = f"following {follower.path}"
+        self._check_steering()
+        if self.steer_problem is not None and self.state.finished is None:
+            self.detail = f"p w x off: {self.steer_problem}"
         elif self.state.finished is None and follower.quiet_for() > STALE_AFTER:
             self.detail = (f"no new events for {int(follower.quiet_for())} s — if the run "
                            f"stopped: chexmini train --resume {follower.run_dir}")
