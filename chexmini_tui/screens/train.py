@@ -224,6 +224,18 @@ class TrainScreen(BaseScreen):
         shown or not: in the form (wrapped, in full) and as a notification."""
         self.form.show_error(why)
         self.notify(why, title="cannot start", severity="error", timeout=8, markup=False)
+        self._replace_failed_start(why)
+
+    @on(TrainForm.Refused)
+    def _form_refused(self, message: TrainForm.Refused) -> None:
+        self._replace_failed_start(message.problem)
+
+    def _replace_failed_start(self, why: str) -> None:
+        """A failed start on screen is replaced by this newer refusal (never left stale);
+        any other run on screen stays (the form and the notification say why)."""
+        if self.status == "error" and not self.running and self.follow is None:
+            source = self.form.text("data") or DEFAULT_SOURCE
+            self.panel.show_failed_start(RunDisplayState(source=source), None, why)
 
     def start_run(self, config: TrainConfig, source: str, out_dir: str | Path,
                   data=None) -> TrainRunner:

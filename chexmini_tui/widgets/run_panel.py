@@ -146,7 +146,9 @@ class RunPanel(RunView):
         self.show_status()
         if message.state not in ("finished", "aborted", "error"):
             return
-        self._next_state = None      # a failed start keeps the previous run on screen
+        if message.state == "error" and self._next_state is not None:
+            self._failed_start(message.detail)
+        self._next_state = None
         self.dirty = True
         if message.state in ("error", "aborted"):
             self.note(f"{message.state}: {message.detail}")
@@ -155,6 +157,27 @@ class RunPanel(RunView):
             self.notify(f"run finished — {self.runner.out_dir} is now the active checkpoint",
                         markup=False)
         self.app.run_finished()
+
+    def _failed_start(self, why: str) -> None:
+        """The run failed before it started: show the attempt (its own data, the folder
+        only if it exists), not the previous run."""
+        attempt, runner = self._next_state, self.runner
+        if not attempt.source and not attempt.out_dir:
+            attempt.source = runner.source
+        created = runner.out_dir.is_dir()
+        attempt.out_dir = str(runner.out_dir) if created else None
+        self.show_failed_start(attempt, runner.out_dir if created else None, why)
+
+    def show_failed_start(self, attempt: RunDisplayState, run_dir: Path | None,
+                          why: str) -> None:
+        """Show a start that failed (in the worker, or refused before it): ``attempt``'s
+        data, ``run_dir`` (``None``: no folder was created) and the reason; the title
+        follows (one state: ``app.state``)."""
+        self.reset(attempt)
+        self.app.update_state(run_status="error", attached=False,
+                              run_dir=None if run_dir is None else str(run_dir))
+        self.detail = why
+        self.show_status()
 
     # -- attach mode -----------------------------------------------------------------------------
     @property
