@@ -244,7 +244,7 @@ class RunPanel(RunView):
             self.redraw()
             self.detail = f"following {follower.path}"
         self._check_steering()
-        if self.steer_problem is not None and self.state.finished is None:
+        if self.steer_problem is not None:
             self.detail = f"p w x off: {self.steer_problem}"
         elif self.state.finished is None and follower.quiet_for() > STALE_AFTER:
             self.detail = (f"no new events for {int(follower.quiet_for())} s — if the run "

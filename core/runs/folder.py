@@ -45,7 +45,8 @@ class RunFolderBusy(ChexminiError):
         self.pid = pid
         who = f"PID {pid}" if pid else "PID unknown"
         super().__init__(f"in use by another training process ({who}); wait for it to "
-                         f"finish, or follow it read-only with: chexmini-tui --attach {out}",
+                         f"finish, or follow (and pause, save or stop) it with: "
+                         f"chexmini-tui --attach {out}",
                          out)
 
 

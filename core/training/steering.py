@@ -19,7 +19,9 @@ requests (:meth:`Steering.request`, any thread) and the file's, and answers each
 app sees the effect. While paused the driver stops pulling the generator and waits, still
 checking (:meth:`Steering.wait_tick`). ``save`` writes the resume state at
 once, paused or not (every point between two events is consistent: see
-:mod:`core.training.train`); ``stop`` is :meth:`TrainControl.stop`, the clean early finish.
+:mod:`core.training.train`); ``stop`` is :meth:`TrainControl.stop`, the clean early finish
+(asked by another process before the first epoch ended — when it could only fail with
+nothing saved — it is refused, saying so).
 
 A request file that is not a small regular JSON file of this user (a symbolic link, a
 FIFO, a directory, huge, bad JSON, another uid) is never followed or blocked on; it is
@@ -204,6 +206,10 @@ class Steering:
                 detail = "the resume state will be written at the next step"
             else:
                 detail = f"resume state saved at epoch {saved.epoch} + {saved.step} steps"
+        elif by != "here" and control.run is not None and control.run.best_epoch == 0:
+            # from afar, a stop that could only fail (nothing to save yet) is refused
+            return self._answer(action, rid, by, False, "no epoch has finished yet: "
+                                "nothing to stop with; ask again after epoch 1")
         else:
             control.stop()
             self.paused = False

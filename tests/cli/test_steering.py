@@ -157,14 +157,18 @@ def test_the_driver_answers_requests_between_steps_in_process(tmp_path):
     control = TrainControl()
     steering = Steering(control, run, poll_every=0.0)
     gen = train(tiny_config(epochs=500), synthetic(), run, control=control)
-    sent = None
+    early = sent = None
     seen = []
     for ev in steered(gen, steering):
         seen.append(ev)
+        if ev.kind == "step" and early is None:    # too early: nothing to stop with yet
+            early = send(run, "stop")
         if ev.kind == "epoch" and sent is None:
             sent = send(run, "stop")
     answers = [ev for ev in seen if isinstance(ev, ControlDone)]
-    assert [(a.action, a.request, a.ok) for a in answers] == [("stop", sent.id, True)]
+    assert [(a.action, a.request, a.ok) for a in answers] == [("stop", early.id, False),
+                                                               ("stop", sent.id, True)]
+    assert "no epoch has finished yet" in answers[0].detail
     logged = [ev for ev in read_all_events(run / layout.EVENTS).events
               if isinstance(ev, ControlDone)]
     assert logged == answers
