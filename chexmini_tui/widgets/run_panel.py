@@ -51,6 +51,8 @@ class RunPanel(RunView):
         #: why p, w and x cannot steer the followed run (``None``: they can), refreshed at
         #: each poll (a lock probe and a ``stat``)
         self.steer_problem: str | None = None
+        #: a start that failed, shown by the status line until the next start or attach
+        self.attempt: RunDisplayState | None = None
 
     def on_mount(self) -> None:
         self.set_interval(PLOT_INTERVAL, self._tick)
@@ -106,7 +108,7 @@ class RunPanel(RunView):
                             f"resuming {run_dir}")
 
     def _launch(self, runner: TrainRunner, detail: str) -> TrainRunner:
-        self.runner = runner
+        self.runner, self.attempt = runner, None
         self.app.set_runner(runner)     # the title names its folder, from the app state
         self.detached = False
         self.status, self.detail = "loading", detail
@@ -170,10 +172,11 @@ class RunPanel(RunView):
 
     def show_failed_start(self, attempt: RunDisplayState, run_dir: Path | None,
                           why: str) -> None:
-        """Show a start that failed (in the worker, or refused before it): ``attempt``'s
-        data, ``run_dir`` (``None``: no folder was created) and the reason; the title
-        follows (one state: ``app.state``)."""
-        self.reset(attempt)
+        """Show a start that failed (in the worker, or refused before it): the status
+        line names ``attempt``'s data, ``run_dir`` (``None``: no folder was created) and
+        the reason, and the title follows (one state: ``app.state``); the previous run's
+        plots, table and log stay below it."""
+        self.attempt = attempt
         self.app.update_state(run_status="error", attached=False,
                               run_dir=None if run_dir is None else str(run_dir))
         self.detail = why
@@ -188,7 +191,7 @@ class RunPanel(RunView):
     def attach(self, run_dir: str | Path) -> None:
         """Follow the run in ``run_dir`` (written by another process) from its start."""
         self.reset()
-        self.detached = False
+        self.detached, self.attempt = False, None
         self.follower = EventFollower(run_dir)
         self.status, self.detail = "attached", f"following {self.follow}"
         self.app.set_attached(self.follower.run_dir)
@@ -271,7 +274,7 @@ class RunPanel(RunView):
             self.dirty = True
             return
         self.draw_status(self.status, self.detail, attached=self.follower is not None,
-                         squeezed=self.squeezed)
+                         squeezed=self.squeezed, attempt=self.attempt)
 
     def _tick(self) -> None:
         """Draw what changed since the last tick: counters, bars, log lines, plots."""

@@ -437,7 +437,8 @@ def test_attach_follows_a_run_in_progress(tmp_path):
             assert scr.MODE == "train"
             await wait_for(pilot, lambda: scr.state.epochs_done == 1, 10, "first epoch")
             assert scr.state.source == "synthetic:160"
-            assert not scr.check_action("pause", ()) and not scr.check_action("start", ())
+            # the run is live and ours: p, w and x steer it (tests/tui/test_attach_control.py)
+            assert scr.check_action("pause", ()) and not scr.check_action("start", ())
             go_on.set()                             # the run goes on and finishes
             await wait_for(pilot, lambda: scr.state.finished is not None, 10, "finished")
             assert scr.state.hist_epoch == [1, 2, 3, 4]
