@@ -199,3 +199,23 @@ def test_a_hostile_request_file_is_refused_once_and_never_followed(form, tmp_pat
     assert len(first) == 1 and not first[0].ok and first[0].detail.startswith("request ignored")
     assert steering.check() == []                           # answered once
     assert not control.stop_requested and not steering.paused
+
+
+@pytest.mark.slow
+def test_a_paused_cli_run_still_saves_and_exits_on_sigterm(tmp_path):
+    import signal
+
+    run = tmp_path / "run"
+    proc = chexmini_train(*LONG, "--out", str(run))
+    try:
+        wait_until(lambda: (run / layout.EVENTS).exists() and steps(run) >= 3, 120, "steps")
+        req = send(run, "pause")
+        wait_until(lambda: answer(run, req.id), 10, "pause answered")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert f"chexmini train --resume {run}" in err and "Traceback" not in err
+    assert (run / layout.RESUME).is_file() and not (run / layout.CONTROL).exists()
