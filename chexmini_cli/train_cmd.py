@@ -4,6 +4,11 @@ SIGINT (Ctrl-C), SIGTERM and SIGHUP are caught: the current step finishes, the g
 is closed (which writes ``RUN_DIR/resume.npz``), the command prints how to resume and
 exits non-zero (130 for SIGINT, 128+signum otherwise). A second Ctrl-C exits at once;
 files already written are never half-written (every write is atomic).
+
+The run can be paused, resumed, saved and stopped from another terminal of the same user
+(``chexmini-tui --attach RUN_DIR``, keys p, w, x): the requests arrive through the run
+folder (:mod:`core.training.steering`), are checked between steps, and each is answered by
+one line here and a ``control`` event in ``events.jsonl``.
 """
 
 from __future__ import annotations
@@ -116,6 +121,17 @@ def prepare(args: argparse.Namespace, tick: TickFn) -> tuple[TrainConfig, object
     return config, data, run_dir, False
 
 
+def control_line(ev, run_dir: Path) -> str:
+    """One line for a pause/resume/save/stop request answered (see ``core.training.steering``)."""
+    who = "" if ev.by == "here" else f" (asked by {ev.by})"
+    if not ev.ok:
+        return f"chexmini: {ev.detail}"
+    if ev.action == "pause":
+        return f"{ev.detail} at step {ev.global_step}{who}; resume it with p in: " \
+               f"chexmini-tui --attach {run_dir}"
+    return f"{ev.detail}{who}"
+
+
 def run(args: argparse.Namespace) -> int:
     console = new_console()
     with progress_line(args.quiet, console) as tick:
@@ -136,12 +152,16 @@ def _drive(args, console: Console, tick: TickFn, config: TrainConfig, data, run_
            resume: bool) -> SignalStop:
     """Run the training generator to its end (or a stop signal), printing each epoch and
     ticking the epochs and steps lines; the generator is always closed (resume state)."""
-    from core.training.train import train
+    from core.training.steering import Steering, steered
+    from core.training.train import TrainControl, train
 
-    gen = train(config, data, run_dir, resume=resume, overwrite=args.overwrite)
+    control = TrainControl()
+    gen = train(config, data, run_dir, control=control, resume=resume,
+                overwrite=args.overwrite)
+    steering = Steering(control, run_dir)      # pause/save/stop from an attached app
     with SignalStop() as stop:
         try:
-            for ev in gen:
+            for ev in steered(gen, steering, lambda: stop.signum is not None):
                 _show(ev, console, tick, config, run_dir)
                 if ev.kind == "finished" or getattr(ev, "what", "") == "artifacts":
                     stop.signum = None  # the artifacts are written: the run is done
@@ -187,3 +207,5 @@ def _show(ev, console: Console, tick: TickFn, config: TrainConfig, run_dir: Path
             f"{v['balanced_accuracy']:.4f}\n"
             f"  test       AUC {t['auc']:.4f}  balanced acc "
             f"{t['balanced_accuracy']:.4f}\n  artifacts in {ev.out_dir}"))
+    elif ev.kind == "control":
+        console.print(control_line(ev, run_dir), highlight=False, soft_wrap=True)

@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
                         "the published model and hyperparameters on --data)")
     p.add_argument("--attach", metavar="RUN_DIR",
                    help="follow RUN_DIR/events.jsonl of a run in another process "
-                        "(read-only Train screen)")
+                        "(Train screen; p, w, x pause, save and stop it)")
     p.add_argument("--runs", metavar="DIR", default="runs",
                    help="folder of run directories (default: runs/)")
     p.add_argument("--images", metavar="DIR",

@@ -21,6 +21,7 @@ from core.runs import layout
 from core.runs.catalog import discover
 from core.runs.export import FORMATS, export_checkpoint
 from core.runs.status import STATUS_TEXT
+from core.training.steering import control_problem
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,8 @@ def _run_commands(app) -> list[Command]:
     st = app.state
     busy = ("a run is in progress (stop it first)" if st.running else
             f"following {st.run_dir} (detach first)" if st.attached else "")
-    no_run = "" if st.running else "no run in progress in this app"
+    no_run = ("" if st.running else (control_problem(st.run_dir) or "") if st.attached
+              else "no run in progress in this app")   # an attached run is steered too
 
     def cmd(title: str, help: str, run, why: str) -> Command:
         return Command(title, help, None if why else run, why)
@@ -105,7 +107,7 @@ def _run_commands(app) -> list[Command]:
             no_run),
         cmd("stop the run", "Train: finish cleanly — best checkpoint, test scores, "
             "artifacts (x)", partial(_on_train_screen, app, "stop"), no_run),
-        cmd("save now", "Train: write resume.npz at the next step (w)",
+        cmd("save now", "Train: write resume.npz now (w)",
             partial(_on_train_screen, app, "save"), no_run),
         cmd("resume an interrupted run", "Train: continue a run from its resume.npz (r)",
             partial(_on_screen, app, "train", "resume_run"), busy),

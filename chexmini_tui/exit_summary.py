@@ -29,6 +29,10 @@ def exit_summary(st: RunDisplayState, runner: TrainRunner | None, followed: Path
         best = f" — best val AUC {st.best_auc:.4f} @ epoch {st.best_epoch}" \
             if st.best_auc is not None else ""
         return [f"run finished: artifacts in {out}{best}"]
+    if runner.error and runner.t_started is None:   # failed before the run started
+        if not out.is_dir():
+            return [f"the run did not start: {runner.error} (no run folder was created)"]
+        return [f"run {out} did not start: {runner.error}"]
     if runner.error:
         return [f"run {out} failed: {runner.error}"]
     if runner.active:

@@ -1,8 +1,9 @@
 """``TrainRunner``: drives :func:`core.training.train.train` from a Textual thread worker.
 
 The worker thread owns the generator: it pulls events, and between two ``next()``
-calls it checks for cancellation, pause, and requests for a copy of the live model
-(the only moment the model is consistent). Results go to the UI with
+calls it checks for cancellation, pause/resume/save/stop requests (this app's keys and
+other processes' alike: :class:`core.training.steering.Steering`), and requests for a
+copy of the live model (the only moment the model is consistent). Results go to the UI with
 ``post_message`` — thread-safe and non-blocking, so the training loop never waits for
 the UI. Events are batched: at most one message per ``STEP_INTERVAL`` (consecutive step
 events collapsed to the latest), except the first and the last event of a run.
@@ -31,6 +32,7 @@ from core.events import StepDone
 from core.foundation.config import TrainConfig
 from core.foundation.errors import ChexminiError
 from core.runs import layout
+from core.training.steering import Steering
 from core.training.train import TrainControl, load_for_resume, train
 
 #: Seconds between two batched event messages (≤ 10 UI updates a second).
@@ -56,8 +58,8 @@ class TrainRunner:
         self.global_step = 0        # steps pulled so far (read by tests and the UI)
         self.result = None          # the Finished event
         self.error: str | None = None
-        self._go = threading.Event()
-        self._go.set()
+        #: pause/resume/save/stop, from this app's keys or another process (one road)
+        self.steering = Steering(self.control, self.out_dir)
         self._abort = False
         self._snap_req = threading.Event()
         self._snap_ready = threading.Event()
@@ -74,29 +76,27 @@ class TrainRunner:
 
     @property
     def paused(self) -> bool:
-        return not self._go.is_set()
+        return self.steering.paused
 
     def pause(self) -> None:
-        self._go.clear()
+        self.steering.request("pause")
 
     def resume(self) -> None:
-        self._go.set()
+        self.steering.request("resume")
 
     def stop(self) -> None:
         """Finish cleanly (artifacts written) at the next step."""
-        self.control.stop()
+        self.steering.request("stop")
         if self.active:
             self._status("stopping", "finishing: best checkpoint, test scores, artifacts")
-        self._go.set()
 
     def save_now(self) -> None:
-        """Write ``resume.npz`` at the next step."""
-        self.control.save_now()
+        """Write ``resume.npz`` now (between two steps, paused or not)."""
+        self.steering.request("save")
 
     def abort(self) -> None:
         """Stop at once; the engine writes ``resume.npz`` (resumable)."""
         self._abort = True
-        self._go.set()
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._done.wait(timeout)
@@ -124,6 +124,19 @@ class TrainRunner:
     def _status(self, state: str, detail: str = "") -> None:
         self.state = state
         self.target.post_message(TrainStatus(state, detail))
+
+    def _paused(self, worker, pending: list, flush) -> None:
+        """Wait while paused (requests still answered, live-model copies still served)."""
+        by = self.steering.paused_by
+        who = f" (asked by {by})" if by and by != "here" else ""
+        self._status("paused", f"paused at step {self.global_step}{who}")
+        while self.steering.paused and not (worker.is_cancelled or self._abort):
+            self._service_snapshot()
+            pending.extend(self.steering.wait_tick())
+            if pending:
+                flush()
+        if not (worker.is_cancelled or self._abort):
+            self._status("stopping" if self.control.stop_requested else "running")
 
     def run(self) -> None:
         """Runs in the worker thread."""
@@ -156,14 +169,10 @@ class TrainRunner:
                 if worker.is_cancelled or self._abort:
                     flush()
                     break
-                if not self._go.is_set():
+                pending.extend(self.steering.check())
+                if self.steering.paused:
                     flush()
-                    self._status("paused", f"paused at step {self.global_step}")
-                    while not self._go.is_set() and not worker.is_cancelled:
-                        self._service_snapshot()
-                        self._go.wait(0.05)
-                    if not (worker.is_cancelled or self._abort):
-                        self._status("stopping" if self.control.stop_requested else "running")
+                    self._paused(worker, pending, flush)
                     continue
                 try:
                     ev = next(gen)

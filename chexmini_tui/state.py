@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from core.events import (
     CheckpointSaved,
+    ControlDone,
     EpochEnd,
     Event,
     Finished,
@@ -71,6 +72,8 @@ class RunDisplayState:
     best_auc: float | None = None
     last_save: str = ""
     finished: Finished | None = None
+    #: paused by a request (this app's or another process's: ``control`` events)
+    paused: bool = False
     n_events: int = 0
     bad_lines: int = 0        # events.jsonl lines skipped as not valid events
     log: list[str] = field(default_factory=list)
@@ -96,6 +99,8 @@ class RunDisplayState:
             self._finished(ev)
         elif isinstance(ev, Templates):
             self.templates = ev
+        elif isinstance(ev, ControlDone):
+            self._control(ev)
 
     def apply_all(self, events: list[Event]) -> None:
         for ev in events:
@@ -108,7 +113,7 @@ class RunDisplayState:
         self.epochs = int(ev.config.get("epochs", 0))
         self.steps_per_epoch = int(ev.steps_per_epoch)
         self.resumed = bool(ev.resumed)
-        self.finished = None
+        self.finished, self.paused = None, False
         # A resumed run continues from its last saved state: drop anything recorded later.
         keep = int(ev.start_epoch)
         for name in ("hist_epoch", "hist_train_loss", "hist_val_loss", "hist_val_auc",
@@ -129,7 +134,18 @@ class RunDisplayState:
         self.log.append(f"MLP {arch} ({ev.n_params:,} params); {sizes} images; "
                         f"{self.steps_per_epoch} steps/epoch")
 
+    def _control(self, ev: ControlDone) -> None:
+        """A pause/resume/save/stop request answered by the process that trains."""
+        who = "here" if ev.by == "here" else f"by {ev.by}"
+        if not ev.ok:
+            self.log.append(f"request refused ({who}): {ev.detail}")
+            return
+        if ev.action in ("pause", "resume", "stop"):
+            self.paused = ev.action == "pause"
+        self.log.append(f"{ev.detail} (asked {who}, step {ev.global_step})")
+
     def _step(self, ev: StepDone) -> None:
+        self.paused = False       # a step was taken: not paused
         self.epoch, self.step, self.global_step = ev.epoch, ev.step, ev.global_step
         self.epochs = ev.epochs
         self.steps_per_epoch = ev.steps_per_epoch

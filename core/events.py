@@ -163,9 +163,25 @@ class Templates(Event):
         return q * (np.asarray(self.scales, np.float32)[:, None, None] / 127)
 
 
+@dataclass
+class ControlDone(Event):
+    """A ``pause``/``resume``/``save``/``stop`` request handled by the process that trains
+    (:mod:`core.training.steering`): ``ok`` False when it was refused (``detail`` says
+    why); ``by`` is ``"here"`` (the driver's own keys) or ``"pid N"`` (another process);
+    ``global_step``: the steps done when it took effect."""
+
+    kind: ClassVar[str] = "control"
+    action: str
+    request: str
+    by: str
+    ok: bool
+    detail: str
+    global_step: int
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls for cls in (RunStarted, StepDone, EpochEnd, CheckpointSaved, Finished,
-                              Templates)
+                              Templates, ControlDone)
 }
 
 #: Bytes read from an events.jsonl per call (the rest is read by the next call); a line

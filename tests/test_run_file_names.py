@@ -17,7 +17,7 @@ from core.runs import layout
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("core", "chexmini_cli", "chexmini_tui")
 LAYOUT = ROOT / "core" / "runs" / "layout.py"
-NAMES = frozenset((*layout.RUN_FILES, layout.SPLITS, layout.LOCK))
+NAMES = frozenset((*layout.RUN_FILES, layout.SPLITS, layout.LOCK, layout.CONTROL))
 
 
 def _docstrings(tree: ast.AST) -> set[int]:

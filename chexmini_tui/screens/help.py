@@ -54,8 +54,10 @@ NOTES = """\
       chexmini train --data … --out runs/big
   then, any time, from any terminal:
       chexmini-tui --attach runs/big
-  The Train screen follows that run and only watches it: detaching or
-  quitting never stops it. A finished run shows its final state.
+  The Train screen follows that run; detaching or quitting never stops
+  it. [b]p[/b] pauses / resumes it, [b]w[/b] saves its resume state, [b]x[/b] stops it
+  cleanly (same user only; the footer dims them, and the status line
+  says why, when they cannot work). A finished run shows its final state.
   In Inspect, [b]a[/b] attaches to the highlighted run.
 [b]Inspect[/b]
   Every run folder in one table; [b]o[/b] sorts by the next column, [b]O[/b]

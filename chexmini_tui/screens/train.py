@@ -162,6 +162,8 @@ class TrainScreen(BaseScreen):
         if action in ("start", "resume_run", "lr_find"):
             return not (self.running or attached)
         if action in ("pause", "stop", "save"):
+            if attached:   # shown dimmed when the followed run cannot be steered from here
+                return True if self.panel.steer_problem is None else None
             return self.running
         if action == "detach":
             return attached
@@ -204,14 +206,17 @@ class TrainScreen(BaseScreen):
         self.panel.pause()
 
     def action_stop(self) -> None:
-        if self.running:
+        if self.follow is not None:
+            self.panel.steer("stop")
+        elif self.running:
             self.runner.stop()
 
     def action_save(self) -> None:
-        if self.running:
+        if self.follow is not None:
+            self.panel.steer("save")
+        elif self.running:
             self.runner.save_now()
-            when = "after you resume" if self.runner.paused else "at the next step"
-            self.notify(f"resume state will be written {when}", markup=False)
+            self.notify("writing the resume state between two steps", markup=False)
 
     # -- starting and resuming -------------------------------------------------------------------
     def action_start(self) -> None:
@@ -259,6 +264,18 @@ class TrainScreen(BaseScreen):
         shown or not: in the form (wrapped, in full) and as a notification."""
         self.form.show_error(why)
         self.notify(why, title="cannot start", severity="error", timeout=8, markup=False)
+        self._replace_failed_start(why)
+
+    @on(TrainForm.Refused)
+    def _form_refused(self, message: TrainForm.Refused) -> None:
+        self._replace_failed_start(message.problem)
+
+    def _replace_failed_start(self, why: str) -> None:
+        """A failed start on screen is replaced by this newer refusal (never left stale);
+        any other run on screen stays (the form and the notification say why)."""
+        if self.status == "error" and not self.running and self.follow is None:
+            source = self.form.text("data") or DEFAULT_SOURCE
+            self.panel.show_failed_start(RunDisplayState(source=source), None, why)
 
     def start_run(self, config: TrainConfig, source: str, out_dir: str | Path,
                   data=None) -> TrainRunner:

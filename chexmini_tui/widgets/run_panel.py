@@ -22,6 +22,8 @@ from chexmini_tui.runner import TrainRunner
 from chexmini_tui.state import RunDisplayState
 from chexmini_tui.widgets.run_view import RunView
 from core.foundation.config import TrainConfig
+from core.foundation.errors import ChexminiError
+from core.training.steering import control_problem, send
 
 #: Seconds between two polls of a followed events.jsonl, and between two redraws
 #: (counters, bars and log at most 4×/s; plots only when an epoch arrived).
@@ -46,6 +48,11 @@ class RunPanel(RunView):
         #: the state a starting run will show once its RunStarted event arrives (until
         #: then the previous run stays on screen: a failed start does not wipe it)
         self._next_state: RunDisplayState | None = None
+        #: why p, w and x cannot steer the followed run (``None``: they can), refreshed at
+        #: each poll (a lock probe and a ``stat``)
+        self.steer_problem: str | None = None
+        #: a start that failed, shown by the status line until the next start or attach
+        self.attempt: RunDisplayState | None = None
 
     def on_mount(self) -> None:
         self.set_interval(PLOT_INTERVAL, self._tick)
@@ -101,7 +108,7 @@ class RunPanel(RunView):
                             f"resuming {run_dir}")
 
     def _launch(self, runner: TrainRunner, detail: str) -> TrainRunner:
-        self.runner = runner
+        self.runner, self.attempt = runner, None
         self.app.set_runner(runner)     # the title names its folder, from the app state
         self.detached = False
         self.status, self.detail = "loading", detail
@@ -114,10 +121,13 @@ class RunPanel(RunView):
         runner.run()
 
     def pause(self) -> None:
-        """Pause the live run, or resume it if paused."""
+        """Pause the live or followed run, or resume it if paused."""
+        if self.follower is not None:
+            self.steer("resume" if self.state.paused else "pause")
+            return
         if not self.running:
             return
-        if self.runner.paused:
+        if self.runner.paused or self.status == "paused":
             self.runner.resume()
         else:
             self.runner.pause()
@@ -138,7 +148,9 @@ class RunPanel(RunView):
         self.show_status()
         if message.state not in ("finished", "aborted", "error"):
             return
-        self._next_state = None      # a failed start keeps the previous run on screen
+        if message.state == "error" and self._next_state is not None:
+            self._failed_start(message.detail)
+        self._next_state = None
         self.dirty = True
         if message.state in ("error", "aborted"):
             self.note(f"{message.state}: {message.detail}")
@@ -147,6 +159,28 @@ class RunPanel(RunView):
             self.notify(f"run finished — {self.runner.out_dir} is now the active checkpoint",
                         markup=False)
         self.app.run_finished()
+
+    def _failed_start(self, why: str) -> None:
+        """The run failed before it started: show the attempt (its own data, the folder
+        only if it exists), not the previous run."""
+        attempt, runner = self._next_state, self.runner
+        if not attempt.source and not attempt.out_dir:
+            attempt.source = runner.source
+        created = runner.out_dir.is_dir()
+        attempt.out_dir = str(runner.out_dir) if created else None
+        self.show_failed_start(attempt, runner.out_dir if created else None, why)
+
+    def show_failed_start(self, attempt: RunDisplayState, run_dir: Path | None,
+                          why: str) -> None:
+        """Show a start that failed (in the worker, or refused before it): the status
+        line names ``attempt``'s data, ``run_dir`` (``None``: no folder was created) and
+        the reason, and the title follows (one state: ``app.state``); the previous run's
+        plots, table and log stay below it."""
+        self.attempt = attempt
+        self.app.update_state(run_status="error", attached=False,
+                              run_dir=None if run_dir is None else str(run_dir))
+        self.detail = why
+        self.show_status()
 
     # -- attach mode -----------------------------------------------------------------------------
     @property
@@ -157,11 +191,32 @@ class RunPanel(RunView):
     def attach(self, run_dir: str | Path) -> None:
         """Follow the run in ``run_dir`` (written by another process) from its start."""
         self.reset()
-        self.detached = False
+        self.detached, self.attempt = False, None
         self.follower = EventFollower(run_dir)
         self.status, self.detail = "attached", f"following {self.follow}"
         self.app.set_attached(self.follower.run_dir)
         self.poll()
+
+    def steer(self, action: str) -> None:
+        """Ask the process training the followed run to ``pause``, ``resume``, ``save`` or
+        ``stop`` (:func:`core.training.steering.send`); its answer arrives in the log."""
+        try:
+            send(self.follower.run_dir, action)
+        except ChexminiError as exc:
+            self.notify(str(exc), title=f"cannot {action}", severity="error", markup=False)
+            return
+        self.detail = f"{action}: asked the run's process; its answer shows in the log"
+        self.show_status()
+
+    def _check_steering(self) -> None:
+        """Whether p, w and x can steer the followed run now; the keys follow."""
+        if self.state.finished is not None:
+            problem = "the run has finished: nothing to pause, save or stop"
+        else:
+            problem = control_problem(self.follower.run_dir)
+        if problem != self.steer_problem:
+            self.steer_problem = problem
+            self.screen.refresh_bindings()
 
     def detach(self) -> None:
         """Stop following (the run itself is not affected)."""
@@ -191,6 +246,9 @@ class RunPanel(RunView):
             self.status = "finished" if self.state.finished is not None else "attached"
             self.redraw()
             self.detail = f"following {follower.path}"
+        self._check_steering()
+        if self.steer_problem is not None:
+            self.detail = f"p w x off: {self.steer_problem}"
         elif self.state.finished is None and follower.quiet_for() > STALE_AFTER:
             self.detail = (f"no new events for {int(follower.quiet_for())} s — if the run "
                            f"stopped: chexmini train --resume {follower.run_dir}")
@@ -216,7 +274,7 @@ class RunPanel(RunView):
             self.dirty = True
             return
         self.draw_status(self.status, self.detail, attached=self.follower is not None,
-                         squeezed=self.squeezed)
+                         squeezed=self.squeezed, attempt=self.attempt)
 
     def _tick(self) -> None:
         """Draw what changed since the last tick: counters, bars, log lines, plots."""

@@ -76,10 +76,12 @@ class RunView(Vertical):
     def draw_bars(self, phase: str) -> None:
         self.query_one(RunProgress).show(self.state, phase)
 
-    def draw_status(self, status: str, detail: str, *, attached: bool, squeezed: bool) -> None:
-        """The status line (see :meth:`RunStatusLine.show`)."""
-        self.query_one(RunStatusLine).show(self.state, status, detail, attached=attached,
-                                           squeezed=squeezed)
+    def draw_status(self, status: str, detail: str, *, attached: bool, squeezed: bool,
+                    attempt: RunDisplayState | None = None) -> None:
+        """The status line (see :meth:`RunStatusLine.show`) of the run on screen, or of
+        ``attempt``, a start that failed."""
+        self.query_one(RunStatusLine).show(attempt or self.state, status, detail,
+                                           attached=attached, squeezed=squeezed)
 
     def draw_plots(self) -> None:
         """The plots and the epoch table, if an epoch arrived since they were drawn."""

@@ -25,7 +25,8 @@ def status_parts(st: RunDisplayState, status: str, attached: bool) -> list[str]:
     """The first line's parts (Rich markup) for ``st`` in lifecycle state ``status``."""
     shown = status
     if attached:
-        shown = "attached · finished" if st.finished else "attached"
+        shown = "attached · finished" if st.finished else (
+            "attached · paused" if st.paused else "attached")
     elif st.finished is not None and status not in ("loading", "error", "idle"):
         shown = "finished"
     parts = [f"[{STATE_STYLE.get(status, '')}]● {shown}[/]"]

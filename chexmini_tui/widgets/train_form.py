@@ -47,6 +47,12 @@ class TrainForm(VerticalScroll):
         source: str
         out: str
 
+    @dataclass
+    class Refused(Message):
+        """The form was submitted with a bad value (``problem``: one line, shown inline)."""
+
+        problem: str
+
     def compose(self) -> ComposeResult:
         yield Static("[b]New run[/b] [dim](defaults = published run)[/]", markup=True)
         fields = form_fields()
@@ -102,6 +108,7 @@ class TrainForm(VerticalScroll):
         except ChexminiError as exc:
             self.show_error(str(exc))
             self.app.bell()
+            self.post_message(self.Refused(str(exc)))
             return
         self.post_message(self.Submitted(config, source, out))
 

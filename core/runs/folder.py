@@ -45,7 +45,8 @@ class RunFolderBusy(ChexminiError):
         self.pid = pid
         who = f"PID {pid}" if pid else "PID unknown"
         super().__init__(f"in use by another training process ({who}); wait for it to "
-                         f"finish, or follow it read-only with: chexmini-tui --attach {out}",
+                         f"finish, or follow (and pause, save or stop) it with: "
+                         f"chexmini-tui --attach {out}",
                          out)
 
 
@@ -156,11 +157,13 @@ class RunLock:
         return self._fd is not None
 
     def release(self) -> None:
-        """Remove the lock file and unlock (idempotent)."""
+        """Remove the lock file (and any control request left for this run) and unlock
+        (idempotent)."""
         if self._fd is None:
             return
-        with contextlib.suppress(OSError):
-            os.unlink(self.out / layout.LOCK)
+        for name in (layout.CONTROL, layout.LOCK):
+            with contextlib.suppress(OSError):
+                os.unlink(self.out / name)
         os.close(self._fd)
         self._fd = None
 
@@ -266,6 +269,14 @@ def check_can_start(out: str | os.PathLike[str], *, resume: bool = False,
     return out
 
 
+def _remove_stale_request(out: Path) -> None:
+    """A control request left by an earlier run is not for this one (a directory in its
+    place is left for the driver to report)."""
+    path = out / layout.CONTROL
+    if path.is_symlink() or not path.is_dir():
+        path.unlink(missing_ok=True)
+
+
 def claim(out: str | os.PathLike[str], *, resume: bool = False,
           overwrite: bool = False) -> RunLock:
     """Take ``out`` for a trainer: create it, lock it, apply the policy, then remove what
@@ -279,6 +290,7 @@ def claim(out: str | os.PathLike[str], *, resume: bool = False,
         if not resume:
             for name in (layout.RESUME, layout.EVENTS):  # artifacts stay until replaced
                 (out / name).unlink(missing_ok=True)
+        _remove_stale_request(out)
         remove_stale_temps(out)
     except OSError as exc:
         lock.release()

@@ -19,6 +19,8 @@ SPLITS = "splits.json"
 EVENTS = "events.jsonl"
 RESUME = "resume.npz"
 LOCK = ".chexmini.lock"
+#: a pause/resume/save/stop request to the process that trains (:mod:`core.training.steering`)
+CONTROL = ".chexmini.control.json"
 
 #: The published artifact set, in the order the published code lists it.
 ARTIFACT_FILES = (MODEL, METRICS, HISTORY, VAL_SCORES, VAL_LABELS, TEST_SCORES, TEST_LABELS,

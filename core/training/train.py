@@ -90,6 +90,17 @@ class TrainControl:
         #: read (gradient check on the live model) — but not modified.
         self.model: MLP | None = None
         self.norm: tuple[np.ndarray, np.ndarray] | None = None
+        #: Set while the generator runs (for :mod:`core.training.steering`, called between
+        #: two ``next()`` calls only): ``record(event)`` appends to the run's event log,
+        #: ``saver()`` writes the resume state now (``None`` when there is nothing to save).
+        self.record: Callable[[Event], Event] | None = None
+        self.saver: Callable[[], CheckpointSaved | None] | None = None
+        self.run: TrainingState | None = None
+
+    @property
+    def global_step(self) -> int:
+        """Steps done so far (0 before the run starts)."""
+        return self.run.global_step if self.run is not None else 0
 
     def stop(self) -> None:
         """Finish early: restore the best checkpoint, score the test split, write artifacts."""
@@ -228,7 +239,8 @@ class _Training:
             restore_run(run, out / layout.RESUME, fingerprint)
         self.log = EventLog(out / layout.EVENTS) if out is not None else None
         self.emit = _emitter(self.log)
-        control.model, control.norm = run.model, (run.mean, run.std)
+        control.model, control.norm, control.run = run.model, (run.mean, run.std), run
+        control.record, control.saver = self.emit, self.save_between_steps
         self.clock = SaveClock(config.checkpoint_every)
         self.finished = self.stopped_early = False
         self.steps_per_epoch = -(-len(data.train) // config.batch_size)
@@ -397,6 +409,13 @@ class _Training:
         return CheckpointSaved(str(self.out / layout.RESUME), self.run.epoch, self.run.step,
                                "resume")
 
+    def save_between_steps(self) -> CheckpointSaved | None:
+        """A save asked for between two events (logged); ``None`` when there is nothing
+        to save (no run folder, no step yet, or the artifacts are written)."""
+        if self.out is None or self.run.global_step == 0 or self.finished:
+            return None
+        return self.emit(self.save_state())
+
     def save_if_interrupted(self) -> None:
         """On ``close()`` mid-run: save what a resume needs (nothing before the first step
         or once the artifacts are written)."""
@@ -404,5 +423,6 @@ class _Training:
             self.save_state()
 
     def close(self) -> None:
+        self.control.record = self.control.saver = None
         if self.log is not None:
             self.log.close()

@@ -23,7 +23,7 @@ from core.runs import layout
 FAST = ["--data", "synthetic:200", "--epochs", "1", "--hidden-dims", "8", "--quiet"]
 SECRET = b"do not copy me\n"
 #: every file a run folder can hold
-FILES = (*layout.RUN_FILES, layout.LOCK)
+FILES = (*layout.RUN_FILES, layout.LOCK, layout.CONTROL)
 FORMS = ("symlink_out", "dangling_symlink", "fifo", "directory", "huge_sparse")
 #: command line of each reader; RUN is the run folder, PARENT its parent, OUT a new folder
 READERS = {

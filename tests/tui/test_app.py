@@ -285,18 +285,20 @@ def test_pause_stops_steps_save_now_and_stop_writes_artifacts(tmp_path):
             assert shown == steps
             await pilot.pause(0.8)
             assert runner.global_step == steps and scr.state.global_step == steps
-            # save now while paused: written right after resuming (the epoch-end copy is
-            # removed first, so the file that appears is the one "save now" wrote)
+            # save now while paused: written at once, at the paused step (the epoch-end
+            # copy is removed first, so the file that appears is the one "save now" wrote)
             (out / "resume.npz").unlink(missing_ok=True)
             await pilot.press("w")
-            await pilot.press("p")
-            def saved_after_pause() -> bool:   # a resume.npz written at a later step
+            def saved_while_paused() -> bool:   # a resume.npz written at the paused step
                 try:
-                    return load_resume_state(out / "resume.npz")[1]["global_step"] > steps
+                    return load_resume_state(out / "resume.npz")[1]["global_step"] == steps
                 except ChexminiError:
                     return False
 
-            await wait_for(pilot, saved_after_pause, 20, "resume.npz from save-now")
+            await wait_for(pilot, saved_while_paused, 20, "resume.npz from save-now")
+            assert runner.global_step == steps
+            await pilot.press("p")
+            await wait_for(pilot, lambda: runner.global_step > steps, 20, "steps after resume")
             assert runner.global_step > steps
             # plots are redrawn at most ~4×/s however fast epochs come
             builds0, t0 = scr.query_one("#plot-loss").builds, time.monotonic()
@@ -435,7 +437,8 @@ def test_attach_follows_a_run_in_progress(tmp_path):
             assert scr.MODE == "train"
             await wait_for(pilot, lambda: scr.state.epochs_done == 1, 10, "first epoch")
             assert scr.state.source == "synthetic:160"
-            assert not scr.check_action("pause", ()) and not scr.check_action("start", ())
+            # the run is live and ours: p, w and x steer it (tests/tui/test_attach_control.py)
+            assert scr.check_action("pause", ()) and not scr.check_action("start", ())
             go_on.set()                             # the run goes on and finishes
             await wait_for(pilot, lambda: scr.state.finished is not None, 10, "finished")
             assert scr.state.hist_epoch == [1, 2, 3, 4]

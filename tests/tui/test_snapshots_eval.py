@@ -17,6 +17,7 @@ from tests.helpers.tui import (
     inspect_ready,
     make_checkpoint,
     select_run,
+    settle_checkpoint,
     write_fixed_events,
 )
 
@@ -53,6 +54,7 @@ def test_snapshot_evaluate_default(snap_compare, app_in, size):
 @SIZES
 def test_snapshot_evaluate_moved_threshold_scrolled(snap_compare, app_in, size):
     async def settle(pilot):
+        await settle_checkpoint(pilot)
         await pilot.press("right", "right", "right", "shift+left", "pagedown")
         await pilot.wait_for_scheduled_animations()
         await _plots_drawn(pilot)
@@ -64,6 +66,7 @@ def test_snapshot_evaluate_moved_threshold_scrolled(snap_compare, app_in, size):
 @SIZES
 def test_snapshot_evaluate_operating_point(snap_compare, app_in, size):
     async def settle(pilot):
+        await settle_checkpoint(pilot)
         await pilot.press("o")                  # Youden's J -> sensitivity >= 0.90
         await _plots_drawn(pilot)
 
@@ -74,6 +77,7 @@ def test_snapshot_evaluate_operating_point(snap_compare, app_in, size):
 @SIZES
 def test_snapshot_evaluate_reliability(snap_compare, app_in, size):
     async def settle(pilot):
+        await settle_checkpoint(pilot)
         await pilot.press("end")
         await pilot.wait_for_scheduled_animations()
         await _plots_drawn(pilot)
@@ -90,6 +94,7 @@ def test_snapshot_evaluate_missing_scores(snap_compare, app_in, size):
 
 def _select(path: str):
     async def settle(pilot):
+        await settle_checkpoint(pilot)
         scr = pilot.app.screen
         await inspect_ready(pilot, scr)
         select_run(scr, path)
@@ -113,6 +118,7 @@ def test_snapshot_inspect_list(snap_compare, app_in, size):
 def test_snapshot_inspect_overlay(snap_compare, app_in, size):
     """Three marked runs (a checkpoint, another, a run without artifacts) overlaid."""
     async def settle(pilot):
+        await settle_checkpoint(pilot)
         scr = pilot.app.screen
         await inspect_ready(pilot, scr)
         for path in ("artifacts", str(Path("runs") / "20261129-225415-long-run-name-h64-32"),
