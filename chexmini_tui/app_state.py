@@ -22,6 +22,7 @@ from typing import Literal
 from textual.message import Message
 
 from chexmini_tui.active import ActiveCheckpoint
+from chexmini_tui.curve_view import AS_RECORDED, CurveView
 
 RunStatus = Literal["idle", "loading", "running", "paused", "stopping", "finished",
                     "aborted", "error", "attached"]
@@ -42,6 +43,8 @@ class AppState:
     #: A followed run is ``attached`` while it goes on and ``finished`` once it has.
     run_dir: str | None = None
     attached: bool = False
+    #: how the epoch curves are drawn (Train's plots and Inspect's overlays alike)
+    curves: CurveView = AS_RECORDED
 
     def __post_init__(self) -> None:
         if self.run_status not in STATUSES:

@@ -4,6 +4,7 @@ the app's active checkpoint (:meth:`BaseScreen.follow_active`)."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
@@ -36,6 +37,20 @@ class NavBar(Static):
         super().__init__("".join(parts), markup=True)
 
 
+#: the keys of the epoch curves (Train and Inspect): one :class:`CurveView` in the app state
+#: (not in the footer, which is full at 80 columns: in the help and the palette)
+CURVE_BINDINGS = [
+    Binding("e", "curve_smoothing(1)", "smooth curves", show=False,
+            tooltip="curves: more EMA smoothing (0 → 0.6 → 0.8 → 0.9 → 0.95 → 0)"),
+    Binding("E", "curve_smoothing(-1)", "less smoothing", show=False,
+            tooltip="curves: less EMA smoothing"),
+    Binding("y", "curve_log", "log loss", show=False,
+            tooltip="curves: loss on a log10 axis (again: linear)"),
+    Binding("z", "curve_zoom", "zoom", show=False,
+            tooltip="curves: the last 50 → 20 → 10 epochs → all"),
+]
+
+
 class BaseScreen(Screen):
     """A main screen: header, switcher, ``compose_body()``, footer.
 
@@ -62,6 +77,21 @@ class BaseScreen(Screen):
 
     def on_state_changed(self) -> None:
         self.follow_active()
+
+    # -- the epoch curves' view (bound on the screens with curves: CURVE_BINDINGS) -------------
+    def action_curve_smoothing(self, step: int) -> None:
+        self._set_curves(self.app.state.curves.smoother(step))
+
+    def action_curve_log(self) -> None:
+        self._set_curves(self.app.state.curves.log_toggled())
+
+    def action_curve_zoom(self) -> None:
+        self._set_curves(self.app.state.curves.zoomed())
+
+    def _set_curves(self, view) -> None:
+        self.app.update_state(curves=view)
+        self.notify(f"curves: {view.describe() or 'as recorded, all epochs'}", timeout=2,
+                    markup=False)
 
     def follow_active(self) -> None:
         """Bring what the screen shows in step with ``app.state.active`` (see above)."""

@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
 from chexmini_tui.markup import esc
-from chexmini_tui.screens.base import BaseScreen
+from chexmini_tui.screens.base import CURVE_BINDINGS, BaseScreen
 from chexmini_tui.widgets.run_detail import RunDetail
 from chexmini_tui.widgets.run_overlay import OverlayRun, RunOverlay, run_color
 from chexmini_tui.widgets.run_table import RunTable
@@ -54,6 +54,7 @@ class InspectScreen(BaseScreen):
         Binding("f", "filters", "filters",
                 tooltip="the highlighted checkpoint's fc1 templates: what the first layer learned"),
         Binding("l", "rescan", "rescan"),
+        *CURVE_BINDINGS,
     ]
 
     def __init__(self) -> None:
@@ -67,6 +68,7 @@ class InspectScreen(BaseScreen):
         self.scanned_in: int | None = None  # the thread the last scan ran in (tests)
         self._keep: str | None = None
         self._active = None                 # the app's active checkpoint last seen
+        self._curves = None                 # the curve view the overlay was drawn with
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="insp-body"):
@@ -89,7 +91,10 @@ class InspectScreen(BaseScreen):
         self.poll()   # statuses may have changed while another screen was shown
 
     def on_state_changed(self, message) -> None:
-        """Keep the ▶ active marker in step with the app's state."""
+        """Keep the ▶ active marker and the overlay's curves in step with the app's state."""
+        if message.state.curves is not self._curves:
+            self._curves = message.state.curves
+            self._overlay()
         active = message.state.active_checkpoint
         if active not in {r.path for r in self.runs}:
             self.rescan()
@@ -252,7 +257,7 @@ class InspectScreen(BaseScreen):
         overlay = self.query_one(RunOverlay)
         marked = [r for r in self.query_one(RunTable).shown if r.path in self.marks]
         overlay.set_runs([OverlayRun(r.name, self.marks[r.path], r.history, r.error or "")
-                          for r in marked])
+                          for r in marked], self.app.state.curves)
         overlay.display = bool(marked)
 
     def _status(self) -> None:

@@ -23,7 +23,7 @@ from textual.containers import Horizontal
 from chexmini_tui.messages import TrainStatus
 from chexmini_tui.run_files import interrupted_run
 from chexmini_tui.runner import TrainRunner
-from chexmini_tui.screens.base import BaseScreen
+from chexmini_tui.screens.base import CURVE_BINDINGS, BaseScreen
 from chexmini_tui.screens.lr_find import LrFindScreen
 from chexmini_tui.state import RunDisplayState
 from chexmini_tui.widgets.run_panel import RunPanel
@@ -58,6 +58,7 @@ class TrainScreen(BaseScreen):
                 tooltip="learning-rate range test on the form's settings: suggests an lr"),
         Binding("d", "detach", "detach"),
         Binding("escape", "blur", "leave field", show=False),
+        *CURVE_BINDINGS,
     ]
     # Screen CSS outranks the widgets' own: how this screen lays its widgets out.
     CSS = """
@@ -85,11 +86,18 @@ class TrainScreen(BaseScreen):
         super().__init__()
         self.form = TrainForm(id="train-form")
         self.panel = RunPanel(id="train-live")   # kept: read after the app exits too
+        self._curves = None     # the curve view the plots were last drawn with
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="train-body"):
             yield self.form
             yield self.panel
+
+    def follow_active(self) -> None:
+        """The plots follow the app's curve view (``e``/``E``, ``y``, ``z`` on any screen)."""
+        if self.app.state.curves is not self._curves:
+            self._curves = self.app.state.curves
+            self.panel.plots_dirty = True
 
     def on_mount(self) -> None:
         self.form.set_text("data", self.app.data_source or DEFAULT_SOURCE)

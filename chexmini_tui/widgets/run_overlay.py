@@ -18,6 +18,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
+from chexmini_tui.curve_view import AS_RECORDED, CurveView
 from chexmini_tui.widgets.curves import Curve, CurveChart
 
 #: (plotext colour, Rich colour) of the first runs
@@ -62,8 +63,9 @@ class RunOverlay(Vertical):
             yield CurveChart("val AUC", "epoch", "AUC", int_x=True, id="overlay-auc")
             yield CurveChart("val loss", "epoch", "loss", int_x=True, id="overlay-loss")
 
-    def set_runs(self, runs: list[OverlayRun]) -> None:
-        """Plot each run's ``val_auc`` and ``val_loss`` against epochs 1…n."""
+    def set_runs(self, runs: list[OverlayRun], view: CurveView = AS_RECORDED) -> None:
+        """Plot each run's ``val_auc`` and ``val_loss`` against epochs 1…n, as ``view``
+        says (smoothing, log loss, the last epochs)."""
         self.runs = list(runs)
         auc, loss = [], []
         for run in self.runs:
@@ -72,8 +74,12 @@ class RunOverlay(Vertical):
                 continue
             colour = run_color(run.slot)[0]
             epochs = list(range(1, len(h["val_auc"]) + 1))
-            auc.append(Curve(epochs, h["val_auc"], "", colour))
-            loss.append(Curve(epochs, h["val_loss"], "", colour))
+            x, (a,) = view.curves(epochs, [h["val_auc"]])
+            xl, (v,) = view.curves(epochs[:len(h["val_loss"])], [h["val_loss"]], loss=True)
+            auc.append(Curve(x, a, "", colour))
+            loss.append(Curve(xl, v, "", colour))
+        self.query_one("#overlay-auc", CurveChart).title = view.title("val AUC")
+        self.query_one("#overlay-loss", CurveChart).title = view.title("val loss", loss=True)
         self.query_one("#overlay-auc", CurveChart).set_curves(auc)
         self.query_one("#overlay-loss", CurveChart).set_curves(loss)
         self.query_one(".overlay-legend", Static).update(self.legend())

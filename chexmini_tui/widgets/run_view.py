@@ -89,7 +89,7 @@ class RunView(Vertical):
             return
         self.plots_dirty = False
         self.query_one(EpochTable).show(self.state)
-        self.query_one(TrainPlots).show(self.state)
+        self.query_one(TrainPlots).show(self.state, self.app.state.curves)
         health = self.query_one(HealthView)
         if health.display:
             health.show(self.state)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 
+from chexmini_tui.curve_view import AS_RECORDED, CurveView
 from chexmini_tui.state import RunDisplayState
 from chexmini_tui.widgets.plots import CurvePlot, Series
 
@@ -19,16 +20,20 @@ class TrainPlots(Horizontal):
         yield CurvePlot("loss", "epoch", int_x=True, id="plot-loss")
         yield CurvePlot("val", "epoch", int_x=True, id="plot-auc")
 
-    def show(self, st: RunDisplayState) -> None:
-        """Plot the finished epochs of ``st``."""
+    def show(self, st: RunDisplayState, view: CurveView = AS_RECORDED) -> None:
+        """Plot the finished epochs of ``st`` as ``view`` says (smoothing, log loss, the
+        last epochs); the best epoch is marked at its recorded AUC, the lr never smoothed."""
+        x, (train, val) = view.curves(st.hist_epoch, [st.hist_train_loss, st.hist_val_loss],
+                                      loss=True)
         self.query_one("#plot-loss", CurvePlot).set_data([
-            Series(st.hist_epoch, st.hist_train_loss, "train", "cyan"),
-            Series(st.hist_epoch, st.hist_val_loss, "val", "orange"),
-        ])
+            Series(x, train, "train", "cyan"), Series(x, val, "val", "orange"),
+        ], title=view.title("loss", loss=True))
+        _, (auc,) = view.curves(st.hist_epoch, [st.hist_val_auc])
+        _, (lr,) = CurveView(last=view.last).curves(st.hist_epoch, [st.hist_lr])
         best = ([st.best_epoch], [st.hist_val_auc[st.hist_epoch.index(st.best_epoch)]]) \
-            if st.best_epoch in st.hist_epoch else ([], [])
+            if st.best_epoch in x else ([], [])
         self.query_one("#plot-auc", CurvePlot).set_data([
-            Series(st.hist_epoch, st.hist_val_auc, "AUC", "green"),
+            Series(x, auc, "AUC", "green"),
             Series(best[0], best[1], "best", "red", scatter=True),
-            Series(st.hist_epoch, st.hist_lr, "lr (right)", "magenta", yside="right"),
-        ])
+            Series(x, lr, "lr (right)", "magenta", yside="right"),
+        ], title=view.title("val"))
