@@ -14,7 +14,7 @@ import contextlib
 import threading
 from pathlib import Path
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -23,12 +23,15 @@ from textual.worker import get_current_worker
 
 from chexmini_tui.markup import esc
 from chexmini_tui.screens.base import CURVE_BINDINGS, BaseScreen
+from chexmini_tui.screens.inspect_dialogs import ConfigDiff, ConfirmDelete, FilterPrompt
 from chexmini_tui.widgets.run_detail import RunDetail
 from chexmini_tui.widgets.run_overlay import OverlayRun, RunOverlay, run_color
 from chexmini_tui.widgets.run_table import RunTable
+from core.foundation.errors import ChexminiError
 from core.runs import layout
 from core.runs.catalog import Info, folders, load_info
-from core.runs.listing import RunRow, scan
+from core.runs.folder import delete_run
+from core.runs.listing import RunRow, cells, config_diff, run_config, scan
 from core.runs.status import run_status
 
 #: below this width the two history plots of the detail go one under the other
@@ -54,6 +57,13 @@ class InspectScreen(BaseScreen):
         Binding("f", "filters", "filters",
                 tooltip="the highlighted checkpoint's fc1 templates: what the first layer learned"),
         Binding("l", "rescan", "rescan"),
+        Binding("slash", "filter", "filter", tooltip="show only the runs whose row has "
+                "every word typed (name, status, data, settings)"),
+        Binding("v", "diff", "diff", show=False,
+                tooltip="the settings that differ between the marked runs"),
+        Binding("D", "delete", "delete", show=False,
+                tooltip="delete the highlighted run folder (asks first; not a running run, "
+                "not the active checkpoint, only folders in the runs folder)"),
         *CURVE_BINDINGS,
     ]
 
@@ -221,6 +231,71 @@ class InspectScreen(BaseScreen):
         self.query_one(RunTable).flip_sort()
         self._status()
 
+    def action_filter(self) -> None:
+        table = self.query_one(RunTable)
+
+        def chosen(text: str | None) -> None:
+            if text is not None:
+                table.set_filter(text)
+                self._show_highlighted()
+                self._overlay()
+                self._status()
+
+        self.app.push_screen(FilterPrompt(table.filter_text), chosen)
+
+    def action_diff(self) -> None:
+        """The settings that differ between the marked runs (:class:`ConfigDiff`)."""
+        marked = [r for r in self.query_one(RunTable).shown if r.path in self.marks]
+        if not marked:
+            self.notify("mark two or more runs (m) to compare their settings",
+                        severity="warning", markup=False)
+            return
+        configs, unread = {}, []
+        for r in marked:
+            try:
+                configs[r.name] = run_config(r.path)
+            except ChexminiError as exc:
+                unread.append(f"{r.name}: {exc}")
+        self.app.push_screen(ConfigDiff(list(configs), config_diff(configs), unread))
+
+    def action_delete(self) -> None:
+        row = self.query_one(RunTable).highlighted()
+        if row is None:
+            return
+        why = self._why_not_delete(row)
+        if why:
+            self.notify(f"{row.path} is not deleted: {why}", severity="error", markup=False)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._delete_worker(row.path)
+
+        what = f"{row.status}, {cells(row)['epochs']} epochs, val AUC {cells(row)['auc']}"
+        self.app.push_screen(ConfirmDelete(row.path, what), answered)
+
+    def _why_not_delete(self, row: RunRow) -> str:
+        """Why ``row`` may not be deleted from here ("" when it may)."""
+        if row.path == self.app.state.active_checkpoint:
+            return "it is the active checkpoint (make another one active first)"
+        if Path(row.path).parent.resolve() != Path(self.app.runs_dir).resolve():
+            return f"only run folders in {self.app.runs_dir}/ are deleted here"
+        if row.status == "running":
+            return "a live process is training in it (stop it first)"
+        return ""
+
+    @work(thread=True, group="inspect-delete", exit_on_error=False)
+    def _delete_worker(self, path: str) -> None:
+        try:
+            delete_run(path, self.app.runs_dir)
+        except ChexminiError as exc:
+            self.app.call_from_thread(self.notify, f"not deleted: {exc}", severity="error",
+                                      markup=False)
+            return
+        self.marks.pop(path, None)
+        self.app.call_from_thread(self.notify, f"deleted {path}", markup=False)
+        self.app.call_from_thread(self.rescan)
+
     def action_filters(self) -> None:
         """The highlighted checkpoint's filter grid (:class:`FiltersScreen`)."""
         from chexmini_tui.screens.filters import FiltersScreen
@@ -269,6 +344,9 @@ class InspectScreen(BaseScreen):
     def _status_line(self) -> str:
         table = self.query_one(RunTable)
         parts = [f"{len(self.runs)} folders", f"{table.sort_text()} (o/O)"]
+        if table.filter_text:
+            parts[0] = (f"{len(table.shown)} of {len(self.runs)} folders match "
+                        f"“{esc(table.filter_text)}” (/)")
         if self.marks:
             parts.append(f"{len(self.marks)} marked")
         parts.append("▶ active ● marked")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from core.runs.listing import COLUMNS, SORT_KEYS, RunRow, cells, sort_rows
+from core.runs.listing import COLUMNS, SORT_KEYS, RunRow, cells, matches, sort_rows
 
 #: sort key -> its name in the status line
 SORT_NAMES = {"found": "as found", "started": "start time", "name": "name", "status": "status",
@@ -43,6 +43,7 @@ class RunTable(DataTable):
         self.reverse = False
         self.active = ""
         self.marks: dict[str, str] = {}     # marked path -> its Rich colour
+        self.filter_text = ""                # only the rows matching it are shown (``/``)
 
     # -- data ----------------------------------------------------------------------------
     def set_runs(self, runs: list[RunRow], active: str, marks: dict[str, str]) -> None:
@@ -92,6 +93,11 @@ class RunTable(DataTable):
         self.sort_key = key
         self._rebuild()
 
+    def set_filter(self, text: str) -> None:
+        """Show only the runs matching ``text`` (:func:`core.runs.listing.matches`)."""
+        self.filter_text = text
+        self._rebuild()
+
     def sort_text(self) -> str:
         """``sorted by val AUC ↓`` (↓ = the natural direction, ↑ = reversed)."""
         if self.sort_key == "started":
@@ -134,7 +140,8 @@ class RunTable(DataTable):
 
     def _rebuild(self) -> None:
         keep = self.highlighted()
-        self.shown = sort_rows(self.runs, self.sort_key, self.reverse)
+        self.shown = [r for r in sort_rows(self.runs, self.sort_key, self.reverse)
+                      if matches(r, self.filter_text)]
         self.clear(columns=True)
         self.add_column("", key="mark")
         for key, heading, sort in COLUMNS:

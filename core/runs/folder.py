@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -299,3 +300,33 @@ def claim(out: str | os.PathLike[str], *, resume: bool = False,
         lock.release()
         raise
     return lock
+
+
+def delete_run(out: str | os.PathLike[str], root: str | os.PathLike[str]) -> None:
+    """Delete the run folder ``out`` for good. It must be a real folder (not a link)
+    directly in ``root``, hold at least one run file, and have no live trainer: its lock
+    is taken first (:class:`RunFolderBusy` otherwise), then the folder is renamed out of
+    the way (so a half-deleted run is never listed) and removed."""
+    out, root = Path(out), Path(root)
+    if out.is_symlink():
+        raise ChexminiError("is a symbolic link; not deleted (remove the link itself)", out)
+    if not out.is_dir():
+        raise ChexminiError("folder not found", out)
+    if out.resolve().parent != root.resolve():
+        raise ChexminiError(f"only a run folder directly in {root} is deleted here", out)
+    if not any(os.path.lexists(out / name) for name in layout.RUN_FILES):
+        raise ChexminiError("holds no run files; not deleted", out)
+    lock = RunLock.acquire(out)
+    grave = out.with_name(f".deleting-{out.name}-{os.getpid()}")
+    try:
+        os.rename(out, grave)
+    except OSError as exc:
+        lock.release()
+        raise ChexminiError(f"cannot delete ({exc.strerror or exc})", out) from None
+    try:
+        shutil.rmtree(grave)
+    except OSError as exc:
+        raise ChexminiError(f"deleted in part; the rest is in {grave.name} "
+                            f"({exc.strerror or exc})", out) from None
+    finally:
+        lock.release()

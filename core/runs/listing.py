@@ -11,6 +11,7 @@ these rows.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,18 +133,40 @@ def _read_log(row: RunRow, folder: Path) -> None:
 FIRST_LINE_BYTES = 1 << 20
 
 
-def started_at(folder: Path) -> float | None:
-    """When the run in ``folder`` first started: the ``started_at`` of the first line of
-    its ``events.jsonl`` (a bounded read, links not followed); None when there is none
-    or it is not a finite number (older logs, hostile files)."""
+def _first_event(folder: Path) -> dict | None:
+    """The first line of ``folder``'s ``events.jsonl`` (the run_started event: config and
+    split sizes, a few KiB) as a dict: a bounded read, links not followed; None when
+    there is none or it is not a JSON object."""
     try:
         with safe_io.open_regular(folder / layout.EVENTS, follow=False) as fh:
             first = fh.read(FIRST_LINE_BYTES).split(b"\n", 1)[0]
         event = safe_io.parse_json(first, folder / layout.EVENTS)
     except (ChexminiError, OSError, ValueError):
         return None
-    value = event.get("started_at") if isinstance(event, dict) else None
+    return event if isinstance(event, dict) else None
+
+
+def started_at(folder: Path) -> float | None:
+    """When the run in ``folder`` first started: the ``started_at`` of its log's first
+    event; None when there is none or it is not a finite number (older logs, hostile
+    files)."""
+    value = (_first_event(folder) or {}).get("started_at")
     return float(value) if is_number(value, 0, 1e11) else None
+
+
+def run_config(path: str) -> dict[str, Any]:
+    """A run's settings: ``metrics.json``'s config when it has one, else its log's first
+    event's; a :class:`ChexminiError` when neither can be read."""
+    folder = Path(path)
+    with contextlib.suppress(ChexminiError, OSError):
+        config = read_metrics(folder).get("config")
+        if isinstance(config, dict):
+            return config
+    config = (_first_event(folder) or {}).get("config")
+    if not isinstance(config, dict):
+        raise ChexminiError("no settings to read (no metrics.json config, no run_started "
+                            "event)", folder)
+    return config
 
 
 def _read_incomplete(row: RunRow, folder: Path) -> None:
@@ -263,3 +286,29 @@ def list_runs(folder: str | os.PathLike[str]) -> list[RunRow]:
     if not p.is_dir():
         raise ChexminiError("is not a folder (expected a folder of runs)", p)
     return scan(run_folders(p))
+
+
+def matches(row: RunRow, query: str) -> bool:
+    """``row`` has every word of ``query`` (case-insensitive) in its name, status, data or
+    settings as listed (:func:`cells`): ``adam 0.3`` finds the Adam runs with dropout 0.3."""
+    text = " ".join(cells(row).values()).lower()
+    return all(word in text for word in query.lower().split())
+
+
+def config_diff(configs: dict[str, dict[str, Any]]) -> list[tuple[str, list[str]]]:
+    """The settings that differ between runs: ``(setting, [value of each run, in order])``
+    for every key whose shown value is not the same in all of ``configs`` (run name →
+    config; a missing key shows as ``—``), in key order."""
+    keys = sorted({k for c in configs.values() for k in c})
+    out = []
+    for key in keys:
+        values = [_setting(c[key]) if key in c else "—" for c in configs.values()]
+        if len(set(values)) > 1:
+            out.append((key, values))
+    return out
+
+
+def _setting(value: Any) -> str:
+    """A setting as shown in a diff: text as it is, anything else formatted (≤ 24 chars)."""
+    text = value if isinstance(value, str) else show(value, "", 24)
+    return text if len(text) <= 24 else text[:23] + "…"

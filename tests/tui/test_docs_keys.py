@@ -22,6 +22,7 @@ from chexmini_tui.screens.base import SCREENS
 from chexmini_tui.screens.filters import FiltersScreen
 from chexmini_tui.screens.gallery import GalleryScreen
 from chexmini_tui.screens.help import HelpScreen
+from chexmini_tui.screens.inspect_dialogs import ConfigDiff, ConfirmDelete, FilterPrompt
 from chexmini_tui.screens.lr_find import LrFindScreen
 from chexmini_tui.screens.quit import QuitScreen
 from chexmini_tui.widgets.epoch_table import EpochTable
@@ -34,7 +35,9 @@ EVERYWHERE = "everywhere"
 #: screen class -> its "where" in the table
 SCREEN_PLACES = {**{MODES[mode]: title for mode, _, title in SCREENS},
                  GalleryScreen: "Gallery", FiltersScreen: "Filters", HelpScreen: "help screen",
-                 QuitScreen: "quit dialog", LrFindScreen: "lr-find dialog"}
+                 QuitScreen: "quit dialog", LrFindScreen: "lr-find dialog",
+                 FilterPrompt: "filter dialog", ConfirmDelete: "delete dialog",
+                 ConfigDiff: "diff dialog"}
 #: widget class with keys of its own -> the screen it is on
 WIDGET_PLACES = {EpochTable: "Train", PathBox: "Predict"}
 #: keys a row may name that Textual's own widgets handle (no binding of ours)
@@ -46,7 +49,7 @@ BUILT_IN = {
 }
 #: how the README writes a key -> Textual's key name
 NAMES = {"←": "left", "→": "right", "↑": "up", "↓": "down", "?": "question_mark",
-         "esc": "escape"}
+         "esc": "escape", "/": "slash"}
 
 
 def key_name(written: str) -> str:

@@ -1,0 +1,132 @@
+"""Inspect's run management: the filter (``/``), the settings that differ between the
+marked runs (``v``) and deleting a run folder (``D``, asked first) — with the engine's
+rules under them (``core.runs.listing.matches`` and ``config_diff``,
+``core.runs.folder.delete_run``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from chexmini_tui.screens.inspect_dialogs import ConfigDiff, ConfirmDelete, FilterPrompt
+from core.foundation.errors import ChexminiError
+from core.runs.folder import RunLock, delete_run
+from core.runs.listing import config_diff, matches, run_row
+from tests.helpers.tui import inspect_ready, make_app, make_checkpoint, select_run, wait_for
+
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
+
+
+def _with_config(ckpt: Path, **changes) -> Path:
+    m = json.loads((ckpt / "metrics.json").read_text())
+    m.setdefault("config", {}).update(changes)
+    (ckpt / "metrics.json").write_text(json.dumps(m))
+    return ckpt
+
+
+def _world(tmp_path: Path) -> dict[str, Path]:
+    make_checkpoint(tmp_path / "artifacts", seed=0)
+    runs = tmp_path / "runs"
+    return {
+        "a": _with_config(make_checkpoint(runs / "a-adam", seed=1), optimizer="adam", lr=1e-3),
+        "b": _with_config(make_checkpoint(runs / "b-sgd", seed=2), optimizer="sgd", lr=1e-2),
+        "c": _with_config(make_checkpoint(runs / "c-adam", seed=3), optimizer="adam", lr=1e-3),
+    }
+
+
+# -- the engine's rules -------------------------------------------------------------------
+def test_matches_needs_every_word_anywhere_in_the_row(tmp_path):
+    w = _world(tmp_path)
+    row = run_row(str(w["b"]))
+    assert matches(row, "") and matches(row, "SGD") and matches(row, "b-sgd finished")
+    assert not matches(row, "adam") and not matches(row, "sgd nowhere")
+
+
+def test_config_diff_lists_only_what_differs():
+    diff = config_diff({"r1": {"lr": 0.001, "optimizer": "adam", "epochs": 5},
+                        "r2": {"lr": 0.01, "optimizer": "adam", "epochs": 5, "l1": 0.1},
+                        "r3": {"lr": 0.001, "optimizer": "adam", "epochs": 5}})
+    assert diff == [("l1", ["—", "0.1", "—"]), ("lr", ["0.001", "0.01", "0.001"])]
+    assert config_diff({"x": {"a": "y[/red]" * 10}, "y": {"a": 1}})[0][1][0].endswith("…")
+
+
+def test_delete_run_refuses_what_it_must_not_touch(tmp_path):
+    w = _world(tmp_path)
+    root = tmp_path / "runs"
+    outside = make_checkpoint(tmp_path / "elsewhere" / "r", seed=4)
+    with pytest.raises(ChexminiError, match="only a run folder directly in"):
+        delete_run(outside, root)
+    (root / "link").symlink_to(w["a"], target_is_directory=True)
+    with pytest.raises(ChexminiError, match="symbolic link"):
+        delete_run(root / "link", root)
+    (root / "plain").mkdir()
+    (root / "plain" / "notes.txt").write_text("mine")
+    with pytest.raises(ChexminiError, match="no run files"):
+        delete_run(root / "plain", root)
+    lock = RunLock.acquire(w["a"])                 # a live trainer holds it
+    try:
+        with pytest.raises(ChexminiError, match="busy|in use|running|lock|train"):
+            delete_run(w["a"], root)
+    finally:
+        lock.release()
+    assert w["a"].is_dir() and (root / "plain" / "notes.txt").is_file()
+    assert outside.is_dir() and (root / "link").is_symlink()
+    delete_run(w["b"], root)
+    assert not w["b"].exists() and not list(root.glob(".deleting-*"))
+    assert w["a"].is_dir() and w["c"].is_dir()         # the link's target is untouched
+
+
+# -- the app ------------------------------------------------------------------------------
+def test_inspect_filters_diffs_and_deletes(tmp_path, monkeypatch):
+    w = _world(tmp_path)
+    monkeypatch.chdir(tmp_path)
+
+    async def go():
+        app = make_app(tmp_path, start="inspect")
+        async with app.run_test(size=(100, 32)) as pilot:
+            scr = app.screen
+            await inspect_ready(pilot, scr)
+            table = scr.query_one("#insp-runs")
+            await pilot.press("slash")
+            await wait_for(pilot, lambda: isinstance(app.screen, FilterPrompt), 5, "filter")
+            await pilot.press(*"-adam", "enter")
+            await wait_for(pilot, lambda: table.filter_text == "-adam", 5, "filtered")
+            names = {Path(r.path).name for r in table.shown}
+            assert names == {"a-adam", "c-adam"}
+            assert "2 of 4 folders match" in str(scr.query_one("#insp-status").render())
+            for key in ("a", "c"):                       # mark both, compare settings
+                select_run(scr, w[key])
+                await pilot.press("m")
+            await pilot.press("v")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfigDiff), 5, "diff")
+            keys = [k for k, _ in app.screen.rows]
+            assert "optimizer" not in keys and "lr" not in keys   # the same in a and c
+            await pilot.press("escape")
+            await pilot.press("slash")
+            await wait_for(pilot, lambda: isinstance(app.screen, FilterPrompt), 5, "filter")
+            app.screen.query_one("#filter-text").value = ""
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: len(table.shown) == 4, 5, "unfiltered")
+            # the active checkpoint is refused; another run is deleted after asking
+            select_run(scr, tmp_path / "artifacts")
+            await pilot.press("D")
+            await pilot.pause(0.2)
+            assert not isinstance(app.screen, ConfirmDelete)
+            assert (tmp_path / "artifacts").is_dir()
+            select_run(scr, w["b"])
+            await pilot.press("D")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDelete), 5, "ask")
+            await pilot.press("n")                         # kept
+            await pilot.pause(0.2)
+            assert w["b"].is_dir()
+            await pilot.press("D")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDelete), 5, "ask")
+            await pilot.press("y")
+            await wait_for(pilot, lambda: not w["b"].exists(), 10, "deleted")
+            await wait_for(pilot, lambda: all(Path(r.path).name != "b-sgd"
+                                              for r in table.shown), 10, "rescan")
+
+    asyncio.run(go())
