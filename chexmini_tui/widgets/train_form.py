@@ -16,14 +16,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, Checkbox, Input, Label, Static
+from textual.widgets import Button, Checkbox, Collapsible, Input, Label, Static
 
 from chexmini_tui.markup import esc
 from chexmini_tui.widgets.ordered_input import OrderedInput
 from core.data.sources import DEFAULT_SOURCE
 from core.foundation.checks import ConfigError
 from core.foundation.config import TrainConfig
-from core.foundation.config_fields import form_fields
+from core.foundation.config_fields import all_form_fields, form_fields, more_fields
 from core.foundation.errors import ChexminiError
 
 #: The form's text boxes that are not config fields: (name, label, placeholder).
@@ -61,13 +61,23 @@ class TrainForm(VerticalScroll):
             if f.kind != "bool":
                 yield from self._text_row(f.name, f.label, "", f.format(f.default))
         yield from self._text_row(*OUT_ROW, "")
+        yield from self._checkboxes(fields)
+        more = more_fields()
+        with Collapsible(title=f"more settings ({len(more)})", collapsed=True, id="form-more"):
+            for f in more:
+                if f.kind != "bool":
+                    yield from self._text_row(f.name, f.label, "", f.format(f.default))
+            yield from self._checkboxes(more)
+        yield Button("Start (s)", id="start", variant="success")
+        yield Static("", id="form-error")
+
+    @staticmethod
+    def _checkboxes(fields) -> ComposeResult:
         for f in fields:
             if f.kind == "bool":
                 with Horizontal(classes="form-row"):
                     yield Label(f.label, classes="form-label")
                     yield Checkbox(f.note or f.label, value=f.default, id=f"f-{f.name}")
-        yield Button("Start (s)", id="start", variant="success")
-        yield Static("", id="form-error")
 
     @staticmethod
     def _text_row(name: str, label: str, placeholder: str, value: str) -> ComposeResult:
@@ -86,7 +96,7 @@ class TrainForm(VerticalScroll):
     def values(self) -> dict[str, str | bool]:
         """Every box's text and every checkbox's state, by field name."""
         out: dict[str, str | bool] = {name: self.text(name) for name in ("data", "out")}
-        for f in form_fields():
+        for f in all_form_fields():
             out[f.name] = (self.query_one(f"#f-{f.name}", Checkbox).value if f.kind == "bool"
                            else self.text(f.name))
         return out
@@ -128,7 +138,7 @@ def read_form(values: dict[str, str | bool]) -> tuple[TrainConfig, str, str]:
     booleans for checkboxes); each text is read by :meth:`ConfigField.parse`, the reader
     of the CLI's flags, and a bad one is one line naming the field by its form label."""
     cfg = TrainConfig()
-    fields = form_fields()
+    fields = all_form_fields()
     for f in fields:
         value = values.get(f.name, f.default)
         try:

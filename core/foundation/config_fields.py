@@ -127,6 +127,17 @@ def form_fields() -> list[ConfigField]:
     return [CONFIG_FIELDS[name] for name in FORM_FIELDS]
 
 
+def more_fields() -> list[ConfigField]:
+    """Every other setting (a flag not on the form's first page), in TrainConfig order:
+    the form's collapsed "more settings" section."""
+    return [f for f in flag_fields() if f.name not in FORM_FIELDS]
+
+
+def all_form_fields() -> list[ConfigField]:
+    """Every setting the form reads: :func:`form_fields` then :func:`more_fields`."""
+    return [*form_fields(), *more_fields()]
+
+
 def read_field(name: str, text: str) -> Any:
     """``text`` → a value of the kind of TrainConfig field ``name``, not yet range-checked
     (:meth:`TrainConfig.validate` and :func:`parse_field` do that): a whole number

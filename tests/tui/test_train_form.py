@@ -119,3 +119,41 @@ def test_form_widget_shows_defaults_submits_config_and_shows_problems():
             assert form.values()["lr"] == "0.01"
 
     asyncio.run(go())
+
+
+def test_every_training_flag_has_a_place_on_the_form():
+    """The form shows a few settings and every other one in its "more settings" section:
+    together, every flag of `chexmini train` that is a setting."""
+    from core.foundation.config_fields import all_form_fields, flag_fields, more_fields
+
+    assert {f.name for f in all_form_fields()} == {f.name for f in flag_fields()}
+    assert not {f.name for f in form_fields()} & {f.name for f in more_fields()}
+
+
+@pytest.mark.slow
+def test_more_settings_reach_the_config(tmp_path):
+    import asyncio
+
+    from textual.widgets import Collapsible
+
+    from chexmini_tui.widgets.train_form import TrainForm
+    from tests.helpers.tui import make_app
+
+    async def go():
+        app = make_app(tmp_path, start="train")
+        async with app.run_test(size=(80, 24)) as pilot:
+            form = app.screen.query_one(TrainForm)
+            more = form.query_one("#form-more", Collapsible)
+            assert more.collapsed
+            form.set_text("optimizer", "rmsprop")
+            form.set_text("lr_schedule", "constant")
+            form.query_one("#f-standardize").value = False
+            config, _, _ = form.read()
+            assert (config.optimizer, config.lr_schedule, config.standardize) == (
+                "rmsprop", "constant", False)
+            form.set_text("optimizer", "adagrad")          # named by its label, inline
+            form.submit()
+            await pilot.pause()
+            assert "optimizer" in str(form.query_one("#form-error").render())
+
+    asyncio.run(go())
