@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
                         "(Train screen; p, w, x pause, save and stop it)")
     p.add_argument("--runs", metavar="DIR", default="runs",
                    help="folder of run directories (default: runs/)")
+    p.add_argument("--sweeps", metavar="DIR", default="sweeps",
+                   help="folder of sweeps (chexmini sweep): their trials are listed in "
+                        "Inspect (default: sweeps/)")
     p.add_argument("--images", metavar="DIR",
                    help="folder the Predict file tree starts in (default: the sample NIH "
                         "X-rays shipped with chexmini)")
@@ -129,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     from chexmini_tui.app import ChexminiApp
 
     app = ChexminiApp(checkpoint=args.checkpoint, data=args.data, attach=args.attach,
-                      runs=args.runs, image_mode=args.image_mode, predict_root=args.images,
+                      runs=args.runs, sweeps=args.sweeps, image_mode=args.image_mode,
+                      predict_root=args.images,
                       start=args.screen, autostart=args.train)
     before = _stop_on_signals(app)
     try:

@@ -59,6 +59,7 @@ class ChexminiApp(App):
         data: str | None = None,
         attach: str | None = None,
         runs: str = DEFAULT_RUNS,
+        sweeps: str = "sweeps",
         artifacts: str = DEFAULT_CHECKPOINT,
         extra: list[str] | None = None,
         image_mode: str = "auto",
@@ -71,6 +72,7 @@ class ChexminiApp(App):
         self.set_reactive(ChexminiApp.state, AppState(pending(checkpoint or artifacts)))
         self.data_source = data
         self.runs_dir = runs
+        self.sweeps_dir = sweeps     # its sweeps' trials are listed in Inspect too
         self.extra_dirs = list(extra or [])
         if checkpoint and checkpoint not in self.extra_dirs:
             self.extra_dirs.append(checkpoint)

@@ -14,7 +14,9 @@ from functools import partial
 from pathlib import Path
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
 
+from chexmini_tui.markup import esc
 from chexmini_tui.screens.base import SCREENS
 from core.foundation.errors import ChexminiError
 from core.runs import layout
@@ -177,7 +179,7 @@ class ChexminiCommands(Provider):
     async def discover(self) -> Hits:
         for c in app_commands(self.app):
             if c.run is not None:
-                yield DiscoveryHit(c.title, c.run, help=c.help)
+                yield DiscoveryHit(Content(c.title), c.run, text=c.title, help=esc(c.help))
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -186,9 +188,11 @@ class ChexminiCommands(Provider):
             if score <= 0:
                 continue
             if c.run is not None:
-                yield Hit(score, matcher.highlight(c.title), c.run, text=c.title, help=c.help)
+                yield Hit(score, matcher.highlight(c.title), c.run, text=c.title,
+                          help=esc(c.help))
             else:
                 note = f"not now: {c.why_not}"
                 yield Hit(score * 0.5, matcher.highlight(f"{c.title} — {note}"),
-                          partial(self.app.notify, f"{c.title}: {note}", severity="warning"),
-                          text=c.title, help=c.help)
+                          partial(self.app.notify, f"{c.title}: {note}", severity="warning",
+                                  markup=False),
+                          text=c.title, help=esc(c.help))

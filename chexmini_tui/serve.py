@@ -43,7 +43,7 @@ def app_command(args: argparse.Namespace) -> str:
     of ``args`` (``--serve``/``--host``/``--port`` dropped; images as half-blocks, which
     the browser terminal draws)."""
     argv = [sys.executable, "-m", "chexmini_tui", "--image-mode", "halfcell",
-            "--runs", args.runs]
+            "--runs", args.runs, "--sweeps", args.sweeps]
     for flag, value in (("--checkpoint", args.checkpoint), ("--data", args.data),
                         ("--attach", args.attach), ("--images", args.images),
                         ("--screen", args.screen)):

@@ -23,7 +23,12 @@ from textual.worker import get_current_worker
 
 from chexmini_tui.markup import esc
 from chexmini_tui.screens.base import CURVE_BINDINGS, BaseScreen
-from chexmini_tui.screens.inspect_dialogs import ConfigDiff, ConfirmDelete, FilterPrompt
+from chexmini_tui.screens.inspect_dialogs import (
+    ConfigDiff,
+    ConfirmDelete,
+    FilterPrompt,
+    SweepView,
+)
 from chexmini_tui.widgets.run_detail import RunDetail
 from chexmini_tui.widgets.run_overlay import OverlayRun, RunOverlay, run_color
 from chexmini_tui.widgets.run_table import RunTable
@@ -33,6 +38,7 @@ from core.runs.catalog import Info, folders, load_info
 from core.runs.folder import delete_run
 from core.runs.listing import RunRow, cells, config_diff, run_config, scan
 from core.runs.status import run_status
+from core.sweep.summary import note_trials, rows_from_folders, sweep_of, trial_folders
 
 #: below this width the two history plots of the detail go one under the other
 STACK = 100
@@ -61,6 +67,9 @@ class InspectScreen(BaseScreen):
                 "every word typed (name, status, data, settings)"),
         Binding("v", "diff", "diff", show=False,
                 tooltip="the settings that differ between the marked runs"),
+        Binding("S", "sweep", "sweep", show=False,
+                tooltip="the highlighted trial's sweep: its trials by validation AUC, the "
+                "best highlighted, and which setting matters"),
         Binding("D", "delete", "delete", show=False,
                 tooltip="delete the highlighted run folder (asks first; not a running run, "
                 "not the active checkpoint, only folders in the runs folder)"),
@@ -126,7 +135,8 @@ class InspectScreen(BaseScreen):
         """List the folders again (all re-read, or with ``reread=False`` only the changed
         ones) in a thread; the cursor goes to ``keep`` (default: where it is)."""
         app = self.app
-        where = (app.artifacts_dir, app.runs_dir, list(app.extra_dirs))
+        where = (app.artifacts_dir, app.runs_dir, list(app.extra_dirs),
+                 getattr(app, "sweeps_dir", "sweeps"))
         known = None if reread else list(self.runs)
         self._keep = keep or self._keep
         self.scanning = True
@@ -134,11 +144,13 @@ class InspectScreen(BaseScreen):
         self.run_worker(lambda: self._scan(where, known), thread=True, exclusive=True,
                         group="inspect-scan", exit_on_error=False)
 
-    def _scan(self, where: tuple[str, str, list[str]], known: list[RunRow] | None) -> None:
+    def _scan(self, where: tuple[str, str, list[str], str],
+              known: list[RunRow] | None) -> None:
         self.scanned_in = threading.get_ident()
         rows, failed = [], []
+        artifacts, runs, extra, sweeps = where
         try:
-            paths = folders(*where)
+            paths = folders(artifacts, runs, extra, trial_folders(sweeps))
         except Exception as exc:  # noqa: BLE001 — any failure is one line, not a hang
             paths, failed = [], [f"{where[1]}: {_one_line(exc)}"]
         for path in paths:        # one unreadable folder does not hide the others
@@ -146,6 +158,7 @@ class InspectScreen(BaseScreen):
                 rows += scan([path], known)
             except Exception as exc:  # noqa: BLE001
                 failed.append(f"{path}: {_one_line(exc)}")
+        note_trials(rows)
         self.failed = failed
         same = known is not None and len(rows) == len(known) and all(
             a is b for a, b in zip(rows, known, strict=True))
@@ -257,6 +270,16 @@ class InspectScreen(BaseScreen):
             except ChexminiError as exc:
                 unread.append(f"{r.name}: {exc}")
         self.app.push_screen(ConfigDiff(list(configs), config_diff(configs), unread))
+
+    def action_sweep(self) -> None:
+        """The sweep of the highlighted trial (:class:`SweepView`)."""
+        row = self.query_one(RunTable).highlighted()
+        sweep = None if row is None else sweep_of(row.path)
+        if sweep is None:
+            self.notify("highlight a sweep's trial (a row named SWEEP/NNN) to see its sweep",
+                        severity="warning", markup=False)
+            return
+        self.app.push_screen(SweepView(sweep.name, rows_from_folders(sweep)))
 
     def action_delete(self) -> None:
         row = self.query_one(RunTable).highlighted()

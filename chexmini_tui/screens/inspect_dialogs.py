@@ -1,5 +1,6 @@
-"""Inspect's dialogs: the run filter (``/``), deleting a run (``D``, asks first) and the
-settings that differ between the marked runs (``v``). Each shows its own keys."""
+"""Inspect's dialogs: the run filter (``/``), deleting a run (``D``, asks first), the
+settings that differ between the marked runs (``v``) and a sweep's trials (``S``). Each
+shows its own keys."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
 from chexmini_tui.markup import esc
+from core.foundation.numbers import is_number, show
+from core.sweep.summary import best_row, counts, setting_effects
 
 DIALOG_CSS = """
 {name} {{ align: center middle; }}
@@ -100,3 +103,61 @@ class ConfigDiff(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+class SweepView(ModalScreen[None]):
+    """A sweep's trials, best validation AUC first (the best highlighted; pruned marked),
+    and which setting matters (:func:`core.sweep.summary.setting_effects`)."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="SweepView").replace("width: 76", "width: 110")
+    BINDINGS = [Binding("escape,S,q", "close", "close")]
+
+    def __init__(self, name: str, rows: list[dict]) -> None:
+        super().__init__()
+        self.sweep, self.rows = name, rows
+
+    def compose(self) -> ComposeResult:
+        with Vertical(), VerticalScroll():
+            yield Static(self._trials())
+            yield Static(self._effects())
+        yield Footer()
+
+    def _trials(self) -> Table:
+        best = best_row(self.rows)
+        settings = list(dict.fromkeys(k for r in self.rows for k in r["params"]))
+        said = ", ".join(f"{n} {s}" for s, n in counts(self.rows).items())
+        table = Table(title=Text(f"sweep {self.sweep}: {said} — ranked by validation AUC "
+                                 "(the test split never chooses)"), expand=True)
+        for head in ("trial", "state", "val AUC", *settings):
+            table.add_column(Text(head), no_wrap=head != "state")
+        ranked = sorted(self.rows, key=lambda r: (r["value"] is None, -(r["value"] or 0)))
+        for r in ranked:
+            cells = [f"{r['number']:03d}", r["state"], _num(r["value"], ".4f"),
+                     *(_num(r["params"].get(k), ".3g") for k in settings)]
+            style = "bold reverse green" if r is best else ("dim" if r["state"] == "pruned"
+                                                            else "")
+            table.add_row(*map(Text, cells), style=style)
+        return table
+
+    def _effects(self) -> Text:
+        text = Text("\nwhich setting matters (complete trials):\n", style="bold")
+        for name, effect in setting_effects(self.rows).items():
+            if "spearman" in effect:
+                rho = effect["spearman"]
+                text.append(f"  {name}: Spearman ρ with val AUC "
+                            f"{_num(rho, '+.2f')} over {effect['n']} trials\n")
+            else:
+                parts = ", ".join(f"{_num(v, '.3g')} → {a:.4f} (n={n})"
+                                  for v, a, n in effect["by_value"])
+                text.append(f"  {name}: mean val AUC by value: {parts}\n")
+        return text
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+def _num(value, spec: str) -> str:
+    """A number as shown, or the value as text (``—`` for None)."""
+    if value is None:
+        return "—"
+    return show(value, spec) if is_number(value) else str(value)

@@ -38,9 +38,11 @@ def run_folders(runs: str | Path) -> list[str]:
     return [str(p) for p in subs]
 
 
-def folders(artifacts: str, runs: str, extra: list[str]) -> list[str]:
-    """The folders to list, in order: artifacts, runs/* (newest first), extra."""
-    paths: list[str] = [artifacts, *run_folders(runs)]
+def folders(artifacts: str, runs: str, extra: list[str],
+            trials: list[str] | None = None) -> list[str]:
+    """The folders to list, in order: artifacts, runs/* (newest first), the trial folders
+    of sweeps (``trials``), extra."""
+    paths: list[str] = [artifacts, *run_folders(runs), *(trials or [])]
     seen = {str(Path(q)) for q in paths}
     for e in extra:
         if e not in paths and str(Path(e)) not in seen:

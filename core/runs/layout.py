@@ -7,6 +7,9 @@ state and the lock that makes one process its only writer (:mod:`core.runs.folde
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 MODEL = "model.npz"
 METRICS = "metrics.json"
 HISTORY = "history.json"
@@ -27,6 +30,17 @@ ARTIFACT_FILES = (MODEL, METRICS, HISTORY, VAL_SCORES, VAL_LABELS, TEST_SCORES, 
                   LOSS_CURVE)
 #: The files that make a folder a run (``splits.json`` comes only with the artifacts).
 RUN_FILES = (*ARTIFACT_FILES, RESUME, EVENTS)
+
+
+#: A sweep's trials are run folders ``SWEEP/trials/NNN`` (see :mod:`core.sweep`).
+TRIALS = "trials"
+
+
+def trial_name(path: str | os.PathLike[str]) -> str | None:
+    """``SWEEP/NNN`` for a sweep's trial folder ``…/SWEEP/trials/NNN``, else None."""
+    p = Path(path)
+    return f"{p.parent.parent.name}/{p.name}" if p.parent.name == TRIALS and \
+        p.name.isdigit() else None
 
 
 def score_file(split: str, kind: str) -> str:

@@ -64,7 +64,8 @@ class RunRow:
 
     @property
     def name(self) -> str:
-        return Path(self.path).name or self.path
+        """The folder's name (``SWEEP/NNN`` for a sweep's trial)."""
+        return layout.trial_name(self.path) or Path(self.path).name or self.path
 
     def to_dict(self) -> dict[str, Any]:
         """The row for ``--json`` (no history)."""

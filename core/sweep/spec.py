@@ -40,11 +40,12 @@ from core.foundation import safe_io
 from core.foundation.config import TrainConfig
 from core.foundation.config_fields import CONFIG_FIELDS, NOT_FLAGS
 from core.foundation.errors import ChexminiError
+from core.runs import layout
 
 #: The files of a sweep folder (its trials are ordinary run folders under TRIALS/NNN).
 SPEC_FILE = "sweep.json"
 STUDY_FILE = "study.db"
-TRIALS = "trials"
+TRIALS = layout.TRIALS
 SAMPLERS = ("grid", "random", "tpe")
 PRUNERS = ("median", "none")
 TOP_KEYS = {"name": str, "sampler": str, "trials": int, "seed": int, "data": str,

@@ -9,9 +9,13 @@ correlation ρ between the setting and validation AUC.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from core.sweep.spec import TRIALS
+from core.sweep.trial import read_outcome
 
 #: A numeric setting with at most this many distinct values is shown value by value.
 FEW_VALUES = 3
@@ -72,3 +76,46 @@ def counts(rows: list[dict[str, Any]]) -> dict[str, int]:
     for r in rows:
         out[r["state"]] = out.get(r["state"], 0) + 1
     return out
+
+
+def sweep_of(path: str | Path) -> Path | None:
+    """The sweep folder a trial folder belongs to (``SWEEP/trials/NNN``), or None."""
+    p = Path(path)
+    return p.parent.parent if p.parent.name == TRIALS and p.name.isdigit() else None
+
+
+def trial_folders(sweeps: str | Path) -> list[str]:
+    """Every trial folder of every sweep in ``sweeps`` (``sweeps/*/trials/NNN``), newest
+    sweep name last, trials in order; ``[]`` when there are none or it is unreadable."""
+    try:
+        return [str(t) for s in sorted(Path(sweeps).iterdir()) if (s / TRIALS).is_dir()
+                for t in sorted((s / TRIALS).iterdir()) if t.is_dir() and t.name.isdigit()]
+    except OSError:
+        return []
+
+
+def rows_from_folders(sweep_dir: str | Path) -> list[dict[str, Any]]:
+    """The sweep's trial rows read from its trial folders' recorded outcomes
+    (``trial.json``; no study, no Optuna needed): a trial without one is ``running`` —
+    or stopped before it recorded an outcome."""
+    rows = []
+    for folder in trial_folders(Path(sweep_dir).parent):
+        if sweep_of(folder) != Path(sweep_dir):
+            continue
+        out = read_outcome(Path(folder))
+        rows.append({"number": int(Path(folder).name), "folder": folder,
+                     "state": out.state if out else "running",
+                     "value": out.value if out else None,
+                     "params": out.params if out else {}})
+    return rows
+
+
+def note_trials(rows: list) -> None:
+    """Say on each listed trial's row (:class:`core.runs.listing.RunRow`) what the sweep
+    recorded: ``sweep: pruned`` / ``sweep: complete`` (rows of other folders untouched)."""
+    for row in rows:
+        if sweep_of(row.path) is None or row.error:
+            continue
+        out = read_outcome(Path(row.path))
+        row.note = f"sweep: {out.state if out else 'no outcome yet'}" + (
+            f"; {row.note}" if row.note else "")

@@ -22,7 +22,12 @@ from chexmini_tui.screens.base import SCREENS
 from chexmini_tui.screens.filters import FiltersScreen
 from chexmini_tui.screens.gallery import GalleryScreen
 from chexmini_tui.screens.help import HelpScreen
-from chexmini_tui.screens.inspect_dialogs import ConfigDiff, ConfirmDelete, FilterPrompt
+from chexmini_tui.screens.inspect_dialogs import (
+    ConfigDiff,
+    ConfirmDelete,
+    FilterPrompt,
+    SweepView,
+)
 from chexmini_tui.screens.lr_find import LrFindScreen
 from chexmini_tui.screens.quit import QuitScreen
 from chexmini_tui.widgets.epoch_table import EpochTable
@@ -37,7 +42,7 @@ SCREEN_PLACES = {**{MODES[mode]: title for mode, _, title in SCREENS},
                  GalleryScreen: "Gallery", FiltersScreen: "Filters", HelpScreen: "help screen",
                  QuitScreen: "quit dialog", LrFindScreen: "lr-find dialog",
                  FilterPrompt: "filter dialog", ConfirmDelete: "delete dialog",
-                 ConfigDiff: "diff dialog"}
+                 ConfigDiff: "diff dialog", SweepView: "sweep dialog"}
 #: widget class with keys of its own -> the screen it is on
 WIDGET_PLACES = {EpochTable: "Train", PathBox: "Predict"}
 #: keys a row may name that Textual's own widgets handle (no binding of ours)

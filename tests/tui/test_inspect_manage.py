@@ -130,3 +130,55 @@ def test_inspect_filters_diffs_and_deletes(tmp_path, monkeypatch):
                                               for r in table.shown), 10, "rescan")
 
     asyncio.run(go())
+
+
+# -- sweeps -----------------------------------------------------------------------------------
+def _sweep(root: Path) -> Path:
+    """A sweep folder as `chexmini sweep` leaves it: trials/NNN run folders with trial.json."""
+    sweep = root / "sweeps" / "demo"
+    outcomes = [("complete", 0.61, {"lr": 1e-3, "dropout": 0.1}),
+                ("pruned", 0.52, {"lr": 3e-2, "dropout": 0.4}),
+                ("complete", 0.66, {"lr": 3e-4, "dropout": 0.3})]
+    for i, (state, value, params) in enumerate(outcomes):
+        folder = make_checkpoint(sweep / "trials" / f"{i:03d}", seed=i + 5)
+        (folder / "trial.json").write_text(json.dumps(
+            {"state": state, "value": value, "epochs": 5, "best_epoch": 4, "params": params}))
+    return sweep
+
+
+def test_a_sweeps_trials_are_read_without_its_study(tmp_path):
+    from core.sweep.summary import best_row, rows_from_folders, sweep_of
+
+    sweep = _sweep(tmp_path)
+    rows = rows_from_folders(sweep)
+    assert [(r["number"], r["state"]) for r in rows] == [(0, "complete"), (1, "pruned"),
+                                                         (2, "complete")]
+    assert best_row(rows)["number"] == 2
+    assert sweep_of(sweep / "trials" / "001") == sweep and sweep_of(tmp_path) is None
+    assert run_row(str(sweep / "trials" / "001")).name == "demo/001"
+
+
+def test_inspect_lists_a_sweeps_trials_and_shows_the_sweep(tmp_path, monkeypatch):
+    from chexmini_tui.screens.inspect_dialogs import SweepView
+
+    make_checkpoint(tmp_path / "artifacts", seed=0)
+    _sweep(tmp_path)
+    monkeypatch.chdir(tmp_path)
+
+    async def go():
+        app = make_app(tmp_path, start="inspect")
+        async with app.run_test(size=(100, 32)) as pilot:
+            scr = app.screen
+            await inspect_ready(pilot, scr)
+            rows = {r.name: r for r in scr.query_one("#insp-runs").shown}
+            assert {"demo/000", "demo/001", "demo/002"} <= set(rows)
+            assert rows["demo/001"].note.startswith("sweep: pruned")
+            select_run(scr, Path("sweeps/demo/trials/001"))   # as listed, from --sweeps
+            await pilot.press("S")
+            await wait_for(pilot, lambda: isinstance(app.screen, SweepView), 5, "sweep")
+            view = app.screen
+            table = view._trials()
+            assert [c.plain for c in table.columns[0]._cells] == ["002", "000", "001"]
+            assert "lr" in str(view._effects()) and "dropout" in str(view._effects())
+
+    asyncio.run(go())

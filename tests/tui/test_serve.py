@@ -13,6 +13,7 @@ import shlex
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -79,6 +80,9 @@ def test_a_served_app_process_draws_over_pipes_and_quits_when_its_tab_closes(tmp
     try:
         assert select.select([proc.stdout], [], [], 60)[0], "no output within 60 s"
         assert proc.stdout.readline() == b"__GANGLION__\n"   # textual-serve's handshake
+        # the server reads the app's output all the time: so does the test (a full pipe
+        # would stop the app mid-draw)
+        threading.Thread(target=proc.stdout.read, daemon=True).start()
         time.sleep(0.5)
         proc.stdin.write(_packet(b"M", json.dumps({"type": "quit"}).encode()))
         proc.stdin.flush()
