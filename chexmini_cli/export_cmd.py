@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from chexmini_cli.options import use_checkpoint
 from chexmini_cli.output import new_console
 from core.runs.published import CHEXMINI, PUBLISHED
 
@@ -11,7 +12,9 @@ from core.runs.published import CHEXMINI, PUBLISHED
 def register(sub: argparse._SubParsersAction) -> None:
     e = sub.add_parser("export", help="write a checkpoint in another layout "
                                       "(the published CheXVision-mini one by default)")
-    e.add_argument("checkpoint", metavar="CHECKPOINT")
+    e.add_argument("checkpoint", metavar="CHECKPOINT",
+                   help="the checkpoint to export (artifacts: ./artifacts, else the shipped "
+                        "checkpoint installed with chexmini)")
     e.add_argument("out", metavar="OUT", help="output folder")
     e.add_argument("--format", choices=(PUBLISHED, CHEXMINI), default=PUBLISHED,
                    help=f"layout to write (default {PUBLISHED})")
@@ -23,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from core.runs.export import export_checkpoint
 
     console = new_console()
+    use_checkpoint(args, console)
     res = export_checkpoint(args.checkpoint, args.out, args.format, overwrite=args.overwrite)
     console.print(f"exported {args.checkpoint} → {res.out} ({args.format} layout): "
                   f"{', '.join(res.files)}", highlight=False, soft_wrap=True)

@@ -7,13 +7,13 @@ import argparse
 
 from rich.text import Text
 
-from chexmini_cli.options import DEFAULT_CHECKPOINT
+from chexmini_cli.options import CHECKPOINT_HELP, use_checkpoint
 from chexmini_cli.output import json_text, metric_table, new_console, styled
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     i = sub.add_parser("inspect", help="summarise a checkpoint folder")
-    i.add_argument("checkpoint", nargs="?", default=DEFAULT_CHECKPOINT)
+    i.add_argument("checkpoint", nargs="?", help=CHECKPOINT_HELP)
     i.add_argument("--json", action="store_true")
 
 
@@ -21,6 +21,7 @@ def run(args: argparse.Namespace) -> int:
     from core.inference import checkpoint_summary, load_checkpoint
 
     console = new_console()
+    use_checkpoint(args, console)
     summary = checkpoint_summary(args.checkpoint)
     model = load_checkpoint(args.checkpoint)[0]
     if args.json:

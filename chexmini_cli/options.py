@@ -168,8 +168,23 @@ def check_output_path(path: str, flag: str) -> None:
         raise ChexminiError(f"{flag}: the folder {parent} is not writable", out)
 
 
-#: ``--checkpoint``'s default in the commands that take one.
-DEFAULT_CHECKPOINT = "artifacts"
+def use_checkpoint(args: argparse.Namespace, console=None):
+    """The checkpoint a command uses (:func:`core.runs.release.shipped.resolve_checkpoint`:
+    ``--checkpoint`` wins, else ``./artifacts``, else the copy installed with chexmini),
+    stored back into ``args.checkpoint``; its line is printed first on ``console`` (not
+    with ``--json``, whose ``checkpoint`` key names it)."""
+    from core.runs.release.shipped import resolve_checkpoint
+
+    choice = resolve_checkpoint(args.checkpoint)
+    args.checkpoint = choice.path
+    if console is not None and not getattr(args, "json", False):
+        console.print(choice.describe(), markup=False, highlight=False, soft_wrap=True)
+    return choice
+
+
+#: What ``--checkpoint`` says in the commands that take one.
+CHECKPOINT_HELP = ("checkpoint folder (default: ./artifacts when present, else the shipped "
+                   "checkpoint installed with chexmini)")
 #: The exit code of every user error (one ``chexmini: error: …`` line on stderr).
 EXIT_USAGE = 2
 #: ``--split`` names the validation split ``val`` or, spelt out, ``validation``.

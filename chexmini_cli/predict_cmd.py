@@ -9,13 +9,13 @@ from pathlib import Path
 
 from rich.table import Table
 
-from chexmini_cli.options import DEFAULT_CHECKPOINT, EXIT_USAGE
+from chexmini_cli.options import CHECKPOINT_HELP, EXIT_USAGE, use_checkpoint
 from chexmini_cli.output import json_text, new_console
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     pr = sub.add_parser("predict", help="P(abnormal) for image files")
-    pr.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT)
+    pr.add_argument("--checkpoint", help=CHECKPOINT_HELP)
     which = pr.add_mutually_exclusive_group(required=True)
     which.add_argument("--image", nargs="+", metavar="FILE", help="image files to score")
     which.add_argument("--samples", action="store_true",
@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from core.runs import layout
 
     console = new_console()
+    use_checkpoint(args, console)
     ckpt = load_checkpoint(args.checkpoint)
     thr = ckpt.threshold
     paths = list(_predict_paths(args))

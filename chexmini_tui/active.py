@@ -21,6 +21,7 @@ from pathlib import Path
 from core.foundation.errors import ChexminiError
 from core.runs import layout as files
 from core.runs.checkpoint import Checkpoint, load_checkpoint
+from core.runs.release.shipped import GIVEN, CheckpointChoice
 
 #: The files whose change means the checkpoint must be read again: the model, the
 #: metrics (threshold, operating point) and the saved scores Evaluate and the gallery use.
@@ -60,6 +61,8 @@ class ActiveCheckpoint:
     checkpoint: Checkpoint | None
     error: str | None
     fingerprint: Fingerprint
+    #: where it came from (:func:`core.runs.release.shipped.resolve_checkpoint`)
+    source: str = GIVEN
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -72,21 +75,26 @@ class ActiveCheckpoint:
         """How :attr:`threshold` was chosen."""
         return None if self.checkpoint is None else self.checkpoint.threshold_rule
 
+    @property
+    def label(self) -> str:
+        """How the header names it (:meth:`CheckpointChoice.label`)."""
+        return CheckpointChoice(self.path, self.source).label()
+
     def changed_on_disk(self) -> bool:
         """The folder's files are not the ones this value was loaded from."""
         return fingerprint(self.path) != self.fingerprint
 
 
-def load_active(path: str | os.PathLike[str]) -> ActiveCheckpoint:
-    """Load the checkpoint folder ``path``; a problem becomes ``error``, never an
-    exception. The fingerprint is taken first, so a file rewritten during the load is
-    seen as a change at the next check."""
+def load_active(path: str | os.PathLike[str], source: str = GIVEN) -> ActiveCheckpoint:
+    """Load the checkpoint folder ``path`` (``source``: where it came from); a problem
+    becomes ``error``, never an exception. The fingerprint is taken first, so a file
+    rewritten during the load is seen as a change at the next check."""
     path = str(path)
     seen = fingerprint(path)
     try:
-        return ActiveCheckpoint(path, load_checkpoint(path), None, seen)
+        return ActiveCheckpoint(path, load_checkpoint(path), None, seen, source)
     except ChexminiError as exc:
-        return ActiveCheckpoint(path, None, str(exc), seen)
+        return ActiveCheckpoint(path, None, str(exc), seen, source)
     except Exception as exc:  # noqa: BLE001 - shown inline by the screens, never a crash
         return ActiveCheckpoint(path, None, f"{path}: cannot load ({type(exc).__name__}: "
-                                            f"{exc})", seen)
+                                            f"{exc})", seen, source)

@@ -20,7 +20,7 @@ from textual.actions import SkipAction
 from textual.app import App
 from textual.reactive import reactive
 
-from chexmini_tui.active import load_active
+from chexmini_tui.active import ActiveCheckpoint, load_active
 from chexmini_tui.app_state import ACTIVE, AppState, StateChanged
 from chexmini_tui.commands import ChexminiCommands
 from chexmini_tui.keymap import GLOBAL_BINDINGS, MODES
@@ -28,11 +28,16 @@ from chexmini_tui.screens.help import HelpScreen
 from chexmini_tui.screens.quit import QuitScreen
 from chexmini_tui.widgets.ordered_input import OrderedInput
 from chexmini_tui.widgets.path_box import PathBox
+from core.runs.release.shipped import CheckpointChoice, resolve_checkpoint
 
-DEFAULT_CHECKPOINT = "artifacts"
 DEFAULT_RUNS = "runs"
 #: seconds between two checks of the active checkpoint's files
 CHECK_FILES = 1.0
+
+
+def _load_choice(choice: CheckpointChoice) -> ActiveCheckpoint:
+    """The resolved checkpoint, loaded (the header says where it came from)."""
+    return load_active(choice.path, choice.source)
 
 
 class ChexminiApp(App):
@@ -41,7 +46,7 @@ class ChexminiApp(App):
     COMMANDS = {ChexminiCommands}
 
     #: The one source of truth; replace it with :meth:`update_state` (it is immutable).
-    state: reactive[AppState] = reactive(lambda: AppState(load_active(DEFAULT_CHECKPOINT)),
+    state: reactive[AppState] = reactive(lambda: AppState(_load_choice(resolve_checkpoint(None))),
                                          init=False, always_update=False)
 
     MODES = dict(MODES)  # see chexmini_tui.keymap: the help screen lists the same tables
@@ -54,7 +59,7 @@ class ChexminiApp(App):
         data: str | None = None,
         attach: str | None = None,
         runs: str = DEFAULT_RUNS,
-        artifacts: str = DEFAULT_CHECKPOINT,
+        artifacts: str | None = None,
         extra: list[str] | None = None,
         image_mode: str = "auto",
         predict_root: str | None = None,
@@ -62,8 +67,10 @@ class ChexminiApp(App):
         autostart: bool = False,
     ) -> None:
         super().__init__()
-        self.artifacts_dir = artifacts
-        self.set_reactive(ChexminiApp.state, AppState(load_active(checkpoint or artifacts)))
+        shipped = resolve_checkpoint(artifacts)   # ./artifacts, else the installed copy
+        self.artifacts_dir = shipped.path
+        choice = resolve_checkpoint(checkpoint) if checkpoint else shipped
+        self.set_reactive(ChexminiApp.state, AppState(_load_choice(choice)))
         self.data_source = data
         self.runs_dir = runs
         self.extra_dirs = list(extra or [])
