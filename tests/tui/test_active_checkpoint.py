@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,7 @@ from core.inference import load_checkpoint
 from core.inference.gallery import select
 from core.runs.checkpoint import save_operating_point
 from core.runs.scores import load_scores
-from tests.helpers import REPO
+from tests.helpers import writable_shipped
 from tests.helpers.tui import (
     card_prediction,
     inspect_ready,
@@ -254,9 +253,10 @@ def test_evaluate_reload_key_and_screen_resume_pick_up_the_files(tmp_path, two):
 
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory) -> Path:
-    """A copy of the shipped checkpoint (its sample images are found again: the gallery)."""
+    """A writable copy of the shipped checkpoint (its sample images are found again: the
+    gallery)."""
     root = tmp_path_factory.mktemp("shipped")
-    shutil.copytree(REPO / "artifacts", root / "artifacts")
+    writable_shipped(root / "artifacts")
     return root
 
 
