@@ -49,7 +49,7 @@ from core.runs.published import (
     resize_filter,
 )
 from core.runs.release.card import write_card
-from core.runs.release.shipped import refuse_shipped
+from core.runs.release.shipped import refuse_shipped, resolve_checkpoint
 from core.runs.schema import validate_metrics
 from core.runs.splits import write_splits
 
@@ -282,8 +282,10 @@ def _check_norm(arrays: dict[str, np.ndarray], d: int, n_features: int | None,
 
 
 def checkpoint_dir(path: str | os.PathLike[str]) -> Path:
-    """Accept a checkpoint directory (or its ``model.npz``); check it exists."""
-    p = Path(path)
+    """Accept a checkpoint directory (or its ``model.npz``); check it exists. The name
+    ``artifacts`` where no such folder exists is the shipped checkpoint installed with
+    chexmini (:func:`core.runs.release.shipped.resolve_checkpoint`)."""
+    p = Path(resolve_checkpoint(path).path)
     if p.is_file() and p.name == files.MODEL:
         p = p.parent
     if not p.exists():

@@ -51,8 +51,10 @@ def test_no_local_artifacts_means_the_installed_copy(tmp_path, monkeypatch):
     assert (Path(choice.path) / layout.MODEL).is_file()
     assert "installed with chexmini" in choice.describe() and choice.label() == \
         "artifacts (installed)"
-    # the name artifacts where no such folder exists is the installed copy too
+    # the name artifacts where no such folder exists is the installed copy too, for the
+    # published API's load_checkpoint("artifacts") as well
     assert resolve_checkpoint("artifacts/").source == INSTALLED
+    assert Path(load_checkpoint("artifacts").path) == installed_checkpoint()
 
 
 def test_local_artifacts_win_over_the_installed_copy(tmp_path, monkeypatch):
