@@ -10,6 +10,7 @@ from core.foundation.checks import ConfigError, check_number
 from core.foundation.config import TrainConfig, parse_hidden_dims
 from core.foundation.config_fields import ConfigField, flag_fields
 from core.foundation.errors import ChexminiError
+from core.runs.release.shipped import CheckpointChoice
 
 
 def _dims(text: str) -> list[int]:
@@ -168,7 +169,7 @@ def check_output_path(path: str, flag: str) -> None:
         raise ChexminiError(f"{flag}: the folder {parent} is not writable", out)
 
 
-def use_checkpoint(args: argparse.Namespace, console=None):
+def use_checkpoint(args: argparse.Namespace, console=None) -> CheckpointChoice:
     """The checkpoint a command uses (:func:`core.runs.release.shipped.resolve_checkpoint`:
     ``--checkpoint`` wins, else ``./artifacts``, else the copy installed with chexmini),
     stored back into ``args.checkpoint``; its line is printed first on ``console`` (not

@@ -123,7 +123,8 @@ class ChexminiApp(App):
 
     def reload_checkpoint(self) -> None:
         """Load the active checkpoint's folder again (the screens redraw from it)."""
-        self.update_state(active=load_active(self.state.active.path))
+        active = self.state.active
+        self.update_state(active=load_active(active.path, active.source))
 
     def check_checkpoint_files(self) -> bool:
         """Load the active checkpoint again if its files changed on disk (a few ``stat``
