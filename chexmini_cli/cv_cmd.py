@@ -11,12 +11,14 @@ from rich.table import Table
 from chexmini_cli.options import (
     add_config_flags,
     add_data_flags,
+    add_quiet_flag,
     check_flags,
     check_output_path,
     config_from_args,
     load_data_from_args,
 )
 from chexmini_cli.output import json_text, new_console
+from chexmini_cli.progress import progress_line
 from core.data.sources import portable_source
 from core.foundation.atomic import write_json
 from core.foundation.config import TrainConfig
@@ -36,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated subset of mlp,linear,constant")
     c.add_argument("--out", help="also write the per-fold results and summary as JSON")
     c.add_argument("--json", action="store_true")
+    add_quiet_flag(c, "no progress line and no per-fold lines: the summary (or JSON) only")
     add_config_flags(c)
 
 
@@ -55,18 +58,20 @@ def run(args: argparse.Namespace) -> int:
     mlp = config_from_args(args, TrainConfig())
     linear = TrainConfig.from_dict({**mlp.to_dict(), "hidden_dims": [], "dropout": 0.0})
     catalogue = {"mlp": mlp, "linear": linear, "constant": None}
-    data = load_data_from_args(args, console, mlp.image_size, quiet=args.json)
-    fingerprint = data.fingerprint()
-    full = concat_splits(data)
+    with progress_line(args.quiet, console) as tick:
+        data = load_data_from_args(args, mlp.image_size, tick)
+        fingerprint = data.fingerprint()
 
-    def progress(r) -> None:
-        if not args.json:
-            console.print(f"fold {r.fold}/{args.folds} {r.model:<8} test AUC {r.test_auc:.4f}  "
-                          f"balanced acc {r.test_balanced_accuracy:.4f}  (val AUC "
-                          f"{r.val_auc:.4f}, best epoch {r.best_epoch})", highlight=False)
+        def progress(r) -> None:
+            if not (args.json or args.quiet):
+                console.print(f"fold {r.fold}/{args.folds} {r.model:<8} test AUC "
+                              f"{r.test_auc:.4f}  balanced acc {r.test_balanced_accuracy:.4f}  "
+                              f"(val AUC {r.val_auc:.4f}, best epoch {r.best_epoch})",
+                              highlight=False)
 
-    results = cross_validate(full, {n: catalogue[n] for n in names}, args.folds,
-                             args.cv_seed, args.fold_val_fraction, progress, data.source)
+        results = cross_validate(concat_splits(data), {n: catalogue[n] for n in names},
+                                 args.folds, args.cv_seed, args.fold_val_fraction, progress,
+                                 data.source, tick)
     summary = summarise(results)
     # portable: no path of this machine in a results file (the fingerprint names the data)
     payload = {"data": portable_source(data.source), "data_fingerprint": fingerprint,

@@ -15,20 +15,13 @@ import argparse
 import sys
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
-from chexmini_cli.options import add_data_flags, check_flags, load_data_from_args
+from chexmini_cli.options import add_data_flags, add_quiet_flag, check_flags, load_data_from_args
 from chexmini_cli.output import json_text, new_console, styled
+from chexmini_cli.progress import progress_line
+from core.foundation.progress import Tick
 
 EXIT_INTERRUPTED = 130
 
@@ -48,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                   "must still match the published MD5)")
     dl.add_argument("--retries", type=int, default=3,
                     help="resume a cut connection this many times (default: 3)")
+    add_quiet_flag(dl)
 
     for name, help_ in (("prepare", "decode a data source once into the preprocessing "
                                     "cache and show its splits"),
@@ -55,10 +49,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         p = dsub.add_parser(name, help=help_)
         add_data_flags(p, image_size=True)
         p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+        add_quiet_flag(p)
 
 
 def _load(args, console: Console):
-    return load_data_from_args(args, console, args.image_size, quiet=args.json)
+    with progress_line(args.quiet, console) as tick:
+        return load_data_from_args(args, args.image_size, tick)
 
 
 def _summary(data) -> dict:
@@ -102,22 +98,17 @@ def _run_download(args, console: Console) -> int:
 
     check_flags(args, {"retries": {"lo": 0, "hi": 100, "integer": True}})
 
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                        TaskProgressColumn(), DownloadColumn(), TransferSpeedColumn(),
-                        TimeRemainingColumn(), console=console,
-                        disable=not console.is_terminal)
-    task = None
+    stages = {"download": "downloading", "verify": "checking MD5", "done": "downloaded"}
 
-    def update(ev) -> None:
-        nonlocal task
-        if task is None:
-            task = progress.add_task("downloading", total=ev.total)
-        desc = {"download": "downloading", "verify": "checking MD5", "done": "done"}[ev.stage]
-        progress.update(task, completed=ev.done, total=ev.total, description=desc)
+    def update(tick, ev) -> None:  # MiB of the file, one line
+        total = None if ev.total is None else ev.total >> 20
+        tick(Tick(f"ChestMNIST {args.size} (MiB)", ev.done >> 20, total,
+                  stages.get(ev.stage, ev.stage)))
 
     try:
-        with progress:
-            path = download_chestmnist(args.size, args.dest, url=args.url, progress=update,
+        with progress_line(args.quiet, console) as tick:
+            path = download_chestmnist(args.size, args.dest, url=args.url,
+                                       progress=lambda ev: update(tick, ev),
                                        retries=args.retries)
     except KeyboardInterrupt:
         print("chexmini: download interrupted; run the same command again to resume",
@@ -143,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
                           "splits": _summary(data), "info": data.info}, indent=2))
         return 0
     _print_splits(data, console)
-    if args.data_command == "prepare":
+    if args.data_command == "prepare" and not args.quiet:
         console.print(f"ready: train with  chexmini train --data '{data.source}' "
                       f"--split-seed {data.info['split_seed']} "
                       f"--val-fraction {data.info['val_fraction']}", highlight=False)

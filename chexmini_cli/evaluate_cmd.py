@@ -9,11 +9,10 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from rich.console import Console
-
 from chexmini_cli.options import (
     CHECKPOINT_HELP,
     add_data_flags,
+    add_quiet_flag,
     add_split_flag,
     check_flags,
     data_source,
@@ -21,7 +20,9 @@ from chexmini_cli.options import (
     use_checkpoint,
 )
 from chexmini_cli.output import json_text, metric_table, new_console
+from chexmini_cli.progress import progress_line
 from core.foundation.errors import ChexminiError
+from core.foundation.progress import TickFn
 
 #: ``--target-*`` must be a rate in (0, 1].
 TARGET_RULE = {"lo": 0, "hi": 1, "lo_open": True}
@@ -49,6 +50,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "by --checkpoint as its operating threshold, used by predict, "
                         "evaluate, gallery and the app (never the shipped checkpoint)")
     e.add_argument("--json", action="store_true")
+    e.add_argument("--brief", action="store_true",
+                   help="the headline numbers only: per split AUC, sensitivity (recall) and "
+                        "specificity at the threshold, balanced accuracy and n; with --json, "
+                        "a subset of the full JSON")
+    add_quiet_flag(e)
 
 
 def _target(args) -> tuple[str, float] | None:
@@ -85,7 +91,7 @@ def _saved_scores(args, ckpt, names: tuple[str, ...]) -> dict | None:
     return {name: scores[name] for name in names}
 
 
-def _score_splits(args, ckpt, console: Console, names: tuple[str, ...]) -> tuple[dict, str]:
+def _score_splits(args, ckpt, tick: TickFn, names: tuple[str, ...]) -> tuple[dict, str]:
     """``({split: (P(abnormal), labels)}, source)``: the checkpoint's saved scores when
     they answer (:func:`_saved_scores`), else ``--data`` (default: the embedded NIH
     sample) re-scored by ``ckpt``."""
@@ -98,12 +104,13 @@ def _score_splits(args, ckpt, console: Console, names: tuple[str, ...]) -> tuple
     if saved is not None:
         return saved, SAVED_SCORES
     check_source_resize(data_source(args), ckpt.resize_filter, ckpt.image_size, ckpt.path)
-    data = load_data_from_args(args, console, ckpt.image_size, quiet=args.json)
+    data = load_data_from_args(args, ckpt.image_size, tick)
     maker = BatchMaker(ckpt.mean, ckpt.std, dtype=ckpt.mean.dtype)
     out = {}
     for name in names:
         split = getattr(data, name)
-        out[name] = (sigmoid(score_split(ckpt.model, split, maker)), split.labels)
+        logits = score_split(ckpt.model, split, maker, tick=tick, task=f"scoring {name}")
+        out[name] = (sigmoid(logits), split.labels)
     return out, data.source
 
 
@@ -155,8 +162,9 @@ def run(args: argparse.Namespace) -> int:
     scored_identity = checkpoint_identity(args.checkpoint) if args.save else None
     ckpt = load_checkpoint(args.checkpoint)
     names = ("train", "val", "test") if args.split == "all" else (args.split,)
-    scored, source = _score_splits(
-        args, ckpt, console, names if target is None else tuple(dict.fromkeys(("val", *names))))
+    with progress_line(args.quiet, console) as tick:
+        scored, source = _score_splits(
+            args, ckpt, tick, names if target is None else tuple(dict.fromkeys(("val", *names))))
     files = Path(ckpt.path) if source == SAVED_SCORES else None
     with _naming(files, "val"):
         op = None if target is None else choose_operating_point(*scored["val"], *target)
@@ -171,16 +179,44 @@ def run(args: argparse.Namespace) -> int:
                              "ece": expected_calibration_error(s, y)}
     saved = None if not args.save else str(save_operating_point(args.checkpoint, op,
                                                                     scored_identity))
+    result = {"checkpoint": str(args.checkpoint), "threshold": threshold, "rule": rule,
+              "operating_point": op and op.to_dict(), "saved_to": saved, "data": source,
+              "splits": reports}
+    _print(args, console, result, op)
+    return 0
+
+
+#: What ``--brief`` keeps: the result's top-level keys and each split's headline numbers
+#: (``recall`` is the sensitivity, ``n_val`` the published name of the image count).
+BRIEF_KEYS = ("checkpoint", "data", "threshold", "rule", "saved_to")
+BRIEF_SPLIT_KEYS = ("auc", "recall", "specificity", "balanced_accuracy", "n_val")
+
+
+def brief(result: dict) -> dict:
+    """The headline subset of an evaluation result (same keys, same values)."""
+    return {**{k: result[k] for k in BRIEF_KEYS},
+            "splits": {name: {k: r[k] for k in BRIEF_SPLIT_KEYS}
+                       for name, r in result["splits"].items()}}
+
+
+def _print(args, console, result: dict, op) -> None:
+    """The result as JSON (``--json``, all or ``--brief``), a line per split (``--brief``)
+    or the metrics table with the threshold's rule."""
+    threshold, rule, saved = result["threshold"], result["rule"], result["saved_to"]
     if args.json:
-        print(json_text({"checkpoint": str(args.checkpoint), "threshold": threshold,
-                          "rule": rule, "operating_point": op and op.to_dict(),
-                          "saved_to": saved, "data": source, "splits": reports}, indent=2))
-        return 0
-    console.print(metric_table(f"{args.checkpoint} on {source} (threshold {threshold:.4f})",
-                               reports))
+        print(json_text(brief(result) if args.brief else result, indent=2))
+        return
+    if args.brief:
+        for name, r in result["splits"].items():
+            console.print(f"{name}: AUC {r['auc']:.4f}  sensitivity {r['recall']:.4f}  "
+                          f"specificity {r['specificity']:.4f}  balanced acc "
+                          f"{r['balanced_accuracy']:.4f}  n {r['n_val']}", highlight=False,
+                          soft_wrap=True)
+    else:
+        console.print(metric_table(f"{args.checkpoint} on {result['data']} (threshold "
+                                   f"{threshold:.4f})", result["splits"]))
     youden = "" if op is None else f"; Youden's J on validation {op.youden_threshold:.4f}"
     console.print(f"threshold {threshold:.4f}: {rule}{youden}", markup=False, soft_wrap=True)
     if saved:
         console.print(f"operating threshold {threshold:.4f} ({rule}) saved → {saved}; "
                       "predict, gallery and the app use it", markup=False)
-    return 0

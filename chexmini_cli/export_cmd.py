@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from chexmini_cli.options import use_checkpoint
+from chexmini_cli.options import add_quiet_flag, use_checkpoint
 from chexmini_cli.output import new_console
+from chexmini_cli.progress import progress_line
 from core.runs.published import CHEXMINI, PUBLISHED
 
 
@@ -20,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"layout to write (default {PUBLISHED})")
     e.add_argument("--overwrite", action="store_true",
                    help="replace a checkpoint already in OUT")
+    add_quiet_flag(e, "no progress line and no notes: the exported line and errors only")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,9 +29,13 @@ def run(args: argparse.Namespace) -> int:
 
     console = new_console()
     use_checkpoint(args, console)
-    res = export_checkpoint(args.checkpoint, args.out, args.format, overwrite=args.overwrite)
+    with progress_line(args.quiet, console) as tick:
+        res = export_checkpoint(args.checkpoint, args.out, args.format,
+                                overwrite=args.overwrite, tick=tick)
     console.print(f"exported {args.checkpoint} → {res.out} ({args.format} layout): "
                   f"{', '.join(res.files)}", highlight=False, soft_wrap=True)
+    if args.quiet:
+        return 0
     console.print(_note(res.layout, res.resize_filter, res.image_size), highlight=False,
                   soft_wrap=True)
     if res.layout == PUBLISHED and res.threshold != res.training_threshold:

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import argparse
 
-from chexmini_cli.options import CHECKPOINT_HELP, add_split_flag, check_flags, use_checkpoint
+from chexmini_cli.options import (
+    CHECKPOINT_HELP,
+    add_quiet_flag,
+    add_split_flag,
+    check_flags,
+    use_checkpoint,
+)
 from chexmini_cli.output import json_text, new_console
 from core.inference.gallery import CELL_TITLES, CELLS, LABEL_NAMES, select
 
@@ -24,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--top", type=int, default=10, help="how many to list (default 10; "
                                                        "0 for all)")
     g.add_argument("--json", action="store_true")
+    add_quiet_flag(g)
 
 
 def run(args: argparse.Namespace) -> int:

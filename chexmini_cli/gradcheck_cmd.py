@@ -8,10 +8,12 @@ import argparse
 import numpy as np
 from rich.table import Table
 
-from chexmini_cli.options import check_flags, flag_name
+from chexmini_cli.options import add_quiet_flag, check_flags, flag_name
 from chexmini_cli.output import json_text, new_console, styled
+from chexmini_cli.progress import progress_line
 from core.foundation.checks import ConfigError
 from core.foundation.errors import ChexminiError
+from core.foundation.progress import Tick
 
 #: CLI-only gradcheck flags (``--eps``, ``--samples``, ``--tol``, ``--order`` are checked
 #: by :func:`core.evaluation.gradcheck.check_args`, the same rules as the app's form).
@@ -20,6 +22,10 @@ GRADCHECK_RULES: dict[str, dict] = {
     "image_size": {"lo": 4, "hi": 1024, "integer": True},
     "seed": {"lo": 0, "integer": True},
 }
+
+
+#: The task text of gradcheck's progress line (one tick per finite difference).
+TICK_TASK = "finite differences"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--tol", type=float, default=1e-6)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--json", action="store_true")
+    add_quiet_flag(g)
 
 
 def _model(args):
@@ -67,8 +74,10 @@ def run(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(args.seed)
     x = rng.standard_normal((args.batch, model.widths[0]))
     y = (np.arange(args.batch) % 2).astype(float)
-    report = gradcheck(model, x, y, eps=args.eps, n_samples=args.samples, tol=args.tol,
-                       seed=args.seed, order=args.order)
+    with progress_line(args.quiet, console) as tick:
+        report = gradcheck(model, x, y, eps=args.eps, n_samples=args.samples, tol=args.tol,
+                           seed=args.seed, order=args.order,
+                           progress=lambda done, total: tick(Tick(TICK_TASK, done, total)))
     if args.json:
         print(json_text({"model": what, **report.to_dict()}, indent=2))
     else:

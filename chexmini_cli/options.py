@@ -51,6 +51,15 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
                                metavar=metavar, help=help_)
 
 
+QUIET_HELP = "no progress line and no notes: results and errors only"
+
+
+def add_quiet_flag(parser: argparse.ArgumentParser, help_: str = QUIET_HELP) -> None:
+    """``--quiet``, which every command accepts (``args.quiet``): no progress line
+    (:func:`chexmini_cli.progress.progress_line`) and no chatter; results and errors stay."""
+    parser.add_argument("-q", "--quiet", action="store_true", help=help_)
+
+
 def flag_name(field: str) -> str:
     """``adam_eps`` → ``--adam-eps``."""
     return "--" + field.replace("_", "-")
@@ -134,9 +143,10 @@ def data_source(args: argparse.Namespace) -> str:
     return args.data or DEFAULT_SOURCE
 
 
-def load_data_from_args(args: argparse.Namespace, console, image_size: int, quiet: bool = False):
-    """:func:`core.data.load_data` with the parsed data flags and a cache progress bar."""
-    from chexmini_cli.progress import cache_progress
+def load_data_from_args(args: argparse.Namespace, image_size: int, tick=None):
+    """:func:`core.data.load_data` with the parsed data flags; the preprocessing cache's
+    progress goes to ``tick`` (the callback of :func:`chexmini_cli.progress.progress_line`)."""
+    from chexmini_cli.progress import cache_ticks
     from core.data import load_data
 
     check_flags(args, DATA_RULES)
@@ -144,11 +154,10 @@ def load_data_from_args(args: argparse.Namespace, console, image_size: int, quie
     if vf is not None and tf is not None and vf + tf >= 1:
         raise ChexminiError(f"--val-fraction + --test-fraction must be below 1 (training needs "
                             f"the rest), got {vf:g} + {tf:g}")
-    with cache_progress(console, disable=quiet or not console.is_terminal) as progress:
-        return load_data(data_source(args), seed=args.split_seed, val_fraction=args.val_fraction,
-                         test_fraction=args.test_fraction, image_size=image_size,
-                         n_train=args.n_train, n_val=args.n_val, n_test=args.n_test,
-                         workers=args.workers, progress=progress)
+    return load_data(data_source(args), seed=args.split_seed, val_fraction=args.val_fraction,
+                     test_fraction=args.test_fraction, image_size=image_size,
+                     n_train=args.n_train, n_val=args.n_val, n_test=args.n_test,
+                     workers=args.workers, progress=None if tick is None else cache_ticks(tick))
 
 
 def check_output_path(path: str, flag: str) -> None:
@@ -173,12 +182,13 @@ def use_checkpoint(args: argparse.Namespace, console=None) -> CheckpointChoice:
     """The checkpoint a command uses (:func:`core.runs.release.shipped.resolve_checkpoint`:
     ``--checkpoint`` wins, else ``./artifacts``, else the copy installed with chexmini),
     stored back into ``args.checkpoint``; its line is printed first on ``console`` (not
-    with ``--json``, whose ``checkpoint`` key names it)."""
+    with ``--json``, whose ``checkpoint`` key names it, nor ``--quiet``)."""
     from core.runs.release.shipped import resolve_checkpoint
 
     choice = resolve_checkpoint(args.checkpoint)
     args.checkpoint = choice.path
-    if console is not None and not getattr(args, "json", False):
+    if console is not None and not (getattr(args, "json", False)
+                                    or getattr(args, "quiet", False)):
         console.print(choice.describe(), markup=False, highlight=False, soft_wrap=True)
     return choice
 

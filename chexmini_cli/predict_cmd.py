@@ -9,8 +9,10 @@ from pathlib import Path
 
 from rich.table import Table
 
-from chexmini_cli.options import CHECKPOINT_HELP, EXIT_USAGE, use_checkpoint
+from chexmini_cli.options import CHECKPOINT_HELP, EXIT_USAGE, add_quiet_flag, use_checkpoint
 from chexmini_cli.output import json_text, new_console
+from chexmini_cli.progress import progress_line
+from core.foundation.text import middle_ellipsis
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="score the dozen real NIH X-rays shipped with chexmini "
                             "(test-split images, six normal and six abnormal)")
     pr.add_argument("--json", action="store_true")
+    add_quiet_flag(pr)
 
 
 def _predict_paths(args) -> list:
@@ -39,6 +42,31 @@ def _sample_row(path: str) -> list[str]:
     return [p.name, p.parent.name]
 
 
+HEADERS = ("file", "P(abnormal)", "label", "true label", "note")
+
+
+def _table(args, thr: float, rule: str, preds, oods, truths, width: int) -> Table:
+    """One row per predicted file. Paths are cut in the middle to the width left by the
+    other columns (never at the end, where two files' names differ)."""
+    rows = []
+    for p, o, t in zip(preds, oods, truths, strict=True):
+        if p.error is None:
+            true = "—" if t is None else t.label + (" ✓" if t.label == p.label else " ✗")
+            note = "not X-ray-like" if o is not None and o.flagged else ""
+            shown = _sample_row(p.path)[0] if args.samples else p.path
+            rows.append([shown, f"{p.prob:.4f}", p.label, true, note])
+    others = sum(max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(HEADERS)
+                 if i > 0)
+    room = max(width - others - 3 * len(HEADERS) - 1, 12)   # borders and padding
+    table = Table(title=f"{args.checkpoint} (threshold {thr:.4f}: {rule})")
+    table.add_column(HEADERS[0], no_wrap=True, overflow="ignore", min_width=min(room, 12))
+    for header in HEADERS[1:]:
+        table.add_column(header, justify="right" if header.startswith("P(") else "left")
+    for r in rows:
+        table.add_row(middle_ellipsis(r[0], room), *r[1:])
+    return table
+
+
 def run(args: argparse.Namespace) -> int:
     from core.data.true_labels import LabelFinder
     from core.inference import load_checkpoint, predict_files
@@ -50,8 +78,10 @@ def run(args: argparse.Namespace) -> int:
     ckpt = load_checkpoint(args.checkpoint)
     thr = ckpt.threshold
     paths = list(_predict_paths(args))
-    preds = predict_files(ckpt.model, ckpt.mean, ckpt.std, thr, paths, resize=ckpt.resize_filter,
-                          source=Path(ckpt.path) / layout.MODEL)
+    with progress_line(args.quiet, console) as tick:
+        preds = predict_files(ckpt.model, ckpt.mean, ckpt.std, thr, paths,
+                              resize=ckpt.resize_filter, source=Path(ckpt.path) / layout.MODEL,
+                              tick=tick)
     oods = assess_files([p.path for p in preds], ckpt.image_size, ckpt.mean, ckpt.std,
                         ckpt.resize_filter, xray_rules_apply(args.checkpoint))
     finder = LabelFinder()
@@ -63,18 +93,7 @@ def run(args: argparse.Namespace) -> int:
         print(json_text({"checkpoint": str(args.checkpoint), "threshold": thr,
                           "rule": ckpt.threshold_rule, "predictions": rows}, indent=2))
     else:
-        table = Table(title=f"{args.checkpoint} (threshold {thr:.4f}: {ckpt.threshold_rule})")
-        table.add_column("file")
-        table.add_column("P(abnormal)", justify="right")
-        table.add_column("label")
-        table.add_column("true label")
-        table.add_column("note")
-        for p, o, t in zip(preds, oods, truths, strict=True):
-            if p.error is None:
-                shown = _sample_row(p.path)[0] if args.samples else p.path
-                true = "—" if t is None else t.label + (" ✓" if t.label == p.label else " ✗")
-                note = "not X-ray-like" if o is not None and o.flagged else ""
-                table.add_row(shown, f"{p.prob:.4f}", p.label, true, note)
+        table = _table(args, thr, ckpt.threshold_rule, preds, oods, truths, console.width)
         if any(p.error is None for p in preds):
             console.print(table)
         judged = [t.label == p.label for p, t in zip(preds, truths, strict=True) if t]

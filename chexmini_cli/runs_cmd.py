@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
+from chexmini_cli.options import add_quiet_flag
 from chexmini_cli.output import json_text, new_console
 from core.runs.listing import COLUMNS, SORT_KEYS
 from core.runs.status import STATUS_TEXT
@@ -34,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "validation AUC, highest first), test_auc, data")
     r.add_argument("--reverse", action="store_true", help="reverse the order")
     r.add_argument("--json", action="store_true")
+    add_quiet_flag(r)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,26 +16,20 @@ import time
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.text import Text
 
 from chexmini_cli.options import (
     add_config_flags,
     add_data_flags,
+    add_quiet_flag,
     config_from_args,
     load_data_from_args,
 )
 from chexmini_cli.output import new_console, styled
-from chexmini_cli.progress import cache_progress
+from chexmini_cli.progress import cache_ticks, progress_line
 from core.foundation.config import TrainConfig
 from core.foundation.errors import ChexminiError
+from core.foundation.progress import Tick, TickFn
 from core.runs import layout
 from core.runs.folder import check_can_start
 
@@ -49,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
     t.add_argument("--overwrite", action="store_true",
                    help="start again in an --out folder that already holds a run")
-    t.add_argument("--quiet", action="store_true", help="one line per epoch, no bars")
+    add_quiet_flag(t, "no progress line: one line per epoch and the result")
     add_config_flags(t)
 
 
@@ -104,7 +98,7 @@ def _resume_conflicts(args: argparse.Namespace, run_dir: Path) -> None:
                             f"drop {', '.join(given)}", run_dir)
 
 
-def prepare(args: argparse.Namespace, console: Console) -> tuple[TrainConfig, object, Path, bool]:
+def prepare(args: argparse.Namespace, tick: TickFn) -> tuple[TrainConfig, object, Path, bool]:
     """Config, data, run dir and resume flag from the parsed arguments. The run folder's
     policy (:mod:`core.runs.folder`) is checked before any data is loaded."""
     from core.training.train import load_for_resume
@@ -113,73 +107,20 @@ def prepare(args: argparse.Namespace, console: Console) -> tuple[TrainConfig, ob
         run_dir = Path(args.resume)
         _resume_conflicts(args, run_dir)
         check_can_start(run_dir, resume=True)
-        with cache_progress(console, disable=args.quiet or not console.is_terminal) as cb:
-            saved, data = load_for_resume(run_dir, progress=cb)
+        saved, data = load_for_resume(run_dir, progress=cache_ticks(tick))
         return config_from_args(args, saved), data, run_dir, True
     config = config_from_args(args).validate()  # before any data is loaded
     run_dir = Path(args.out) if args.out else default_run_dir()
     check_can_start(run_dir, overwrite=args.overwrite)
-    data = load_data_from_args(args, console, config.image_size, quiet=args.quiet)
+    data = load_data_from_args(args, config.image_size, tick)
     return config, data, run_dir, False
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.training.train import train
-
     console = new_console()
-    config, data, run_dir, resume = prepare(args, console)
-    quiet = args.quiet or not console.is_terminal
-    gen = train(config, data, run_dir, resume=resume, overwrite=args.overwrite)
-    progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-        console=console, disable=quiet, transient=False)
-    epoch_task = step_task = None
-    with SignalStop() as stop, progress:
-        try:
-            for ev in gen:
-                if ev.kind == "run_started":
-                    s = ev.splits
-                    resumed = f" (resumed at epoch {ev.start_epoch + 1})" if ev.resumed else ""
-                    console.print(Text.assemble(
-                        styled("chexmini train", "bold"),
-                        f" {ev.source} → {run_dir}{resumed}\n"
-                        f"  MLP {'→'.join(map(str, ev.widths))} ({ev.n_params:,} params); "
-                        f"train {s['train']['n']} / val {s['val']['n']} / test {s['test']['n']} "
-                        f"images, positive rates {s['train']['positive_rate']:.3f} / "
-                        f"{s['val']['positive_rate']:.3f} / {s['test']['positive_rate']:.3f}"))
-                    epoch_task = progress.add_task("epochs", total=config.epochs,
-                                                   completed=ev.start_epoch, info="")
-                    step_task = progress.add_task("steps", total=ev.steps_per_epoch,
-                                                  completed=ev.start_step, info="")
-                elif ev.kind == "step":
-                    progress.update(step_task, completed=ev.step,
-                                    info=f"loss {ev.loss:.4f}  {ev.samples_per_s:,.0f} samples/s")
-                elif ev.kind == "epoch":
-                    progress.update(epoch_task, completed=ev.epoch,
-                                    info=f"best AUC {ev.best_val_auc:.4f} @ {ev.best_epoch}")
-                    progress.reset(step_task, total=progress.tasks[step_task].total)
-                    mark = " *" if ev.is_best else ""
-                    console.print(
-                        f"epoch {ev.epoch:>4}/{ev.epochs}  train {ev.train_loss:.4f}  "
-                        f"val {ev.val_loss:.4f}  AUC {ev.val_auc:.4f}  acc {ev.val_acc:.4f}  "
-                        f"lr {ev.lr:.2e}  {ev.seconds:.1f}s{mark}",
-                        highlight=False, soft_wrap=True)
-                elif ev.kind == "finished":
-                    v, t = ev.validation, ev.test
-                    console.print(Text.assemble(
-                        styled("done", "bold green"), f": best epoch {ev.best_epoch}, threshold "
-                        f"{ev.threshold:.4f} (Youden's J on validation)\n"
-                        f"  validation AUC {v['auc']:.4f}  balanced acc "
-                        f"{v['balanced_accuracy']:.4f}\n"
-                        f"  test       AUC {t['auc']:.4f}  balanced acc "
-                        f"{t['balanced_accuracy']:.4f}\n  artifacts in {ev.out_dir}"))
-                if ev.kind == "finished" or getattr(ev, "what", "") == "artifacts":
-                    stop.signum = None  # the artifacts are written: the run is done
-                if stop.signum is not None:
-                    break
-        finally:
-            gen.close()
+    with progress_line(args.quiet, console) as tick:
+        config, data, run_dir, resume = prepare(args, tick)
+        stop = _drive(args, console, tick, config, data, run_dir, resume)
     if stop.signum is not None:
         name = signal.Signals(stop.signum).name
         resumable = (run_dir / layout.RESUME).is_file()
@@ -189,3 +130,60 @@ def run(args: argparse.Namespace) -> int:
         print(msg, file=sys.stderr)
         return EXIT_SIGNAL_BASE + stop.signum
     return 0
+
+
+def _drive(args, console: Console, tick: TickFn, config: TrainConfig, data, run_dir: Path,
+           resume: bool) -> SignalStop:
+    """Run the training generator to its end (or a stop signal), printing each epoch and
+    ticking the epochs and steps lines; the generator is always closed (resume state)."""
+    from core.training.train import train
+
+    gen = train(config, data, run_dir, resume=resume, overwrite=args.overwrite)
+    with SignalStop() as stop:
+        try:
+            for ev in gen:
+                _show(ev, console, tick, config, run_dir)
+                if ev.kind == "finished" or getattr(ev, "what", "") == "artifacts":
+                    stop.signum = None  # the artifacts are written: the run is done
+                if stop.signum is not None:
+                    break
+        finally:
+            gen.close()
+    return stop
+
+
+def _show(ev, console: Console, tick: TickFn, config: TrainConfig, run_dir: Path) -> None:
+    """Print or tick one training event."""
+    if ev.kind == "run_started":
+        s = ev.splits
+        resumed = f" (resumed at epoch {ev.start_epoch + 1})" if ev.resumed else ""
+        console.print(Text.assemble(
+            styled("chexmini train", "bold"),
+            f" {ev.source} → {run_dir}{resumed}\n"
+            f"  MLP {'→'.join(map(str, ev.widths))} ({ev.n_params:,} params); "
+            f"train {s['train']['n']} / val {s['val']['n']} / test {s['test']['n']} "
+            f"images, positive rates {s['train']['positive_rate']:.3f} / "
+            f"{s['val']['positive_rate']:.3f} / {s['test']['positive_rate']:.3f}"))
+        tick(Tick("epochs", ev.start_epoch, config.epochs))
+        tick(Tick("steps", ev.start_step, ev.steps_per_epoch))
+    elif ev.kind == "step":
+        tick(Tick("steps", ev.step, ev.steps_per_epoch,
+                  f"loss {ev.loss:.4f}  {ev.samples_per_s:,.0f} samples/s"))
+    elif ev.kind == "epoch":
+        tick(Tick("epochs", ev.epoch, ev.epochs,
+                  f"best AUC {ev.best_val_auc:.4f} @ {ev.best_epoch}"))
+        mark = " *" if ev.is_best else ""
+        console.print(
+            f"epoch {ev.epoch:>4}/{ev.epochs}  train {ev.train_loss:.4f}  "
+            f"val {ev.val_loss:.4f}  AUC {ev.val_auc:.4f}  acc {ev.val_acc:.4f}  "
+            f"lr {ev.lr:.2e}  {ev.seconds:.1f}s{mark}",
+            highlight=False, soft_wrap=True)
+    elif ev.kind == "finished":
+        v, t = ev.validation, ev.test
+        console.print(Text.assemble(
+            styled("done", "bold green"), f": best epoch {ev.best_epoch}, threshold "
+            f"{ev.threshold:.4f} (Youden's J on validation)\n"
+            f"  validation AUC {v['auc']:.4f}  balanced acc "
+            f"{v['balanced_accuracy']:.4f}\n"
+            f"  test       AUC {t['auc']:.4f}  balanced acc "
+            f"{t['balanced_accuracy']:.4f}\n  artifacts in {ev.out_dir}"))

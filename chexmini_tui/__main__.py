@@ -9,6 +9,8 @@ import os
 import signal
 import sys
 
+from core import __version__
+
 
 class OneLineParser(argparse.ArgumentParser):
     """A usage error is one line (``chexmini-tui: error: …``), exit 2."""
@@ -46,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="how images are drawn (default: auto-detect; half-blocks over SSH)")
     p.add_argument("--screen", choices=("train", "gradcheck", "evaluate", "inspect",
                                         "predict"), help="screen to open on")
+    p.add_argument("--version", action="version", version=f"chexmini-tui {__version__}")
     return p
 
 
@@ -113,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chexmini-tui: {line}")
     code = app.return_code or 0
     if code == 1:
-        return _error("the app stopped on an unexpected error (see above)")
+        where = getattr(app, "crash_report", None)
+        told = f"; details in {where}" if where else ""
+        return _error(f"the app stopped on an unexpected error{told}")
     return code
 
 

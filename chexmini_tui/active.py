@@ -21,7 +21,7 @@ from pathlib import Path
 from core.foundation.errors import ChexminiError
 from core.runs import layout as files
 from core.runs.checkpoint import Checkpoint, load_checkpoint
-from core.runs.release.shipped import GIVEN, CheckpointChoice
+from core.runs.release.shipped import checkpoint_label
 
 #: The files whose change means the checkpoint must be read again: the model, the
 #: metrics (threshold, operating point) and the saved scores Evaluate and the gallery use.
@@ -52,7 +52,8 @@ def fingerprint(path: str | os.PathLike[str]) -> Fingerprint:
 class ActiveCheckpoint:
     """One load of the active checkpoint folder ``path``.
 
-    ``checkpoint`` is None when it could not be loaded (``error`` says why). Equality is
+    ``checkpoint`` is None when it could not be loaded (``error`` says why) or while it
+    is still being read (:attr:`loading`, made by :func:`pending`). Equality is
     identity: loading the same folder again gives a different value. ``lock`` serialises
     the model's forward/backward passes (they keep per-call caches in the model), which
     several screens' workers may run."""
@@ -61,9 +62,19 @@ class ActiveCheckpoint:
     checkpoint: Checkpoint | None
     error: str | None
     fingerprint: Fingerprint
-    #: where it came from (:func:`core.runs.release.shipped.resolve_checkpoint`)
-    source: str = GIVEN
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def loading(self) -> bool:
+        """Still being read in the background (no checkpoint and no error yet)."""
+        return self.checkpoint is None and self.error is None
+
+    @property
+    def problem(self) -> str:
+        """Why there is no checkpoint to use: the load's error, or that it is loading."""
+        if self.loading:
+            return f"{self.path}: loading…"
+        return self.error or f"{self.path}: no checkpoint"
 
     @property
     def threshold(self) -> float | None:
@@ -77,24 +88,31 @@ class ActiveCheckpoint:
 
     @property
     def label(self) -> str:
-        """How the header names it (:meth:`CheckpointChoice.label`)."""
-        return CheckpointChoice(self.path, self.source).label()
+        """How the header names it (:func:`core.runs.release.shipped.checkpoint_label`:
+        the path, or ``artifacts (installed)`` for the installed copy)."""
+        return checkpoint_label(self.path)
 
     def changed_on_disk(self) -> bool:
         """The folder's files are not the ones this value was loaded from."""
         return fingerprint(self.path) != self.fingerprint
 
 
-def load_active(path: str | os.PathLike[str], source: str = GIVEN) -> ActiveCheckpoint:
-    """Load the checkpoint folder ``path`` (``source``: where it came from); a problem
-    becomes ``error``, never an exception. The fingerprint is taken first, so a file
-    rewritten during the load is seen as a change at the next check."""
+def pending(path: str | os.PathLike[str]) -> ActiveCheckpoint:
+    """``path`` about to be loaded (in a thread worker): no checkpoint, no error, and a
+    fingerprint that matches nothing, so the check every second never takes it as loaded."""
+    return ActiveCheckpoint(str(path), None, None, ())
+
+
+def load_active(path: str | os.PathLike[str]) -> ActiveCheckpoint:
+    """Load the checkpoint folder ``path``; a problem becomes ``error``, never an
+    exception. The fingerprint is taken first, so a file rewritten during the load is
+    seen as a change at the next check."""
     path = str(path)
     seen = fingerprint(path)
     try:
-        return ActiveCheckpoint(path, load_checkpoint(path), None, seen, source)
+        return ActiveCheckpoint(path, load_checkpoint(path), None, seen)
     except ChexminiError as exc:
-        return ActiveCheckpoint(path, None, str(exc), seen, source)
+        return ActiveCheckpoint(path, None, str(exc), seen)
     except Exception as exc:  # noqa: BLE001 - shown inline by the screens, never a crash
         return ActiveCheckpoint(path, None, f"{path}: cannot load ({type(exc).__name__}: "
-                                            f"{exc})", seen, source)
+                                            f"{exc})", seen)

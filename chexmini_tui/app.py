@@ -8,19 +8,24 @@ while you look at other screens. Keys 1–5 switch screens, ``?`` opens the help
 What the screens must agree on (the active checkpoint, loaded; run status, attached or
 not) lives in one place, :attr:`ChexminiApp.state` (:class:`chexmini_tui.app_state.AppState`);
 the header is derived from it and every main screen gets a ``StateChanged`` message. The
-active checkpoint's files are checked every second (and when a screen shows): when they
-changed on disk it is loaded again, and the screens redraw from the new one.
+active checkpoint is read in a thread worker (the screens show "loading…" meanwhile), and
+its files are checked every second (and when a screen shows): when they changed on disk
+it is read again, and the screens redraw from the new one.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
+from textual import work
 from textual.actions import SkipAction
 from textual.app import App
 from textual.reactive import reactive
+from textual.worker import Worker, WorkerState, get_current_worker
 
-from chexmini_tui.active import ActiveCheckpoint, load_active
+from chexmini_tui.active import ActiveCheckpoint, load_active, pending
 from chexmini_tui.app_state import ACTIVE, AppState, StateChanged
 from chexmini_tui.commands import ChexminiCommands
 from chexmini_tui.keymap import GLOBAL_BINDINGS, MODES
@@ -28,16 +33,11 @@ from chexmini_tui.screens.help import HelpScreen
 from chexmini_tui.screens.quit import QuitScreen
 from chexmini_tui.widgets.ordered_input import OrderedInput
 from chexmini_tui.widgets.path_box import PathBox
-from core.runs.release.shipped import CheckpointChoice, resolve_checkpoint
+from core.runs.release.shipped import resolve_checkpoint
 
 DEFAULT_RUNS = "runs"
 #: seconds between two checks of the active checkpoint's files
 CHECK_FILES = 1.0
-
-
-def _load_choice(choice: CheckpointChoice) -> ActiveCheckpoint:
-    """The resolved checkpoint, loaded (the header says where it came from)."""
-    return load_active(choice.path, choice.source)
 
 
 class ChexminiApp(App):
@@ -46,7 +46,7 @@ class ChexminiApp(App):
     COMMANDS = {ChexminiCommands}
 
     #: The one source of truth; replace it with :meth:`update_state` (it is immutable).
-    state: reactive[AppState] = reactive(lambda: AppState(_load_choice(resolve_checkpoint(None))),
+    state: reactive[AppState] = reactive(lambda: AppState(pending(resolve_checkpoint(None).path)),
                                          init=False, always_update=False)
 
     MODES = dict(MODES)  # see chexmini_tui.keymap: the help screen lists the same tables
@@ -70,7 +70,7 @@ class ChexminiApp(App):
         shipped = resolve_checkpoint(artifacts)   # ./artifacts, else the installed copy
         self.artifacts_dir = shipped.path
         choice = resolve_checkpoint(checkpoint) if checkpoint else shipped
-        self.set_reactive(ChexminiApp.state, AppState(_load_choice(choice)))
+        self.set_reactive(ChexminiApp.state, AppState(pending(choice.path)))
         self.data_source = data
         self.runs_dir = runs
         self.extra_dirs = list(extra or [])
@@ -84,8 +84,11 @@ class ChexminiApp(App):
         self.quit_when_done = False
         self.pending_attach: str | None = attach
         self.train_runner = None   # the live run's handle, set through set_runner()
+        self._loading: str | None = None   # the checkpoint path being read, if any
+        self.crash_report: str | None = None  # where an unexpected error's traceback went
 
     def on_mount(self) -> None:
+        self._load_active(self.state.active.path)
         self.update_subtitle()
         self.switch_mode(self.start_mode)
         self.set_interval(CHECK_FILES, self.check_checkpoint_files)
@@ -115,32 +118,55 @@ class ChexminiApp(App):
         self.sub_title = self.state.headline()
 
     def set_checkpoint(self, path: str | Path) -> None:
-        """Load ``path`` and make it the active checkpoint (every screen uses it)."""
+        """Make ``path`` the active checkpoint (every screen uses it): "loading…" at once,
+        the loaded value from a thread worker."""
         path = str(path)
         if path not in self.extra_dirs:
             self.extra_dirs.append(path)
-        self.update_state(active=load_active(path))
+        self.update_state(active=pending(path))
+        self._load_active(path)
 
     def reload_checkpoint(self) -> None:
-        """Load the active checkpoint's folder again (the screens redraw from it)."""
-        active = self.state.active
-        self.update_state(active=load_active(active.path, active.source))
+        """Read the active checkpoint's folder again (the screens redraw from it when it
+        is loaded; until then they keep what they show); a note says what was read."""
+        self._load_active(self.state.active.path, note="read again")
 
     def check_checkpoint_files(self) -> bool:
-        """Load the active checkpoint again if its files changed on disk (a few ``stat``
-        calls when they did not); True when it was reloaded."""
-        if not self.state.active.changed_on_disk():
-            return False
-        self.reload_checkpoint()
+        """Read the active checkpoint again if its files changed on disk (a few ``stat``
+        calls when they did not); True when a reload was started."""
         active = self.state.active
-        if active.checkpoint is not None:
-            rule = active.rule.replace(">=", " ≥ ")
-            self.notify(f"{active.path} changed on disk: reloaded, threshold "
-                        f"{active.threshold:.4f} ({rule})", markup=False)
-        else:
-            self.notify(f"{active.path} changed on disk: {active.error}", severity="warning",
-                        markup=False)
+        if active.loading or self._loading is not None or not active.changed_on_disk():
+            return False
+        self._load_active(active.path, note="changed on disk")
         return True
+
+    def _load_active(self, path: str, note: str | None = None) -> None:
+        """Start reading ``path`` in a thread (a newer request supersedes it); ``note``:
+        say what was read when it is done ("changed on disk: reloaded, threshold …")."""
+        self._loading = path
+        self._active_worker(path, note)
+
+    @work(thread=True, exclusive=True, group="active-checkpoint", exit_on_error=False)
+    def _active_worker(self, path: str, note: str | None) -> None:
+        value = load_active(path)      # never raises: a problem is value.error
+        if not get_current_worker().is_cancelled:
+            self.call_from_thread(self._active_loaded, value, note)
+
+    def _active_loaded(self, value: ActiveCheckpoint, note: str | None) -> None:
+        """A load finished: it becomes the state unless another path was asked for since."""
+        if value.path != self.state.active.path:
+            return
+        self._loading = None
+        self.update_state(active=value)
+        if note is None:
+            return
+        if value.checkpoint is not None:
+            rule = value.rule.replace(">=", " ≥ ")
+            self.notify(f"{value.path} {note}: threshold {value.threshold:.4f} ({rule})",
+                        markup=False)
+        else:
+            self.notify(f"{value.path} {note}: {value.error}", severity="warning",
+                        markup=False)
 
     def set_runner(self, runner) -> None:
         """A run was started (or resumed) here: remember its handle and folder."""
@@ -229,10 +255,44 @@ class ChexminiApp(App):
 
         self.push_screen(QuitScreen(), decided)
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """No worker fails silently: one that ended on an error it did not handle itself
+        (each screen's workers report their own) is one inline line naming its job."""
+        if event.state is WorkerState.ERROR:
+            err = event.worker.error
+            self.notify(f"{event.worker.group or event.worker.name} failed: "
+                        f"{type(err).__name__}: {err}", severity="error", markup=False,
+                        timeout=10)
+
+    def _print_error_renderables(self) -> None:
+        """An unexpected error's traceback goes to a crash report (its path is kept in
+        :attr:`crash_report` for the one line ``chexmini-tui`` prints), not over the
+        terminal."""
+        if self._exit_renderables:
+            self.crash_report = write_crash_report(list(self._exit_renderables))
+            self._exit_renderables.clear()
+
     def run_finished(self) -> None:
         """Called by the Train screen when its run reaches a final state."""
         if self.quit_when_done:
             self.exit()
+
+
+def write_crash_report(renderables: list) -> str | None:
+    """Write Textual's error renderables (the traceback of an unexpected error) to a new
+    private file (mode 600, never an existing path); its path, or None if it could not be
+    written."""
+    from rich.console import Console
+
+    try:
+        fd, path = tempfile.mkstemp(prefix="chexmini-tui-crash-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as fh:
+            console = Console(file=fh, width=120, color_system=None, force_terminal=False)
+            for item in renderables:
+                console.print(item)
+    except OSError:
+        return None
+    return path
 
 
 def _typing(widget) -> bool:

@@ -58,35 +58,35 @@ def _open(app, path: str) -> None:
 
 
 def _reload(app) -> None:
-    app.reload_checkpoint()
-    active = app.state.active
-    if active.checkpoint is None:
-        app.notify(f"{active.path}: {active.error}", severity="warning", markup=False)
-    else:
-        app.notify(f"read {active.path} again: threshold {active.threshold:.4f}", markup=False)
+    app.reload_checkpoint()     # says what it read when it is done
 
 
-def export_target(checkpoint: str, fmt: str) -> Path:
-    """Where the palette's export writes: a sibling folder named after the layout; for the
-    shipped checkpoint, ``artifacts-FORMAT`` in the current folder (nothing is written
-    beside an installed package)."""
+def export_target(checkpoint: str, fmt: str) -> Path | None:
+    """Where the palette's export writes: a sibling folder named after the layout
+    (``.`` and ``..`` are named by the folder they stand for; None for ``/``, which has no
+    sibling); for the shipped checkpoint, ``artifacts-FORMAT`` in the current folder
+    (nothing is written beside an installed package)."""
     p = Path(checkpoint)
     if is_shipped(p):
         return Path(f"{DEFAULT_NAME}-{fmt}")
-    return p.with_name(f"{p.name}-{fmt}")
+    if p.name in ("", "..") or ".." in p.parts:
+        p = p.resolve()
+    return p.with_name(f"{p.name}-{fmt}") if p.name else None
 
 
-def _export(app, fmt: str) -> None:
+def _export(app, fmt: str, out: Path) -> None:
     src = app.state.active_checkpoint
-    out = export_target(src, fmt)
 
     def work() -> None:
         try:
             res = export_checkpoint(src, out, fmt)  # a folder holding a checkpoint is refused
         except (ChexminiError, OSError) as exc:
-            app.call_from_thread(app.notify, f"export failed: {exc}", severity="error")
+            app.call_from_thread(app.notify, f"export failed: {exc}", severity="error",
+                                 markup=False)
             return
-        app.call_from_thread(app.notify, f"exported {src} → {res.out} ({fmt} layout)")
+        # anything else: the app's worker handler says so in one line
+        app.call_from_thread(app.notify, f"exported {src} → {res.out} ({fmt} layout)",
+                             markup=False)
 
     app.run_worker(work, thread=True, group="export", exit_on_error=False)
 
@@ -154,14 +154,19 @@ def app_commands(app) -> list[Command]:
                 partial(_on_screen, app, "evaluate", "operating_point")),
         Command("error gallery", "Evaluate: browse a confusion-matrix cell's images, "
                 "most confident first (g)", partial(_on_screen, app, "evaluate", "gallery")),
+        Command("filter grid of the run", "Train: fc1's templates after each epoch, in "
+                "place of the plots (g)", partial(_on_screen, app, "train", "toggle_filters")),
+        Command("filter grid of a checkpoint", "Inspect: every fc1 template of the "
+                "highlighted checkpoint (f)", partial(_on_screen, app, "inspect", "filters")),
     ]
     out.append(Command("reload the active checkpoint", "read its files again (every screen "
                        "follows; changes on disk are also seen within a second)",
                        partial(_reload, app)))
     for fmt in FORMATS:
         target = export_target(st.active_checkpoint, fmt)
+        why = "" if target is not None else "the root folder has no sibling to write to"
         out.append(Command(f"export active checkpoint ({fmt})", f"write it to {target}",
-                           partial(_export, app, fmt)))
+                           None if why else partial(_export, app, fmt, target), why))
     out += [Command("help", "keys and screens (?)", app.action_help),
             Command("quit", "quit (asks first while a run is in progress)",
                     app.action_request_quit)]

@@ -96,3 +96,13 @@ class GalleryItemReady(Message):
     item: Any = None
     error: str | None = None
     source: Any = None
+
+
+@dataclass
+class FirstLayerLoaded(Message):
+    """fc1 of the checkpoint ``path`` was read for the filter grid (``layer``: a
+    :class:`core.inference.filters.FirstLayer`), or ``error`` says why not."""
+
+    path: str
+    layer: Any = None
+    error: str | None = None

@@ -38,6 +38,8 @@ STEP_INTERVAL = 0.1
 #: The worker sleeps YIELD_FOR seconds every YIELD_EVERY seconds (see ``run``).
 YIELD_EVERY = 0.02
 YIELD_FOR = 0.001
+#: fc1 units whose templates the engine sends after each epoch (the Train screen's grid).
+LIVE_TEMPLATES = 32
 
 
 class TrainRunner:
@@ -148,7 +150,7 @@ class TrainRunner:
                 self._status("loading", f"loading data: {self.source}")
                 self.data = load_data(self.source, image_size=self.config.image_size)
             gen = train(self.config, self.data, self.out_dir, control=self.control,
-                        resume=self.resuming)
+                        resume=self.resuming, templates=LIVE_TEMPLATES)
             self._status("running")
             while True:
                 if worker.is_cancelled or self._abort:

@@ -13,7 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.events import CheckpointSaved, EpochEnd, Event, Finished, RunStarted, StepDone
+from core.events import (
+    CheckpointSaved,
+    EpochEnd,
+    Event,
+    Finished,
+    RunStarted,
+    StepDone,
+    Templates,
+)
 
 #: Smoothing of the samples/s read-out (exponential moving average weight).
 EMA = 0.2
@@ -65,6 +73,8 @@ class RunDisplayState:
     n_events: int = 0
     bad_lines: int = 0        # events.jsonl lines skipped as not valid events
     log: list[str] = field(default_factory=list)
+    #: fc1's first units after the latest epoch (live runs only: not in events.jsonl)
+    templates: Templates | None = None
 
     # -- folding ---------------------------------------------------------------------
     def apply(self, ev: Event) -> None:
@@ -83,6 +93,8 @@ class RunDisplayState:
                                                         if ev.step else "")
         elif isinstance(ev, Finished):
             self._finished(ev)
+        elif isinstance(ev, Templates):
+            self.templates = ev
 
     def apply_all(self, events: list[Event]) -> None:
         for ev in events:

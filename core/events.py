@@ -7,6 +7,8 @@ Every event is a small dataclass that round-trips through JSON (``to_dict`` /
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import functools
 import json
@@ -14,6 +16,8 @@ import os
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple, get_args, get_type_hints
+
+import numpy as np
 
 from core.foundation import safe_io
 from core.foundation.errors import ChexminiError
@@ -112,8 +116,52 @@ class Finished(Event):
     seconds: float
 
 
+@dataclass
+class Templates(Event):
+    """fc1's first units as small images, after an epoch (the Train screen's filter grid).
+
+    ``units``: the first ``len(units)`` hidden units of fc1 in the grid's order
+    (:func:`core.evaluation.templates.unit_order`: not dead first, ``‖w_j‖`` descending;
+    ``dead[i]``: never active on the validation images); ``norms[i]`` = ``‖w_j‖``;
+    ``data``: their templates mean-pooled to ``side × side``, each quantised to int8 as
+    ``round(127 · t / scales[i])`` with ``scales[i] = max |t|``, base64 of the
+    ``(N, side, side)`` bytes (:meth:`tiles` decodes). ``n_units``/``n_dead``: fc1's width
+    and its dead units. Yielded by the trainer, not written to ``events.jsonl``."""
+
+    kind: ClassVar[str] = "templates"
+    epoch: int
+    n_units: int
+    n_dead: int
+    side: int
+    units: list
+    norms: list
+    dead: list
+    scales: list
+    data: str
+
+    @classmethod
+    def encode(cls, epoch: int, n_units: int, n_dead: int, units: np.ndarray,
+               norms: np.ndarray, dead: np.ndarray, tiles: np.ndarray) -> Templates:
+        """Quantise ``tiles: (N, side, side)`` (see the class docstring)."""
+        tiles = np.asarray(tiles, dtype=np.float64)
+        scales = np.abs(tiles).reshape(len(tiles), -1).max(axis=1, initial=0.0)
+        safe = np.where(scales > 0, scales, 1.0)[:, None, None]
+        q = np.clip(np.round(127 * tiles / safe), -127, 127).astype(np.int8)
+        return cls(int(epoch), int(n_units), int(n_dead), int(tiles.shape[-1]),
+                   [int(u) for u in units], [float(n) for n in norms],
+                   [bool(d) for d in dead], [float(s) for s in scales],
+                   base64.b64encode(q.tobytes()).decode("ascii"))
+
+    def tiles(self) -> np.ndarray:
+        """The templates ``(N, side, side)`` float32, ``t ≈ q · scale / 127``."""
+        q = np.frombuffer(base64.b64decode(self.data), dtype=np.int8)
+        q = q.reshape(len(self.units), self.side, self.side).astype(np.float32)
+        return q * (np.asarray(self.scales, np.float32)[:, None, None] / 127)
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.kind: cls for cls in (RunStarted, StepDone, EpochEnd, CheckpointSaved, Finished)
+    cls.kind: cls for cls in (RunStarted, StepDone, EpochEnd, CheckpointSaved, Finished,
+                              Templates)
 }
 
 #: Bytes read from an events.jsonl per call (the rest is read by the next call); a line
@@ -161,12 +209,30 @@ def _nested_ok(cls: type[Event], d: dict[str, Any]) -> bool:
                         for v in d["splits"].values()))
     if cls is Finished:
         return _numbers_dict(d["validation"]) and _numbers_dict(d["test"])
+    if cls is Templates:
+        return _templates_ok(d)
     if cls is EpochEnd:
         health, system = d.get("health", {}), d.get("system", {})
         return (_numbers_dict(system, none_ok=True)
                 and all(isinstance(v, dict) and _numbers_dict(v, none_ok=True)
                         for v in health.values()))
     return True
+
+
+def _templates_ok(d: dict[str, Any]) -> bool:
+    """Lists of one length, of the right types, and ``data`` decoding to that many tiles."""
+    n = len(d["units"])
+    if not (all(is_int(u) for u in d["units"]) and all(is_number(v) for v in d["norms"])
+            and all(is_number(v) for v in d["scales"])
+            and all(isinstance(v, bool) for v in d["dead"])
+            and len(d["norms"]) == len(d["scales"]) == len(d["dead"]) == n
+            and 0 < d["side"] <= 64):
+        return False
+    try:
+        size = len(base64.b64decode(d["data"], validate=True))
+    except (binascii.Error, ValueError):
+        return False
+    return size == n * d["side"] ** 2
 
 
 @functools.cache

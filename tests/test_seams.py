@@ -69,6 +69,16 @@ def make_fresh(root: Path) -> Path:
     return out
 
 
+def make_rmsprop(root: Path) -> Path:
+    """A run trained by ``chexmini train --optimizer rmsprop`` (its config records it)."""
+    out = root / "rmsprop"
+    cfg = tiny_config(epochs=2)
+    _ok(["train", "--data", "synthetic:240", "--out", out, "--epochs", cfg.epochs,
+         "--hidden-dims", ",".join(map(str, cfg.hidden_dims)), "--batch-size", cfg.batch_size,
+         "--optimizer", "rmsprop", "--quiet"])
+    return out
+
+
 def make_shipped(root: Path) -> Path:
     """The checkpoint shipped in ``artifacts/`` (a copy, its shipped mark included)."""
     return Path(shutil.copytree(REPO / "artifacts", root / "shipped"))
@@ -165,6 +175,7 @@ def make_saved_op(root: Path) -> Path:
 #: How a checkpoint folder came to be. One line adds a kind to every consumer.
 KINDS: dict[str, Callable[[Path], Path]] = {
     "fresh": make_fresh,
+    "rmsprop": make_rmsprop,
     "shipped": make_shipped,
     "installed": make_installed,
     "published": make_published,
@@ -308,6 +319,18 @@ def inspect(ck: Path, images: list[Path]) -> Seen:
     return Seen(threshold=d["active_threshold"])
 
 
+def inspect_filters(ck: Path, images: list[Path]) -> Seen:
+    """``inspect --filters``: a PNG with every fc1 unit; dead units only with the images."""
+    out = ck.parent / f"{ck.name}.filters.png"
+    rc, stdout, err = _cli(["inspect", ck, "--filters", out])
+    assert rc == 0 and "Traceback" not in err, err
+    from core.inference import load_checkpoint
+
+    assert f"filters: {load_checkpoint(ck).model.widths[1]} fc1 templates" in stdout
+    assert Image.open(out).format == "PNG"
+    return Seen()
+
+
 def gradcheck(ck: Path, images: list[Path]) -> Seen:
     d = _json(["gradcheck", "--checkpoint", ck, "--samples", "2", "--batch", "2", "--json"])
     assert d["passed"], d
@@ -373,6 +396,7 @@ CONSUMERS: dict[str, Callable[[Path, list[Path]], Seen]] = {
     "evaluate": evaluate,
     "evaluate --data": evaluate_data,
     "inspect": inspect,
+    "inspect --filters": inspect_filters,
     "gradcheck": gradcheck,
     "gallery": gallery,
     "export": export,

@@ -19,10 +19,12 @@ reaches all of it: ↑/↓, PageUp/PageDown, Home/End (and Tab gives the focus b
 
 from __future__ import annotations
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
+from textual.worker import get_current_worker
 
 from chexmini_tui.active import ActiveCheckpoint
 from chexmini_tui.markup import esc
@@ -87,6 +89,8 @@ class EvaluateScreen(BaseScreen):
         self._metrics: dict = {}
         self._plots_due = False
         self._shown_rule: str | None = None
+        self._gallery_due = False     # g (or the palette) asked while the scores load
+        self._reading = False         # the scores of ``shown`` are being read
 
     @property
     def loaded_for(self) -> str | None:
@@ -136,19 +140,44 @@ class EvaluateScreen(BaseScreen):
 
     # -- data ----------------------------------------------------------------------------------
     def load(self) -> None:
-        self.shown = self.app.state.active
-        path = self.shown.path
-        self.report, self.threshold = None, None
-        try:
-            self.report = score_report(path)
-            self.threshold = self.report.saved_threshold
-            self.rule, self._rule_index = self._saved_rule(self.report)
-            self.error = None
-        except ChexminiError as exc:
-            self.error = str(exc)
-        except Exception as exc:  # noqa: BLE001 - shown inline, never a traceback
-            self.error = f"{path}: cannot evaluate ({type(exc).__name__}: {exc})"
+        """Read the active checkpoint's scores in a thread worker ("loading…" meanwhile)."""
+        self.shown = active = self.app.state.active
+        self.report, self.threshold, self.error = None, None, active.problem
+        self._reading, self._gallery_due = True, False
         self.update_view(first=True)
+        if not active.loading:
+            self._load_worker(active)
+
+    @work(thread=True, exclusive=True, group="evaluate-load", exit_on_error=False)
+    def _load_worker(self, active: ActiveCheckpoint) -> None:
+        report, error = None, None
+        try:
+            report = score_report(active.path)
+        except ChexminiError as exc:
+            error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - shown inline, never a traceback
+            error = f"{active.path}: cannot evaluate ({type(exc).__name__}: {exc})"
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._loaded, active, report, error)
+
+    def _loaded(self, active: ActiveCheckpoint, report: ScoreReport | None,
+                error: str | None) -> None:
+        if active is not self.shown:       # another checkpoint became active since
+            return
+        self._reading = False
+        self.report, self.error = report, error
+        if report is not None:
+            self.threshold = report.saved_threshold
+            self.rule, self._rule_index = self._saved_rule(report)
+        self.update_view(first=True)
+        if self._gallery_due:
+            self._gallery_due = False
+            self.action_gallery()
+
+    @property
+    def reading_scores(self) -> bool:
+        """The scores shown are still being read (or the checkpoint is still loading)."""
+        return self.shown is None or self._reading
 
     def action_reload(self) -> None:
         """Read the active checkpoint's folder again (every screen follows)."""
@@ -168,6 +197,9 @@ class EvaluateScreen(BaseScreen):
         return report.saved_rule, -1
 
     def action_gallery(self) -> None:
+        if self.report is None and self.reading_scores:
+            self._gallery_due = True         # opened when the scores arrive
+            return
         if self.report is None:
             self.notify(f"no scores to browse: {self.error}", severity="warning", markup=False)
             return
@@ -207,6 +239,15 @@ class EvaluateScreen(BaseScreen):
         self.rule = rule
         self.update_view()
 
+    def _no_report_text(self) -> str:
+        """What the head says with no scores: loading, or why not and what to do."""
+        head = f"[b]checkpoint[/] {esc(self.loaded_for)}\n"
+        if self.reading_scores:
+            return head + "[dim]loading…[/]"
+        return (head + f"[red]✗ {esc(self.error)}[/]\n[dim]Train a model (1), or pick a "
+                "checkpoint in Inspect (4) and press Enter; start the app with "
+                "--checkpoint DIR.[/]")
+
     def metrics_at(self, split: str) -> dict:
         s, y = self.data[split]
         m = binary_metrics(s, y, self.threshold)
@@ -221,9 +262,7 @@ class EvaluateScreen(BaseScreen):
               "test": self.query_one("#cm-test", ConfusionMatrix)}
         table = self.query_one("#ev-metrics", MetricsTable)
         if self.report is None:
-            info.update(f"[b]checkpoint[/] {esc(self.loaded_for)}\n[red]✗ {esc(self.error)}[/]\n"
-                        "[dim]Train a model (1), or pick a checkpoint in Inspect (4) and press "
-                        "Enter; start the app with --checkpoint DIR.[/]")
+            info.update(self._no_report_text())
             for widget in cm.values():
                 widget.show(None)
             table.show({})

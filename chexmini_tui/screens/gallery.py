@@ -59,6 +59,8 @@ class GalleryScreen(BaseScreen):
         self.pos = 0
         self.token: tuple | None = None
         self.item = None                 # the core.inference.gallery.GalleryItem on show
+        #: the active checkpoint's path in the last state this screen was told of
+        self._told = active.path
 
     @property
     def checkpoint(self) -> str:
@@ -75,8 +77,11 @@ class GalleryScreen(BaseScreen):
         self.refresh_cell()
 
     def on_state_changed(self) -> None:
-        """Another checkpoint became active: back to Evaluate, which loads its scores."""
-        if self.app.state.active_checkpoint != self.checkpoint and self.is_current:
+        """Another checkpoint became active while this shows: back to Evaluate, which
+        loads its scores. (Made active elsewhere, it is said when this shows again.)"""
+        now, told = self.app.state.active_checkpoint, self._told
+        self._told = now
+        if now != told and now != self.checkpoint and self.is_current:
             self.app.pop_screen()
 
     def follow_active(self) -> None:
@@ -163,7 +168,7 @@ class GalleryScreen(BaseScreen):
     def _split_worker(self, split: str, active: ActiveCheckpoint) -> None:
         try:
             if active.checkpoint is None:
-                raise ChexminiError(active.error or f"{active.path}: no checkpoint")
+                raise ChexminiError(active.problem)
             run = locate(active.path, split)
         except Exception as exc:  # noqa: BLE001 - shown inline, never a traceback
             self.post_message(GallerySplitLoaded(split, error=_message(exc), source=active))

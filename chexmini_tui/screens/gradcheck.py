@@ -170,6 +170,10 @@ class GradcheckScreen(BaseScreen):
     def action_run(self) -> None:
         if self.running:
             return
+        if self.source == "checkpoint" and self.app.state.active.loading:
+            self.note = "the checkpoint is still loading: press g again in a moment"
+            self._summary()
+            return
         try:
             eps, n, dims = self.params()
         except ChexminiError as exc:
@@ -215,7 +219,7 @@ class GradcheckScreen(BaseScreen):
                 what = f"fresh model {'→'.join(map(str, model.widths))}"
             elif source == "checkpoint":
                 if active.checkpoint is None:
-                    raise ChexminiError(active.error or f"{active.path}: no checkpoint")
+                    raise ChexminiError(active.problem)
                 with active.lock:     # a copy: the other screens' passes go on
                     model = active.checkpoint.model.copy()
                 what = f"checkpoint {active.path}"

@@ -9,10 +9,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 from chexmini_tui.keymap import GLOBAL_BINDINGS, MODES
 from chexmini_tui.screens.base import SCREENS
+from chexmini_tui.screens.filters import FiltersScreen
 from chexmini_tui.screens.gallery import GalleryScreen
 
 NOTES = """\
@@ -81,6 +82,7 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll():
             yield Static(self._keys_table())
             yield Static(NOTES, markup=True)
+        yield Footer()          # this dialog's own keys, not the screen's below
 
     def _keys_table(self) -> Table:
         table = Table(title="chexmini-tui — keys", title_style="bold", expand=True,
@@ -95,6 +97,8 @@ class HelpScreen(ModalScreen[None]):
                 table.add_row(title, key, desc)
         for key, desc in screen_keys(GalleryScreen):
             table.add_row("Gallery", key, desc)
+        for key, desc in screen_keys(FiltersScreen):
+            table.add_row("Filters", key, desc)
         table.add_row("help", "esc / ?", Text("close this help"))
         return table
 
@@ -120,8 +124,10 @@ def _bindings(bindings) -> list[tuple[str, str]]:
 
 
 def global_keys() -> list[tuple[str, str]]:
-    """The app-wide keys, as (key, description) rows."""
-    return _bindings(GLOBAL_BINDINGS)
+    """The app-wide keys, as (key, description) rows (with Textual's command palette)."""
+    palette = ("ctrl+p", "command palette: every action by name (start, stop, open a "
+                         "checkpoint, attach, export …)")
+    return [*_bindings(GLOBAL_BINDINGS), palette]
 
 
 def screen_keys(cls) -> list[tuple[str, str]]:

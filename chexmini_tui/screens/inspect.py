@@ -51,6 +51,8 @@ class InspectScreen(BaseScreen):
         Binding("o", "sort", "sort"),
         Binding("O", "reverse_sort", "reverse sort", show=False),
         Binding("a", "attach", "attach"),
+        Binding("f", "filters", "filters",
+                tooltip="the highlighted checkpoint's fc1 templates: what the first layer learned"),
         Binding("l", "rescan", "rescan"),
     ]
 
@@ -213,6 +215,16 @@ class InspectScreen(BaseScreen):
     def action_reverse_sort(self) -> None:
         self.query_one(RunTable).flip_sort()
         self._status()
+
+    def action_filters(self) -> None:
+        """The highlighted checkpoint's filter grid (:class:`FiltersScreen`)."""
+        from chexmini_tui.screens.filters import FiltersScreen
+
+        if self.selected is None or self.selected.summary is None:
+            self.notify("no checkpoint highlighted: its filters need its model.npz",
+                        severity="error", markup=False)
+            return
+        self.app.push_screen(FiltersScreen(self.selected.path))
 
     def action_attach(self) -> None:
         if self.selected is None:

@@ -84,6 +84,8 @@ class PredictScreen(BaseScreen):
         super().__init__()
         #: the active checkpoint what is shown was computed with
         self.shown: ActiveCheckpoint | None = None
+        #: the file to predict again once a checkpoint still loading is loaded
+        self._again: str | None = None
         self.xray_rules = True
         self.last: dict | None = None   # {"path", "prob", "label", "threshold", "truth", "ood"}
         self.error: str | None = None
@@ -133,7 +135,9 @@ class PredictScreen(BaseScreen):
 
     @property
     def load_error(self) -> str | None:
-        return None if self.shown is None else self.shown.error
+        """Why there is no model (still loading, or the load's error); None with one."""
+        return None if self.shown is None or self.shown.checkpoint is not None \
+            else self.shown.problem
 
     def follow_active(self) -> None:
         """Another checkpoint is active, or it was loaded again: drop every result of the
@@ -141,7 +145,8 @@ class PredictScreen(BaseScreen):
         active = self.app.state.active
         if active is self.shown:
             return
-        again = self.last["path"] if self.last is not None else None
+        again = self.last["path"] if self.last is not None else self._again
+        self._again = again if active.loading else None   # predicted again once loaded
         had_rows = bool(self.results)
         self.shown = active
         self.workers.cancel_group(self, "predict")
@@ -233,6 +238,8 @@ class PredictScreen(BaseScreen):
         path = Path(path)
         self.folder_note = None
         if self.model is None:
+            if self.shown is not None and self.shown.loading:
+                self._again = path       # predicted when the checkpoint is loaded
             self.error = f"no model: {self.load_error}"
             self.render_result()
             return
@@ -333,6 +340,9 @@ class PredictScreen(BaseScreen):
             head += f"   threshold {self.threshold:.4f}"
             if self.shown.checkpoint.operating_point is not None:
                 head += f" [dim]({_esc(self.shown.rule.replace('>=', ' ≥ '))})[/]"
+        if self.model is None and self.shown is not None and self.shown.loading:
+            out.update(f"{head}\n[dim]loading…[/]")
+            return
         if self.model is None:
             out.update(f"{head}\n[red]✗ {_esc(str(self.load_error))}[/]\n[dim]Pick a "
                        "checkpoint in Inspect (4) or start with --checkpoint DIR.[/]")

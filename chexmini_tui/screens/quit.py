@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Footer, Static
 
 
 class QuitScreen(ModalScreen[str | None]):
@@ -42,7 +42,7 @@ class QuitScreen(ModalScreen[str | None]):
                 yield Button("Stop & quit (s)", id="stop", variant="warning")
                 yield Button("Abort (a)", id="abort", variant="error")
                 yield Button("Cancel (esc)", id="cancel")
-
+        yield Footer()          # this dialog's own keys, not the Train screen's
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss({"stop": "stop", "abort": "abort"}.get(event.button.id or ""))
 

@@ -51,6 +51,8 @@ class TrainScreen(BaseScreen):
         Binding("t", "toggle_table", "table/log"),
         Binding("h", "toggle_health", "health",
                 tooltip="training health per layer, warnings, CPU and memory"),
+        Binding("g", "toggle_filters", "filters",
+                tooltip="fc1's templates: what the first layer learned, redrawn each epoch"),
         Binding("d", "detach", "detach"),
         Binding("escape", "blur", "leave field", show=False),
     ]
@@ -71,6 +73,9 @@ class TrainScreen(BaseScreen):
     TrainScreen #health-view { display: none; }
     TrainScreen.-health #health-view { display: block; }
     TrainScreen.-health #train-plots, TrainScreen.-health #train-bottom { display: none; }
+    TrainScreen #filter-grid { display: none; }
+    TrainScreen.-filters #filter-grid { display: block; }
+    TrainScreen.-filters #train-plots, TrainScreen.-filters #train-bottom { display: none; }
     """
 
     def __init__(self) -> None:
@@ -177,8 +182,18 @@ class TrainScreen(BaseScreen):
 
     def action_toggle_health(self) -> None:
         """The health view (and system pane) in place of the plots, table and log."""
-        self.toggle_class("-health")
-        if self.has_class("-health"):
+        self._show_pane("-health")
+
+    def action_toggle_filters(self) -> None:
+        """fc1's templates (:class:`FilterGrid`) in place of the plots, table and log."""
+        self._show_pane("-filters")
+
+    def _show_pane(self, pane: str) -> None:
+        """Toggle ``pane`` (``-health`` or ``-filters``): one at a time, without the form."""
+        shown = not self.has_class(pane)
+        self.remove_class("-health", "-filters")
+        self.set_class(shown, pane)
+        if shown:
             self.set_form(False)
         self.panel.plots_dirty = True
 

@@ -17,6 +17,7 @@ from textual.containers import Container, Vertical
 
 from chexmini_tui.state import RunDisplayState
 from chexmini_tui.widgets.epoch_table import EpochTable
+from chexmini_tui.widgets.filter_grid import FilterGrid, GridData
 from chexmini_tui.widgets.health_view import HealthView
 from chexmini_tui.widgets.run_log import RunLog
 from chexmini_tui.widgets.run_progress import RunProgress
@@ -45,6 +46,7 @@ class RunView(Vertical):
             yield EpochTable(id="epoch-table")
             yield RunLog(id="train-log")
         yield HealthView(id="health-view")   # shown instead of the two above by the screen
+        yield FilterGrid(id="filter-grid")   # likewise
 
     def apply(self, events: Sequence[Event]) -> None:
         """Fold ``events`` into the state (drawn by the next :meth:`draw`)."""
@@ -89,3 +91,22 @@ class RunView(Vertical):
         health = self.query_one(HealthView)
         if health.display:
             health.show(self.state)
+        grid = self.query_one(FilterGrid)
+        if grid.display:
+            grid.show(live_grid(self.state), NO_LIVE_TEMPLATES)
+
+
+#: What the filter grid says when the run on screen brought no templates.
+NO_LIVE_TEMPLATES = ("fc1's templates are drawn after each epoch of a run trained in this "
+                     "app (they are not in events.jsonl); a finished run's: Inspect, f")
+
+
+def live_grid(state: RunDisplayState) -> GridData | None:
+    """The grid of the latest :class:`~core.events.Templates` event, if any."""
+    ev = state.templates
+    if ev is None:
+        return None
+    dead = f"{ev.n_dead} dead" if state.hist_health and state.hist_health[-1] else "dead: n/a"
+    return GridData(ev.tiles(), ev.units, ev.dead,
+                    f"fc1 templates · epoch {ev.epoch} · first {len(ev.units)} of "
+                    f"{ev.n_units} by ‖w‖, dead last · {dead}")

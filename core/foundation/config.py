@@ -44,6 +44,8 @@ class TrainConfig:
     beta1: float = 0.9
     beta2: float = 0.999
     adam_eps: float = 1e-8
+    rmsprop_rho: float = 0.9
+    rmsprop_eps: float = 1e-8
     flip_prob: float = 0.5
     brightness: float = 0.1
     noise_std: float = 0.02
@@ -143,8 +145,8 @@ def parse_hidden_dims(text: str) -> list[int]:
 
 #: Accepted range of every numeric field (keyword arguments of :func:`check_number`).
 #: ``lr_min`` is checked against ``lr`` separately. Augmentation strengths are in [0, 1]
-#: pixel units (pixels are in [0, 1]); Adam's epsilon must survive float32 (its smallest
-#: normal number), or 0/0 gives NaN for any parameter whose gradient is exactly 0.
+#: pixel units (pixels are in [0, 1]); Adam's and RMSProp's epsilons must survive float32
+#: (its smallest normal number), or 0/0 gives NaN for any parameter whose gradient is exactly 0.
 NUMBER_RULES: dict[str, dict] = {
     "image_size": {"lo": 4, "hi": 1024, "integer": True},
     "dropout": {"lo": 0, "hi": 1, "hi_open": True},
@@ -159,12 +161,14 @@ NUMBER_RULES: dict[str, dict] = {
     "beta1": {"lo": 0, "hi": 1, "hi_open": True},
     "beta2": {"lo": 0, "hi": 1, "hi_open": True},
     "adam_eps": {"lo": float(np.finfo(np.float32).tiny)},
+    "rmsprop_rho": {"lo": 0, "hi": 1, "hi_open": True},
+    "rmsprop_eps": {"lo": float(np.finfo(np.float32).tiny)},
     "flip_prob": {"lo": 0, "hi": 1},
     "brightness": {"lo": 0, "hi": 1},
     "noise_std": {"lo": 0, "hi": 1},
     "checkpoint_every": {"lo": 0, "integer": True},   # 0: save the resume state by cost
 }
-CHOICES = {"optimizer": ("adam", "sgd"), "lr_schedule": ("cosine", "constant"),
+CHOICES = {"optimizer": ("adam", "sgd", "rmsprop"), "lr_schedule": ("cosine", "constant"),
            "class_weight": ("none", "balanced")}
 
 # Fields that may differ when a run is resumed (they do not change the maths).

@@ -77,7 +77,7 @@ CONFIG_FIELDS: dict[str, ConfigField] = {f.name: f for f in (
     _f("hidden_dims", "dims", "hidden layer widths, comma-separated (e.g. 1024,256,64; '' for "
                               "none)"),
     _f("dropout", "float", "dropout rate after each hidden ReLU"),
-    _f("optimizer", "choice", "adam or sgd"),
+    _f("optimizer", "choice", "adam, sgd or rmsprop"),
     _f("lr", "float", "initial learning rate"),
     _f("lr_schedule", "choice", "cosine or constant"),
     _f("weight_decay", "float", "L2 weight decay on weights (not biases)"),
@@ -95,6 +95,9 @@ CONFIG_FIELDS: dict[str, ConfigField] = {f.name: f for f in (
     _f("beta1", "float", "Adam beta1"),
     _f("beta2", "float", "Adam beta2"),
     _f("adam_eps", "float", "Adam epsilon"),
+    _f("rmsprop_rho", "float", "RMSProp decay rho of the squared-gradient average",
+       "rmsprop rho"),
+    _f("rmsprop_eps", "float", "RMSProp epsilon", "rmsprop eps"),
     _f("flip_prob", "float", "horizontal-flip probability"),
     _f("brightness", "float", "brightness jitter (± in [0,1] pixel units)"),
     _f("noise_std", "float", "Gaussian pixel-noise std (in [0,1] pixel units)"),

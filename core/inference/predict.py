@@ -11,6 +11,7 @@ import numpy as np
 
 from core.evaluation.metrics import label_of
 from core.foundation.errors import ChexminiError
+from core.foundation.progress import Tick, TickFn, tick_or_nothing
 from core.nn.model import MLP
 from core.nn.preprocess import preprocess_image
 
@@ -67,14 +68,16 @@ class Prediction:
 def predict_files(
     model: MLP, mean: np.ndarray, std: np.ndarray, threshold: float,
     paths: Iterable[str | os.PathLike[str]], batch_size: int = 512, resize: str | None = None,
-    source: str | os.PathLike[str] | None = None,
+    source: str | os.PathLike[str] | None = None, tick: TickFn | None = None,
 ) -> list[Prediction]:
     """Predict many files (resized with ``resize``, by default the filter ``mean`` carries:
     :func:`~core.nn.preprocess.preprocess_image`); a file that cannot be read (missing,
     permission denied, I/O error, undecodable) gets ``error`` instead of a crash, and the
     others are scored. Weights whose output is not finite are a ChexminiError naming
-    ``source`` (the checkpoint's ``model.npz``)."""
+    ``source`` (the checkpoint's ``model.npz``). ``tick`` hears ``Tick("predict", files
+    read, all files)`` after each file (:mod:`core.foundation.progress`)."""
     side = int(round(np.sqrt(model.widths[0])))
+    paths, tick = list(paths), tick_or_nothing(tick)
     out: list[Prediction | None] = []
     batch_x: list[np.ndarray] = []
     batch_pos: list[int] = []
@@ -88,6 +91,7 @@ def predict_files(
             batch_pos.clear()
 
     for path in paths:
+        tick(Tick("predict", len(out), len(paths)))
         try:
             x = preprocess_image(path, side, mean, std, resize)
         except ChexminiError as exc:
@@ -103,4 +107,5 @@ def predict_files(
         if len(batch_x) >= batch_size:
             flush()
     flush()
+    tick(Tick("predict", len(out), len(paths)))
     return [p for p in out if p is not None]

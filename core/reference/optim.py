@@ -52,3 +52,17 @@ def sgd_step(params: dict[str, np.ndarray], grads: dict[str, np.ndarray],
     for k, w in params.items():
         velocity[k] = momentum * velocity[k] + regularised_grad(k, grads[k], w, weight_decay, l1)
         params[k] = w - lr * velocity[k]
+
+
+def rmsprop_step(params: dict[str, np.ndarray], grads: dict[str, np.ndarray],
+                 sq_avg: dict[str, np.ndarray], lr: float, rho: float = 0.9,
+                 eps: float = 1e-8, weight_decay: float = 0.0, l1: float = 0.0) -> None:
+    """One RMSProp step; replaces the arrays in ``params`` and ``sq_avg``::
+
+        s ← ρ s + (1 − ρ) g²
+        θ ← θ − lr · g / (√s + ε)
+    """
+    for k, w in params.items():
+        g = regularised_grad(k, grads[k], w, weight_decay, l1)
+        sq_avg[k] = s = rho * sq_avg[k] + (1 - rho) * g * g
+        params[k] = w - lr * g / (np.sqrt(s) + eps)

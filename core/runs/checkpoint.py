@@ -33,6 +33,7 @@ from core.evaluation.operating_point import OperatingPoint
 from core.foundation import safe_io
 from core.foundation.atomic import write_json, write_npy, write_npz
 from core.foundation.errors import ChexminiError
+from core.foundation.numbers import is_number, show
 from core.foundation.safe_npz import npz_members, read_npz
 from core.nn.model import MLP
 from core.nn.preprocess import NormStats, preprocess_image
@@ -347,6 +348,18 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     active = active_threshold(metrics)
     return Checkpoint(model, NormStats(mean, resize), NormStats(std, resize), active.value,
                       kind, resize, str(ckpt), active.operating_point, active.rule, metrics)
+
+
+def architecture_text(model: MLP, metrics: dict) -> str:
+    """``MLP(4096→1024→256→64→1, dropout 0.3 in training, params=4,474,241)``: the
+    loaded model's shape and size, and the dropout it was *trained* with (from
+    ``metrics.json``'s config; a loaded model runs without dropout, so its own is 0)."""
+    arch = "→".join(str(w) for w in model.widths)
+    config = metrics.get("config") if isinstance(metrics.get("config"), dict) else {}
+    rate = config.get("dropout")
+    drop = (f"dropout {show(rate, 'g')} in training" if is_number(rate)
+            else "dropout not recorded")
+    return f"MLP({arch}, {drop}, params={model.n_parameters():,})"
 
 
 def checkpoint_summary(path: str | os.PathLike[str]) -> dict:

@@ -27,6 +27,7 @@ import numpy as np
 
 from core.foundation.atomic import atomic_open, copy_file, remove_stale_temps
 from core.foundation.errors import ChexminiError
+from core.foundation.progress import Tick, TickFn, tick_or_nothing
 from core.runs import layout
 from core.runs.checkpoint import Checkpoint, load_checkpoint, write_model_card
 from core.runs.folder import RunLock
@@ -52,9 +53,14 @@ class ExportResult:
     training_threshold: float = 0.5
 
 
+#: The task text of an export's ticks (one per file written, of ``len(EXTRA_FILES) + 1``).
+TICK_TASK = "export"
+
+
 def export_checkpoint(src: str | os.PathLike[str], out: str | os.PathLike[str], fmt: str,
-                      overwrite: bool = False) -> ExportResult:
-    """Write checkpoint ``src`` (either layout) into folder ``out`` in layout ``fmt``."""
+                      overwrite: bool = False, tick: TickFn | None = None) -> ExportResult:
+    """Write checkpoint ``src`` (either layout) into folder ``out`` in layout ``fmt``;
+    ``tick`` (:mod:`core.foundation.progress`) hears each file as it is written."""
     if fmt not in FORMATS:
         raise ChexminiError(f"unknown export format {fmt!r} (expected {' or '.join(FORMATS)})")
     ckpt = load_checkpoint(src)
@@ -65,7 +71,7 @@ def export_checkpoint(src: str | os.PathLike[str], out: str | os.PathLike[str], 
     lock = RunLock.acquire(out)  # one writer: a live trainer's folder is refused
     try:
         remove_stale_temps(out)  # of an export or a trainer killed mid-write
-        files = _write(ckpt, out, arrays, new_metrics)
+        files = _write(ckpt, out, arrays, new_metrics, tick_or_nothing(tick))
     finally:
         lock.release()
     return ExportResult(out, fmt, ckpt.resize_filter, ckpt.image_size,
@@ -74,11 +80,13 @@ def export_checkpoint(src: str | os.PathLike[str], out: str | os.PathLike[str], 
 
 
 def _write(ckpt: Checkpoint, out: Path, arrays: dict[str, np.ndarray],
-           metrics: dict) -> list[str]:
+           metrics: dict, tick: TickFn) -> list[str]:
     """Copy the extra files, then stage model.npz and metrics.json and swap both in (the
     old checkpoint stays whole until the new one is completely written)."""
     files = []
-    for name in EXTRA_FILES:
+    total = len(EXTRA_FILES) + 1
+    for i, name in enumerate(EXTRA_FILES):
+        tick(Tick(TICK_TASK, i, total, name))
         if os.path.lexists(Path(ckpt.path) / name):  # a link is refused, not skipped
             copy_file(Path(ckpt.path) / name, out / name)
             files.append(name)
@@ -86,9 +94,11 @@ def _write(ckpt: Checkpoint, out: Path, arrays: dict[str, np.ndarray],
             (out / name).unlink(missing_ok=True)  # a stale file from an overwritten export
     write_model_card(out, metrics)
     files.append(layout.CARD)
+    tick(Tick(TICK_TASK, total - 1, total, layout.MODEL))
     with atomic_open(out / layout.METRICS) as fm, atomic_open(out / layout.MODEL) as fw:
         np.savez(fw, **arrays)
         fm.write((json.dumps(metrics, indent=2) + "\n").encode("utf-8"))
+    tick(Tick(TICK_TASK, total, total, "done"))
     return files  # model.npz is renamed into place first, metrics.json right after
 
 

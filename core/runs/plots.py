@@ -1,4 +1,5 @@
-"""``loss_curve.png``: training curves and validation AUC, drawn with matplotlib (Agg).
+"""``loss_curve.png`` (training curves and validation AUC) and the filter grid of
+``chexmini inspect --filters`` (fc1's templates), drawn with matplotlib (Agg).
 
 matplotlib is imported here, lazily, and only this module uses it.
 """
@@ -6,9 +7,16 @@ matplotlib is imported here, lazily, and only this module uses it.
 from __future__ import annotations
 
 import io
+import math
 import os
 
+import numpy as np
+
+from core.evaluation.templates import diverging_rgb
 from core.foundation.atomic import write_bytes
+
+#: Columns of the filter grid's picture.
+GRID_COLUMNS = 32
 
 
 def render_loss_curve(history: dict[str, list[float]], best_epoch: int | None = None) -> bytes:
@@ -44,3 +52,59 @@ def render_loss_curve(history: dict[str, list[float]], best_epoch: int | None = 
 
 def write_loss_curve(path: str | os.PathLike[str], history: dict, best_epoch: int | None) -> None:
     write_bytes(path, render_loss_curve(history, best_epoch))
+
+
+def _mosaic(tiles: np.ndarray, dead: np.ndarray, cols: int) -> np.ndarray:
+    """RGB uint8 mosaic of ``tiles (N, S, S)``, each in :func:`diverging_rgb` with a
+    2-pixel frame: red for a dead unit, grey otherwise."""
+    n, side = len(tiles), tiles.shape[-1]
+    rows, cell = math.ceil(n / cols), side + 4
+    out = np.full((rows * cell, cols * cell, 3), 255, np.uint8)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        y, x = r * cell, c * cell
+        out[y:y + cell, x:x + cell] = (220, 30, 30) if dead[i] else (90, 90, 90)
+        out[y + 2:y + 2 + side, x + 2:x + 2 + side] = diverging_rgb(tiles[i])
+    return out
+
+
+def render_filter_grid(tiles: np.ndarray, units: np.ndarray, dead: np.ndarray,
+                       title: str) -> bytes:
+    """PNG bytes: ``tiles (N, S, S)`` (unit ``units[i]``'s template) in rows of
+    :data:`GRID_COLUMNS`, each labelled with its unit, dead units framed in red."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib.figure import Figure
+
+    cols = min(GRID_COLUMNS, len(tiles))
+    mosaic = _mosaic(tiles, dead, cols)
+    cell = tiles.shape[-1] + 4
+    inches = mosaic.shape[1] / 100     # one pixel per weight
+    fig = Figure(figsize=(inches, inches * mosaic.shape[0] / mosaic.shape[1] + 0.6), dpi=100)
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0 - 0.6 / fig.get_figheight()))
+    ax.imshow(mosaic, interpolation="nearest")
+    ax.set_axis_off()
+    for i, unit in enumerate(units):
+        r, c = divmod(i, cols)
+        ax.text(c * cell + 3, r * cell + 3, f"{'×' if dead[i] else ''}{unit}", fontsize=5,
+                color="white", va="top", ha="left")
+    fig.suptitle(title, fontsize=10, y=1.0 - 0.1 / fig.get_figheight(), va="top")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    return _rgb_png(buf.getvalue())
+
+
+def _rgb_png(png: bytes) -> bytes:
+    """The PNG without its (opaque) alpha channel: a quarter smaller for noisy pictures."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    with Image.open(io.BytesIO(png)) as im:
+        im.convert("RGB").save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def write_filter_grid(path: str | os.PathLike[str], tiles: np.ndarray, units: np.ndarray,
+                      dead: np.ndarray, title: str) -> None:
+    write_bytes(path, render_filter_grid(tiles, units, dead, title))

@@ -20,6 +20,7 @@ from core.data.split import assign_groups, grouped_kfold
 from core.evaluation.metrics import split_report, youden_threshold
 from core.foundation.checks import check_number
 from core.foundation.config import TrainConfig
+from core.foundation.progress import Tick, TickFn, tick_or_nothing
 from core.training.train import train
 
 
@@ -75,6 +76,11 @@ def _constant(data: DataSplits) -> tuple[float, float, float]:
     return rep["auc"], rep["balanced_accuracy"], split_report(val, data.val.labels, thr)["auc"]
 
 
+#: The task texts of :func:`cross_validate`'s ticks: models done of all, and the epochs of
+#: the model in training (its info names the fold and model).
+TICK_FITS, TICK_EPOCHS = "cross-validation", "epochs"
+
+
 def cross_validate(
     full: Split,
     models: dict[str, TrainConfig | None],
@@ -83,25 +89,42 @@ def cross_validate(
     val_fraction: float = 0.15,
     progress: Callable[[FoldResult], None] | None = None,
     source: str = "",
+    tick: TickFn | None = None,
 ) -> list[FoldResult]:
     """Train and score every model on every fold; see the module docstring. ``source``
-    names the data in error messages."""
-    results = []
+    names the data in error messages. ``progress(result)`` is called as each model's fold
+    is scored; ``tick`` (:mod:`core.foundation.progress`) after each epoch and each fit."""
+    tick = tick_or_nothing(tick)
+    results: list[FoldResult] = []
+    total = k * len(models)
     for f, data in enumerate(fold_splits(full, k, seed, val_fraction, source)):
         sizes = (len(data.train), len(data.val), len(data.test))
         for name, cfg in models.items():
+            tick(Tick(TICK_FITS, len(results), total, f"fold {f + 1}/{k} {name}"))
             if cfg is None:
                 auc, bal, val_auc = _constant(data)
                 res = FoldResult(name, f + 1, auc, bal, val_auc, 0, *sizes)
             else:
-                cfg = TrainConfig.from_dict(cfg.to_dict())
-                fin = [e for e in train(cfg, data, step_events=False)][-1]
+                fin = _fit(TrainConfig.from_dict(cfg.to_dict()), data,
+                           f"fold {f + 1}/{k} {name}", tick)
                 res = FoldResult(name, f + 1, fin.test["auc"], fin.test["balanced_accuracy"],
                                  fin.validation["auc"], fin.best_epoch, *sizes)
             results.append(res)
             if progress is not None:
                 progress(res)
+    tick(Tick(TICK_FITS, len(results), total, "done"))
     return results
+
+
+def _fit(cfg: TrainConfig, data: DataSplits, label: str, tick: TickFn):
+    """Train ``cfg`` on ``data`` (no run folder), ticking each epoch; the Finished event."""
+    fin = None
+    for ev in train(cfg, data, step_events=False):
+        if ev.kind == "epoch":
+            tick(Tick(TICK_EPOCHS, ev.epoch, ev.epochs,
+                      f"{label}  val AUC {ev.val_auc:.4f}"))
+        fin = ev
+    return fin
 
 
 def summarise(results: list[FoldResult]) -> dict[str, dict[str, float]]:

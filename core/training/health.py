@@ -89,6 +89,11 @@ class ActivationProbe:
             count = int(np.count_nonzero(np.abs(y) >= SATURATED_LOGIT))
             self._saturated[name] = self._saturated.get(name, 0) + count
 
+    def active(self, name: str) -> np.ndarray | None:
+        """``(n_out,)`` bool: the hidden layer's units that fired on some probed image
+        (``None`` before a pass, or for the last layer)."""
+        return self._active.get(name)
+
     def summary(self) -> Health:
         """Per layer: ``act_mean``, ``act_std`` and ``dead`` (hidden) or ``saturated``."""
         out: Health = {}

@@ -1,8 +1,8 @@
 """Optimisers and the learning-rate schedule — the fast kernels.
 
 The textbook definitions they implement are :mod:`core.reference.optim` (Adam in its three
-lines, SGD, the regularised gradient); ``tests/core/test_reference_equivalence.py`` proves the
-two equal over multi-step trajectories.
+lines, RMSProp in its two, SGD, the regularised gradient);
+``tests/core/test_reference_equivalence.py`` proves the two equal over multi-step trajectories.
 
 Parameters and gradients are dicts of live arrays keyed by name (``fc1.W``, ``fc1.b``, …);
 updates are done in place. L2 weight decay ``λ`` (and optional L1 ``μ``) apply to
@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from core.foundation.config import CHOICES
 from core.foundation.parallel import n_threads, run_shares
 
 #: Elementwise updates run chunk by chunk: each thread owns one contiguous share of the
@@ -338,6 +339,78 @@ class Adam(Optimizer):
             self.v[k][...] = state[f"{slots[1]}/{k}"]
 
 
+class RMSProp(Optimizer):
+    """RMSProp (Tieleman & Hinton) — the fast kernel of
+    :func:`core.reference.optim.rmsprop_step`::
+
+        s ← ρ s + (1 − ρ) g²            θ ← θ − lr · g / (√s + ε)
+
+    with ``g`` the regularised gradient (weight decay added to the gradient before it is
+    squared, as for Adam). No bias correction and no momentum. As Adam's, the update runs
+    chunk by chunk over each thread's share of the parameters with chunk-sized scratch; the
+    state is ``s`` itself (``sq_avg/<param>``), saved and restored exactly.
+    """
+
+    SLOTS = ("sq_avg",)
+
+    def __init__(self, params, grads, *, rho: float = 0.9, eps: float = 1e-8, **kw) -> None:
+        super().__init__(params, grads, **kw)
+        self.rho, self.eps = float(rho), float(eps)
+        self.sq_avg = {k: np.zeros_like(v) for k, v in params.items()}
+        self._flat = {k: {"p": params[k].reshape(-1), "g": grads[k].reshape(-1),
+                          "s": self.sq_avg[k].reshape(-1)} for k in params}
+        dtype = np.result_type(*params.values())
+        self._jobs = [(share, tuple(np.empty(CHUNK, dtype) for _ in range(3)))
+                      for share in _shares({k: p.size for k, p in params.items()},
+                                           n_threads(), CHUNK)]
+
+    def _update_share(self, share: list[tuple], scratch: tuple, lr: float,
+                      update_sq: dict[str, float] | None = None) -> None:
+        """The RMSProp update of one share; with ``update_sq`` also Σ u² per parameter."""
+        gbuf, ubuf, tbuf = scratch
+        for name, sl in share:
+            f = self._flat[name]
+            p, s = f["p"][sl], f["s"][sl]
+            n = sl.stop - sl.start
+            u = ubuf[:n]
+            g = self._regularised_grad(name, f["g"][sl], p, gbuf[:n], tbuf[:n])  # g' = g + λW
+            np.multiply(g, g, out=u)         # s ← ρ s + (1 − ρ) g'²
+            u *= 1.0 - self.rho
+            s *= self.rho
+            s += u
+            np.sqrt(s, out=u)                # θ ← θ − lr · g' / (√s + ε)
+            u += self.eps
+            np.divide(g, u, out=u)
+            u *= lr
+            if update_sq is not None:
+                update_sq[name] = update_sq.get(name, 0.0) + float(np.dot(u, u))
+            p -= u
+
+    def step(self, lr: float) -> None:
+        self.t += 1
+        if not self.measure_update:
+            run_shares(lambda job: self._update_share(*job, lr), self._jobs)
+            return
+        sums: list[dict[str, float]] = [{} for _ in self._jobs]  # one per thread
+        run_shares(lambda job: self._update_share(*job[0], lr, job[1]),
+                   list(zip(self._jobs, sums, strict=True)))
+        self.last_update_sq = {k: sum(d.get(k, 0.0) for d in sums) for k in self.params}
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        state = super().state_dict()
+        state.update({f"sq_avg/{k}": v for k, v in self.sq_avg.items()})
+        return state
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        super().load_state_dict(state)
+        for k, v in self.sq_avg.items():
+            v[...] = state[f"sq_avg/{k}"]
+
+
+#: The optimisers :func:`make_optimizer` builds, by the name ``TrainConfig.optimizer`` uses.
+OPTIMIZERS = CHOICES["optimizer"]
+
+
 def make_optimizer(
     name: str,
     params: dict[str, np.ndarray],
@@ -348,11 +421,15 @@ def make_optimizer(
     momentum: float = 0.9,
     betas: tuple[float, float] = (0.9, 0.999),
     eps: float = 1e-8,
+    rho: float = 0.9,
+    rms_eps: float = 1e-8,
 ) -> Optimizer:
-    """``"adam"`` or ``"sgd"`` (with momentum)."""
+    """``"adam"``, ``"sgd"`` (with momentum) or ``"rmsprop"`` (decay ``rho``, ``rms_eps``)."""
     kw = {"weight_decay": weight_decay, "l1": l1}
     if name == "adam":
         return Adam(params, grads, betas=betas, eps=eps, **kw)
     if name == "sgd":
         return SGD(params, grads, momentum=momentum, **kw)
-    raise ValueError(f"unknown optimizer {name!r} (choose 'adam' or 'sgd')")
+    if name == "rmsprop":
+        return RMSProp(params, grads, rho=rho, eps=rms_eps, **kw)
+    raise ValueError(f"unknown optimizer {name!r} (choose {', '.join(OPTIMIZERS)})")

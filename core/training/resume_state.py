@@ -27,7 +27,7 @@ from core.foundation.errors import ChexminiError
 from core.foundation.numbers import is_int, is_number, is_wide_int
 from core.foundation.safe_npz import read_npz
 from core.runs.checkpoint import HISTORY_KEYS
-from core.training.optim import Adam
+from core.training.optim import Adam, RMSProp
 
 FORMAT = 1
 RNG_STREAMS = ("shuffle", "augment", "dropout")
@@ -170,9 +170,11 @@ def _validate_meta(meta: dict, path: Path) -> TrainConfig:
 
 
 def optimizer_slots(config: TrainConfig, arrays: dict | None = None) -> tuple[str, ...]:
-    """The optimiser's per-parameter arrays: ``velocity`` (SGD), or Adam's scaled moments
-    — ``m_scaled``/``v_scaled``, or ``m``/``v`` in states saved before they were renamed
-    (same values; see :class:`core.training.optim.Adam`)."""
+    """The optimiser's per-parameter arrays: ``velocity`` (SGD), ``sq_avg`` (RMSProp), or
+    Adam's scaled moments — ``m_scaled``/``v_scaled``, or ``m``/``v`` in states saved before
+    they were renamed (same values; see :class:`core.training.optim.Adam`)."""
+    if config.optimizer == "rmsprop":
+        return RMSProp.SLOTS
     if config.optimizer != "adam":
         return ("velocity",)
     if arrays is not None and any(k.startswith("opt/m/") for k in arrays) \
@@ -221,8 +223,8 @@ def _validate_arrays(arrays: dict[str, np.ndarray], meta: dict, config: TrainCon
     if (arrays["norm/std"] <= 0).any():
         raise _bad(path, "norm/std", "has values <= 0")
     for key in spec:
-        if key.startswith(("opt/v/", "opt/v_scaled/")) and (arrays[key] < 0).any():
-            raise _bad(path, key, "Adam's second moment has negative values")
+        if key.startswith(("opt/v/", "opt/v_scaled/", "opt/sq_avg/")) and (arrays[key] < 0).any():
+            raise _bad(path, key, "the average of squared gradients has negative values")
 
 
 def load_resume(path: str | Path) -> ResumeState:

@@ -41,7 +41,8 @@ class TrainingState:
         self.opt = make_optimizer(config.optimizer, params, grads,
                                   weight_decay=config.weight_decay, l1=config.l1,
                                   momentum=config.momentum, betas=(config.beta1, config.beta2),
-                                  eps=config.adam_eps)
+                                  eps=config.adam_eps, rho=config.rmsprop_rho,
+                                  rms_eps=config.rmsprop_eps)
         if config.standardize:
             self.mean, self.std = feature_stats(data.train.images)
         else:

@@ -8,6 +8,7 @@ import numpy as np
 
 from core.data.dataset import Split
 from core.evaluation.metrics import roc_auc
+from core.foundation.progress import Tick, TickFn
 from core.nn.batches import BatchMaker
 from core.nn.loss import bce_with_logits
 from core.nn.model import MLP, sigmoid
@@ -20,14 +21,18 @@ QUIET_FP = {"over": "ignore", "invalid": "ignore"}
 
 
 def score_split(model: MLP, split: Split, maker: BatchMaker, batch_size: int = 1024,
-                probe: ActivationProbe | None = None) -> np.ndarray:
+                probe: ActivationProbe | None = None, tick: TickFn | None = None,
+                task: str = "scoring") -> np.ndarray:
     """Evaluation-mode logits ``(N,)`` for a split, standardised batch by batch; a
-    ``probe`` (:mod:`core.training.health`) records the layers' activations on the way."""
+    ``probe`` (:mod:`core.training.health`) records the layers' activations on the way;
+    ``tick`` hears ``Tick(task, images scored, N)`` after each batch."""
     logits = np.empty(len(split), dtype=np.float64)
     for s in range(0, len(split), batch_size):
         x = maker.standardise(split.images[s : s + batch_size])
         out = model.forward(x, train=False) if probe is None else probe.forward(model, x)
         logits[s : s + batch_size] = out[:, 0]
+        if tick is not None:
+            tick(Tick(task, min(s + batch_size, len(split)), len(split)))
     return logits
 
 

@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from core.data.dataset import DataSplits, require_both_classes
+from core.evaluation.templates import grid_tiles, side_of
 from core.events import (
     CheckpointSaved,
     EpochEnd,
@@ -50,6 +51,7 @@ from core.events import (
     Finished,
     RunStarted,
     StepDone,
+    Templates,
 )
 from core.foundation.config import TrainConfig
 from core.foundation.errors import ChexminiError
@@ -71,6 +73,9 @@ from core.training.save_clock import SaveClock
 from core.training.scoring import QUIET_FP, validate
 from core.training.step import TrainStep
 from core.training.system_stats import EpochMeter
+
+#: Side (pixels) of the templates a :class:`Templates` event carries (64 → 16: 4×4 means).
+TEMPLATE_SIDE = 16
 
 
 class TrainControl:
@@ -118,6 +123,7 @@ def train(
     overwrite: bool = False,
     step_events: bool = True,
     health: bool = True,
+    templates: int = 0,
 ) -> Iterator[Event]:
     """Train and yield :mod:`core.events`; see the module docstring.
 
@@ -127,7 +133,10 @@ def train(
     continues from ``out_dir/resume.npz``. The folder is locked for the generator's life
     and its policy (one writer; a run is never overwritten unless ``overwrite=True``) is
     :mod:`core.runs.folder`'s. ``health=False`` leaves :class:`EpochEnd`'s ``health`` empty
-    (it never changes the training: the weights are the same either way).
+    (it never changes the training: the weights are the same either way). ``templates=N``
+    yields after each :class:`EpochEnd` a :class:`Templates` event with fc1's first ``N``
+    units as ``TEMPLATE_SIDE``-pixel images (for a live front end; not logged; dead units
+    are known only with ``health`` on).
     """
     fingerprint = _check_inputs(config, data)
     control = control or TrainControl()
@@ -137,7 +146,8 @@ def train(
 
     lock = claim(out, resume=resume, overwrite=overwrite) if out is not None else None
     try:  # the folder is ours until the generator ends
-        t = _Training(config, data, out, control, resume, step_events, fingerprint, health)
+        t = _Training(config, data, out, control, resume, step_events, fingerprint, health,
+                      templates)
         yield t.emit(t.started())
         try:
             while t.run.epoch < config.epochs and not t.stopped_early:
@@ -188,7 +198,7 @@ class _Training:
     # -- prepare ----------------------------------------------------------------------------
     def __init__(self, config: TrainConfig, data: DataSplits, out: Path | None,
                  control: TrainControl, resume: bool, step_events: bool,
-                 fingerprint: str, health: bool = True) -> None:
+                 fingerprint: str, health: bool = True, templates: int = 0) -> None:
         self.config, self.data, self.out, self.control = config, data, out, control
         self.resume, self.step_events, self.fingerprint = resume, step_events, fingerprint
         self.run = run = TrainingState(config, data)
@@ -209,6 +219,7 @@ class _Training:
         self.probe = ActivationProbe() if health else None
         self.meter = EpochMeter()
         self.epoch_seen0, self.epoch_elapsed0 = 0, 0.0  # where this process began the epoch
+        self.n_templates = int(templates)   # fc1 units a Templates event carries per epoch
 
     def _step_parts(self) -> tuple[TrainStep, np.ndarray, np.ndarray | None]:
         """The training step, the float labels and the per-sample class weights (if any)."""
@@ -297,8 +308,23 @@ class _Training:
         yield self.emit(EpochEnd(e + 1, config.epochs, train_loss, reg, val.loss, val.auc,
                                  val.acc, lr, is_best, run.best_epoch, float(run.best_auc),
                                  time.perf_counter() - self.epoch_started, health, system))
+        if self.n_templates > 0:
+            yield self.templates(e + 1)
         if self.out is not None and run.epoch < config.epochs and self.clock.due(run.epoch):
             yield self.emit(self.save_state())  # the last epoch goes straight to the artifacts
+
+    def templates(self, epoch: int) -> Templates:
+        """fc1's first ``n_templates`` units in the grid's order, pooled to
+        ``TEMPLATE_SIDE`` pixels (see :class:`core.events.Templates`)."""
+        params = self.run.model.parameters()
+        w1 = params["fc1.W"]
+        active = self.probe.active("fc1") if self.probe is not None else None
+        dead = None if active is None else ~active
+        factor = max(side_of(w1.shape[0]) // TEMPLATE_SIDE, 1)
+        units, norms, tiles = grid_tiles(w1, dead, self.n_templates, factor)
+        flags = np.zeros(len(units), bool) if dead is None else dead[units]
+        return Templates.encode(epoch, w1.shape[1], 0 if dead is None else int(dead.sum()),
+                                units, norms, flags, tiles)
 
     def health(self, params: dict[str, np.ndarray],
                w_sq: dict[str, float] | None = None) -> Health:

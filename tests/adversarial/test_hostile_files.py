@@ -34,9 +34,10 @@ READERS = {
     "export": ["export", "RUN", "OUT"],
     "gallery": ["gallery", "RUN"],
     "train_overwrite": ["train", *FAST, "--out", "RUN", "--overwrite"],
+    "train_resume": ["train", "--resume", "RUN", "--quiet"],
 }
 #: readers that train are slow: they run in the full suite only
-SLOW_READERS = {"train_overwrite"}
+SLOW_READERS = {"train_overwrite", "train_resume"}
 TIMEOUT_S = 60
 
 

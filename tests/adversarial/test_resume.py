@@ -55,7 +55,8 @@ def interrupted(out: Path, data, config: TrainConfig, epoch: int, step: int) -> 
 def runs(tmp_path_factory, data) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("runs")
     return {"adam": interrupted(base / "adam", data, tiny(), 2, 3),
-            "sgd": interrupted(base / "sgd", data, tiny(optimizer="sgd"), 1, 2)}
+            "sgd": interrupted(base / "sgd", data, tiny(optimizer="sgd"), 1, 2),
+            "rmsprop": interrupted(base / "rmsprop", data, tiny(optimizer="rmsprop"), 2, 1)}
 
 
 def corrupt(src: Path, dst: Path, edit: Callable[[dict, dict], None]) -> Path:
@@ -192,7 +193,7 @@ def test_not_an_npz_at_all(tmp_path, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["adam", "sgd"])
+@pytest.mark.parametrize("kind", ["adam", "sgd", "rmsprop"])
 def test_valid_states_still_resume_bit_identically(kind, runs, data, tmp_path):
     config = tiny(optimizer=kind)
     ref = tmp_path / "ref"

@@ -81,6 +81,12 @@ def test_inspect(run_dir, capsys):
     assert main(["inspect", str(run_dir), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["best_epoch"] >= 1 and "model.npz" in info["files"]
+    # the dropout it was trained with (the loaded model itself runs without dropout)
+    dropout = info["config"]["dropout"]
+    assert dropout > 0 and f"dropout {dropout:g} in training" in info["model"]
+    assert main(["inspect", str(run_dir)]) == 0
+    text = " ".join(capsys.readouterr().out.split())      # as read, whatever the wrapping
+    assert f"MLP(4096→32→16→1, dropout {dropout:g} in training" in text
 
 
 @pytest.mark.parametrize(

@@ -39,6 +39,7 @@ def test_default_text_reads_back_as_the_default():
     ("epochs", " 12 ", 12), ("lr", "3e-4", 3e-4), ("lr", "1", 1.0), ("seed", "0", 0),
     ("hidden_dims", "64, 32", [64, 32]), ("hidden_dims", "", []), ("augment", "no", False),
     ("standardize", "TRUE", True), ("optimizer", "sgd", "sgd"), ("lr_min", "0", 0.0),
+    ("optimizer", "rmsprop", "rmsprop"), ("rmsprop_rho", "0.95", 0.95),
 ])
 def test_parse_reads_good_text(name, text, value):
     got = parse_field(name, text)
@@ -55,7 +56,8 @@ def test_parse_reads_good_text(name, text, value):
     ("dropout", "1", "must be a finite number in [0, 1), got 1.0"),
     ("image_size", "2", "must be a whole number in [4, 1024], got 2"),
     ("lr_min", "-1e-3", "must be a finite number >= 0, got -0.001"),
-    ("optimizer", "rmsprop", "must be adam or sgd, got 'rmsprop'"),
+    ("optimizer", "adagrad", "must be adam or sgd or rmsprop, got 'adagrad'"),
+    ("rmsprop_rho", "1", "must be a finite number in [0, 1), got 1.0"),
     ("augment", "maybe", "must be true or false, got 'maybe'"),
     ("hidden_dims", "64,0", "must be comma-separated whole numbers >= 1 (e.g. 1024,256,64; "
                             "'' for none), got '64,0'"),

@@ -16,7 +16,7 @@ from core.nn.loss import bce_with_logits
 from core.nn.model import MLP
 from core.training import health as H
 from core.training.health import ActivationProbe, layer_health
-from core.training.optim import SGD, Adam, regularisation, weight_sq_norms
+from core.training.optim import SGD, Adam, RMSProp, regularisation, weight_sq_norms
 from core.training.scoring import score_split
 from core.training.system_stats import EpochMeter
 from tests.helpers import run_to_end, synthetic, tiny_config
@@ -64,12 +64,13 @@ def _one_step(model, x, y, opt):
     opt.step(LR)
 
 
-@pytest.mark.parametrize("kind", ["adam", "sgd"])
+@pytest.mark.parametrize("kind", ["adam", "sgd", "rmsprop"])
 def test_layer_figures_equal_the_formulas(kind):
     model, x, y = _model_and_batch()
     before = model.state_dict()
     params, grads = model.parameters(), model.gradients()
     opt = (Adam(params, grads, weight_decay=WD) if kind == "adam"
+           else RMSProp(params, grads, rho=0.9, weight_decay=WD) if kind == "rmsprop"
            else SGD(params, grads, momentum=0.9, weight_decay=WD))
     _one_step(model, x, y, opt)
     probe = ActivationProbe()
@@ -86,9 +87,12 @@ def test_layer_figures_equal_the_formulas(kind):
         w, w0 = params[name], before[name]
         assert f["w_norm"] == pytest.approx(np.sqrt(np.sum(w**2)), rel=1e-12)
         assert f["grad_norm"] == pytest.approx(np.sqrt(np.sum(g_hand[name] ** 2)), rel=1e-9)
-        # first step: Adam's ΔW = lr · g'/(|g'| + ε), SGD's ΔW = lr · g', g' = g + λ W
+        # first step: Adam's ΔW = lr · g'/(|g'| + ε), RMSProp's lr · g'/(√(1−ρ)|g'| + ε),
+        # SGD's ΔW = lr · g', g' = g + λ W
         g_reg = g_hand[name] + WD * w0
-        step = LR * g_reg / (np.abs(g_reg) + 1e-8) if kind == "adam" else LR * g_reg
+        step = (LR * g_reg / (np.abs(g_reg) + 1e-8) if kind == "adam"
+                else LR * g_reg / (np.sqrt(0.1) * np.abs(g_reg) + 1e-8) if kind == "rmsprop"
+                else LR * g_reg)
         assert np.allclose(w0 - w, step, rtol=1e-9, atol=1e-15)
         ratio = np.sqrt(np.sum(step**2)) / np.sqrt(np.sum(w**2))
         assert f["update_ratio"] == pytest.approx(ratio, rel=1e-8)

@@ -1,11 +1,12 @@
-"""``core.training.optim``: Adam and SGD by hand, weight decay, regularisation, optimiser state."""
+"""``core.training.optim``: Adam, RMSProp and SGD by hand, weight decay, regularisation,
+optimiser state."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from core.training.optim import SGD, Adam, make_optimizer, regularisation
+from core.training.optim import SGD, Adam, RMSProp, make_optimizer, regularisation
 
 
 # -- optimisers -----------------------------------------------------------------------------
@@ -64,16 +65,38 @@ def test_sgd_momentum():
     assert p["x.W"][0] == pytest.approx(1 - 0.29)
 
 
-def test_optimizer_state_round_trip():
+def test_rmsprop_two_steps_by_hand():
+    """s ← ρ s + (1 − ρ) g'², θ ← θ − lr g' / (√s + ε), g' = g + λW on weights only."""
+    p = {"fc1.W": np.array([1.0, -2.0]), "fc1.b": np.array([0.5])}
+    g = {"fc1.W": np.array([0.2, 0.4]), "fc1.b": np.array([-0.3])}
+    opt = RMSProp(p, g, rho=0.9, eps=1e-8, weight_decay=0.01)
+    opt.step(0.1)
+    gw1 = np.array([0.2, 0.4]) + 0.01 * np.array([1.0, -2.0])
+    s1 = 0.1 * gw1**2
+    w1 = np.array([1.0, -2.0]) - 0.1 * gw1 / (np.sqrt(s1) + 1e-8)
+    np.testing.assert_allclose(p["fc1.W"], w1, rtol=1e-12)
+    sb = 0.1 * 0.09  # the bias gets no decay: g' = g
+    np.testing.assert_allclose(p["fc1.b"], [0.5 + 0.1 * 0.3 / (np.sqrt(sb) + 1e-8)], rtol=1e-12)
+    g["fc1.W"][:] = [-0.1, 0.05]
+    gw2 = np.array([-0.1, 0.05]) + 0.01 * w1
+    s2 = 0.9 * s1 + 0.1 * gw2**2
+    opt.step(0.1)
+    np.testing.assert_allclose(p["fc1.W"], w1 - 0.1 * gw2 / (np.sqrt(s2) + 1e-8), rtol=1e-12)
+    np.testing.assert_allclose(opt.sq_avg["fc1.W"], s2, rtol=1e-12)
+    np.testing.assert_array_equal(g["fc1.W"], [-0.1, 0.05])  # the gradient is left alone
+
+
+@pytest.mark.parametrize("kind", ["adam", "sgd", "rmsprop"])
+def test_optimizer_state_round_trip(kind):
     p = {"x.W": np.array([1.0, 2.0])}
     g = {"x.W": np.array([0.3, -0.2])}
-    a = make_optimizer("adam", p, g)
+    a = make_optimizer(kind, p, g)
     a.step(0.01)
     p2 = {"x.W": p["x.W"].copy()}
-    b = make_optimizer("adam", p2, {"x.W": g["x.W"].copy()})
+    b = make_optimizer(kind, p2, {"x.W": g["x.W"].copy()})
     b.load_state_dict({k: v.copy() for k, v in a.state_dict().items()})
     a.step(0.01)
     b.step(0.01)
     np.testing.assert_array_equal(p["x.W"], p2["x.W"])
     with pytest.raises(ValueError):
-        make_optimizer("rmsprop", p, g)
+        make_optimizer("adagrad", p, g)

@@ -22,13 +22,14 @@ from core.reference.layers import Linear as RefLinear
 from core.reference.layers import ReLU as RefReLU
 from core.reference.loss import bce_with_logits as ref_bce
 from core.reference.mlp import MLP as RefMLP
-from core.reference.optim import adam_step, init_adam, sgd_step
+from core.reference.optim import adam_step, init_adam, rmsprop_step, sgd_step
 from core.runs import layout
 from core.training.optim import (
     SGD,
     Adam,
     ConstantSchedule,
     CosineSchedule,
+    RMSProp,
     cosine_lr,
     lr_schedule,
     make_schedule,
@@ -161,6 +162,32 @@ def test_sgd_trajectory_matches_the_textbook(dtype, rtol):
         np.testing.assert_allclose(live[k], params[k], rtol=rtol, atol=rtol * 1e-3, err_msg=k)
 
 
+@pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-10), (np.float32, 2e-5)])
+@pytest.mark.parametrize("wd,l1", [(0.0, 0.0), (1e-2, 0.0), (1e-3, 1e-4)])
+def test_rmsprop_trajectory_matches_the_textbook(dtype, rtol, wd, l1):
+    """60 steps under a cosine schedule, gradients spanning four orders of magnitude:
+    parameters and the squared-gradient average agree at every step."""
+    params, grads = _problem(dtype, seed=2)
+    live = {k: v.copy() for k, v in params.items()}
+    live_g = {k: np.zeros_like(v) for k, v in params.items()}
+    sched = CosineSchedule(1e-2, 1e-4, 6)
+    opt = RMSProp(live, live_g, rho=0.9, eps=1e-8, weight_decay=wd, l1=l1)
+    sq = {k: np.zeros_like(v) for k, v in params.items()}
+    for i, g in enumerate(grads):
+        lr = sched.lr_at(i // 10)
+        for k in live_g:
+            live_g[k][...] = g[k]
+        opt.step(lr)
+        rmsprop_step(params, g, sq, lr, 0.9, 1e-8, wd, l1)
+        for k in params:
+            np.testing.assert_allclose(live[k], params[k], rtol=rtol, atol=rtol * 1e-3,
+                                       err_msg=f"step {i + 1} {k}")
+            np.testing.assert_allclose(opt.sq_avg[k], sq[k], rtol=rtol, atol=0)
+        for k, v in live_g.items():
+            np.testing.assert_array_equal(v, g[k])  # the kernel leaves the gradients alone
+    assert opt.t == 60
+
+
 def test_the_schedule_owns_the_learning_rate():
     """The schedule computes each epoch's rate from its base rate; the optimisers hold no
     rate of their own (each step is given it)."""
@@ -172,7 +199,7 @@ def test_the_schedule_owns_the_learning_rate():
     from_config = lr_schedule(tiny_config(lr=2e-3, lr_min=1e-5, epochs=3))
     assert from_config.lr_at(0) == 2e-3 and from_config.lr_at(2) == pytest.approx(1e-5)
     p, g = {"x.W": np.ones(3)}, {"x.W": np.ones(3)}
-    for opt in (Adam(p, g), SGD(p, g)):
+    for opt in (Adam(p, g), SGD(p, g), RMSProp(p, g)):
         assert not hasattr(opt, "lr") and not hasattr(opt, "schedule")
     with pytest.raises(TypeError):
         Adam(p, g, lr=1e-3)  # the rate is not the optimiser's

@@ -223,3 +223,17 @@ async def replayed_run(tmp_path: Path, size: tuple[int, int],
         scr = app.screen
         await wait_for(pilot, lambda: scr.state.finished is not None, 10, "replay")
         yield app, pilot, scr
+
+
+def checkpoint_settled(app) -> bool:
+    """The active checkpoint is loaded (no read in flight) and, on Evaluate, its scores."""
+    if app.state.active.loading or app._loading is not None:
+        return False
+    return not getattr(app.screen, "reading_scores", False)
+
+
+async def settle_checkpoint(pilot, timeout: float = 20.0) -> None:
+    """Wait until the active checkpoint (read in a thread) and Evaluate's scores are in."""
+    await wait_for(pilot, lambda: checkpoint_settled(pilot.app), timeout,
+                   "the active checkpoint to load")
+    await pilot.pause()

@@ -31,6 +31,7 @@ from tests.helpers.tui import (
     make_app,
     make_checkpoint,
     select_run,
+    settle_checkpoint,
     text_of,
     wait_for,
     write_png,
@@ -115,7 +116,7 @@ def test_predict_never_shows_the_old_models_probability(tmp_path, two):
             assert [r.prob for r in scr.results] == [pytest.approx(pb)]
             # from the palette's road (app.set_checkpoint), on show: recomputed at once
             app.set_checkpoint(a)
-            await pilot.pause()
+            await settle_checkpoint(pilot)
             shown = text_of(scr.query_one("#pred-result"))
             assert f"{pa:.4f}" in shown and f"{pb:.4f}" not in shown
             assert [r.prob for r in scr.results] == [pytest.approx(pa)]
@@ -139,7 +140,7 @@ def test_gradcheck_of_the_old_checkpoint_is_cleared(tmp_path, two):
             await wait_for(pilot, lambda: scr.report is not None, 60, "the check")
             assert f"checkpoint {a}" in text_of(scr.query_one("#gc-summary"))
             app.set_checkpoint(b)
-            await pilot.pause()
+            await settle_checkpoint(pilot)
             summary = text_of(scr.query_one("#gc-summary"))
             assert scr.report is None and scr.query_one("#gc-table").row_count == 0
             assert str(b) in summary and "cleared" in summary and str(a) not in summary
@@ -154,7 +155,7 @@ def test_gradcheck_of_the_old_checkpoint_is_cleared(tmp_path, two):
             scr.action_run()
             assert scr.running
             app.set_checkpoint(a)
-            await pilot.pause()
+            await settle_checkpoint(pilot)
             summary = text_of(scr.query_one("#gc-summary"))
             assert "cleared" in summary and "running" not in summary and str(a) in summary
             await wait_for(pilot, lambda: not scr.running, 30, "the check to stop")
@@ -223,10 +224,12 @@ def test_evaluate_reload_key_and_screen_resume_pick_up_the_files(tmp_path, two):
     async def go():
         app = make_app(tmp_path, start="evaluate")
         async with app.run_test(size=SMALL) as pilot:
+            await settle_checkpoint(pilot)
             ev = app.screen
             assert ev._rule_index == 0                    # J, the training rule
             save_operating_point(a, op)
             await pilot.press("l")                        # at once, before the timer
+            await settle_checkpoint(pilot)
             assert ev.threshold == op.threshold and app.state.active.threshold == op.threshold
             assert ev._rule_index == 1                    # from the saved metric/target
             await pilot.press("o")                        # so `o` goes on to specificity
@@ -237,15 +240,15 @@ def test_evaluate_reload_key_and_screen_resume_pick_up_the_files(tmp_path, two):
             del metrics["operating_point"]
             (a / "metrics.json").write_text(json.dumps(metrics))
             await pilot.press("3")
-            await pilot.pause()
+            await settle_checkpoint(pilot)
             assert ev.threshold == youden_of(a) and app.state.active.rule == "saved threshold"
             # the palette's reload reads the folder again at once, whatever the timer does
             before = app.state.active
             reload = next(c for c in app_commands(app)
                           if c.title == "reload the active checkpoint")
             reload.run()
+            await settle_checkpoint(pilot)
             assert app.state.active is not before and app.state.active.path == str(a)
-            await pilot.pause()
             assert ev.shown is app.state.active
 
     run(go())
@@ -270,6 +273,7 @@ def test_gallery_follows_a_new_operating_point(shipped):
         app = make_app(shipped, checkpoint=str(ckpt), start="evaluate")
         async with app.run_test(size=SMALL) as pilot:
             await wait_for(pilot, lambda: isinstance(app.screen, EvaluateScreen), 10, "Eval")
+            await settle_checkpoint(pilot)
             t0 = app.screen.threshold
             assert t0 != op.threshold
             await pilot.press("g")
@@ -287,7 +291,7 @@ def test_gallery_follows_a_new_operating_point(shipped):
             assert f"{op.threshold:.4f}" in text_of(gal.query_one("#gal-bar"))
             await pilot.press("escape")
             ev = app.screen
-            await pilot.pause()
+            await settle_checkpoint(pilot)
             assert isinstance(ev, EvaluateScreen) and ev.threshold == op.threshold
 
     run(go())

@@ -19,6 +19,7 @@ from tests.helpers.tui import (
     make_checkpoint,
     replayed_run,
     select_run,
+    settle_checkpoint,
     text_of,
     wait_for,
 )
@@ -152,3 +153,48 @@ def test_a_finished_run_is_finished_everywhere(tmp_path):
 
     run(go())
     assert seen == ["loading"]
+
+
+def test_a_worker_that_fails_unexpectedly_is_one_inline_line(tmp_path):
+    """No worker fails silently: an error it did not handle is notified, and the app
+    goes on (the screens' own workers report theirs inline)."""
+    make_checkpoint(tmp_path / "artifacts", seed=0)
+
+    def broken() -> None:
+        raise ZeroDivisionError("half a bug")
+
+    async def go():
+        app = make_app(tmp_path, start="evaluate")
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.run_worker(broken, thread=True, group="probe", exit_on_error=False)
+            said = lambda: " ".join(n.message for n in app._notifications)  # noqa: E731
+            await wait_for(pilot, lambda: "probe failed" in said(), 10, "the notice")
+            assert "probe failed: ZeroDivisionError: half a bug" in said()
+            await pilot.press("4")                   # still running, keys still work
+            await wait_for(pilot, lambda: app.current_mode == "inspect", 5, "inspect")
+
+    run(go())
+
+
+def test_the_active_checkpoint_is_read_off_the_ui_thread(tmp_path):
+    """The checkpoint is read in a thread: the app draws at once with "loading…", then
+    the loaded value replaces it, and a failed read is the value's error."""
+    make_checkpoint(tmp_path / "artifacts", seed=0)
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "model.npz").write_bytes(b"not a zip")
+
+    async def go():
+        app = make_app(tmp_path, start="evaluate")
+        first = app.state.active
+        assert first.loading and first.checkpoint is None and "loading" in first.problem
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle_checkpoint(pilot)
+            assert app.state.active is not first and app.state.active.checkpoint is not None
+            app.set_checkpoint(tmp_path / "broken")
+            assert app.state.active.loading                 # at once, nothing read yet
+            await settle_checkpoint(pilot)
+            active = app.state.active
+            assert active.checkpoint is None and "model.npz" in active.error
+            assert "broken" in text_of(app.screen.query_one("#ev-info"))
+
+    run(go())

@@ -19,6 +19,7 @@ import chexmini_tui.widgets
 from chexmini_tui.app import ChexminiApp
 from chexmini_tui.keymap import GLOBAL_BINDINGS, MODES
 from chexmini_tui.screens.base import SCREENS
+from chexmini_tui.screens.filters import FiltersScreen
 from chexmini_tui.screens.gallery import GalleryScreen
 from chexmini_tui.screens.help import HelpScreen
 from chexmini_tui.screens.quit import QuitScreen
@@ -31,7 +32,8 @@ pytestmark = pytest.mark.usefixtures("one_blas_thread")
 EVERYWHERE = "everywhere"
 #: screen class -> its "where" in the table
 SCREEN_PLACES = {**{MODES[mode]: title for mode, _, title in SCREENS},
-                 GalleryScreen: "Gallery", HelpScreen: "help screen", QuitScreen: "quit dialog"}
+                 GalleryScreen: "Gallery", FiltersScreen: "Filters", HelpScreen: "help screen",
+                 QuitScreen: "quit dialog"}
 #: widget class with keys of its own -> the screen it is on
 WIDGET_PLACES = {EpochTable: "Train", PathBox: "Predict"}
 #: keys a row may name that Textual's own widgets handle (no binding of ours)
@@ -153,3 +155,41 @@ def test_the_key_table_is_kept_in_one_place():
     """docs/tui/README.md points to README.md's table instead of keeping a copy."""
     text = (REPO / "docs" / "tui" / "README.md").read_text(encoding="utf-8")
     assert "| where | key |" not in text and "README.md#keys" in text
+
+
+def _footer_keys(app) -> set[str]:
+    """What the footer on show offers: the descriptions of the shown, active bindings."""
+    return {b.binding.description for b in app.screen.active_bindings.values()
+            if b.binding.show}
+
+
+@pytest.mark.parametrize("dialog", [HelpScreen, QuitScreen])
+def test_dialogs_show_their_own_keys_not_the_screen_below(dialog):
+    import asyncio
+
+    from textual.widgets import Footer
+
+    async def go():
+        app = ChexminiApp(start="train")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause(0.3)
+            below = _footer_keys(app)
+            assert "start" in " ".join(below)          # the Train screen's own keys
+            app.push_screen(dialog())
+            await pilot.pause(0.3)
+            assert isinstance(app.screen, dialog) and app.screen.query(Footer)
+            own = {b.description for b in dialog.BINDINGS if b.show}
+            assert _footer_keys(app) == own
+
+    asyncio.run(go())
+
+
+def test_help_lists_the_command_palette():
+    rows = dict(global_keys_rows())
+    assert "ctrl+p" in rows and "command palette" in rows["ctrl+p"]
+
+
+def global_keys_rows():
+    from chexmini_tui.screens.help import global_keys
+
+    return global_keys()

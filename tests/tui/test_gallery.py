@@ -16,7 +16,7 @@ import pytest
 from chexmini_tui.screens.evaluate import EvaluateScreen
 from chexmini_tui.screens.gallery import GalleryScreen
 from tests.helpers import REPO
-from tests.helpers.tui import text_of, wait_for
+from tests.helpers.tui import settle_checkpoint, text_of, wait_for
 
 SIZES = pytest.mark.parametrize("size", [(80, 24), (100, 32)], ids=["80x24", "100x32"])
 
@@ -138,6 +138,7 @@ def test_palette_opens_the_gallery_from_another_screen(app_in):
             app.set_checkpoint("runs/moved")     # another checkpoint: back to Evaluate
             await wait_for(pilot, lambda: isinstance(app.screen, EvaluateScreen), 5, "back")
             await wait_for(pilot, lambda: app.screen.loaded_for == "runs/moved", 5, "reload")
+            await settle_checkpoint(pilot)
             await pilot.press("g", "4")                 # gallery open, then another screen
             app.set_checkpoint("artifacts")
             await pilot.press("3")                      # the gallery of runs/moved is stale
@@ -152,6 +153,7 @@ def test_palette_opens_the_gallery_from_another_screen(app_in):
 
 async def _open_gallery(pilot, *keys: str) -> None:
     await pilot.pause(0.2)
+    await settle_checkpoint(pilot)
     await pilot.press("g", *keys)
     scr = pilot.app.screen
     await wait_for(pilot, lambda: scr.errors or (scr.item is not None and scr.token == (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from textual.command import CommandInput, CommandList, CommandPalette
@@ -255,3 +256,35 @@ def test_palette_export_never_overwrites_a_folder_holding_a_checkpoint(tmp_path)
     run(go())
     assert (target / "metrics.json").read_text() == '{"another": "run"}'
     assert not (target / "model.npz").exists()
+
+
+@pytest.mark.parametrize("given", [".", "..", "/", "./artifacts/", "odd[/red]name"])
+def test_palette_lists_its_commands_whatever_the_checkpoint_path(tmp_path, monkeypatch, given):
+    """`--checkpoint .` (or `..`, `/`, markup in the name) once emptied the palette: the
+    export target could not be named. Every command is still listed; an export target
+    is a sibling folder named after the one meant, or refused for `/`."""
+    world(tmp_path)
+    (tmp_path / "artifacts" / "sub").mkdir()
+    (tmp_path / "odd[").mkdir()
+    monkeypatch.chdir(tmp_path / "artifacts" / "sub" if given == ".." else tmp_path)
+
+    async def go():
+        app = make_app(tmp_path, checkpoint=given, start="evaluate")
+        async with app.run_test(size=SIZE) as pilot:
+            await palette(pilot, "export active")
+            rows = shown(app)
+            assert any("export active checkpoint (chexmini)" in r for r in rows), rows
+            every = titles(app)
+            assert "show Evaluate" in every and "help" in every
+            exports = [c for c in app_commands(app) if c.title.startswith("export active")]
+            target = export_target(given, "chexmini")
+            if given == "/":
+                assert target is None and all(c.run is None for c in exports)
+                assert all("root folder" in c.why_not for c in exports)
+            else:
+                named = Path(given).resolve().name
+                assert target.name == f"{named}-chexmini"
+                assert target.resolve().parent == Path(given).resolve().parent
+                assert all(c.run is not None for c in exports)
+
+    run(go())

@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 
 from chexmini_tui.screens.evaluate import EvaluateScreen
+from chexmini_tui.screens.filters import FiltersScreen
 from chexmini_tui.screens.gallery import GalleryScreen
-from tests.helpers.tui import make_app, text_of, wait_for
+from tests.helpers.tui import inspect_ready, make_app, select_run, text_of, wait_for
 from tests.test_seams import KINDS, REFUSALS, api, kind_path, truth_of
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_blas_thread")]
@@ -109,6 +110,25 @@ async def gallery(app, pilot, ck: Path, images: list[Path]) -> str | None:
     return None
 
 
+async def filters(app, pilot, ck: Path, images: list[Path]) -> str | None:
+    """``f`` on Inspect: every fc1 unit of the checkpoint in the grid."""
+    from core.inference import load_checkpoint
+
+    await pilot.press("4")
+    await inspect_ready(pilot, app.screen)
+    select_run(app.screen, ck)
+    await pilot.pause()
+    await pilot.press("f")
+    scr = app.screen
+    assert isinstance(scr, FiltersScreen)
+    grid = scr.query_one("#filters-grid")
+    await wait_for(pilot, lambda: scr.fc1 is not None or "cannot" in grid.message, 60, "fc1")
+    if scr.fc1 is None:
+        return grid.message
+    assert f"{load_checkpoint(ck).model.widths[1]} units" in grid.data.caption
+    return None
+
+
 #: The app's screens that read the active checkpoint. One line adds a screen.
 APP_CONSUMERS: dict[str, Callable[..., Awaitable[str | None]]] = {
     "app Inspect": inspect,
@@ -116,6 +136,7 @@ APP_CONSUMERS: dict[str, Callable[..., Awaitable[str | None]]] = {
     "app Gradcheck": gradcheck,
     "app Predict": predict,
     "app gallery": gallery,
+    "app filters": filters,
 }
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from chexmini_tui.active import load_active
 from chexmini_tui.app import ChexminiApp
 from chexmini_tui.commands import export_target
 from core.runs.release.shipped import installed_checkpoint
@@ -21,8 +22,10 @@ def test_outside_a_clone_the_app_opens_the_installed_checkpoint(tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     app = ChexminiApp()
     assert Path(app.state.active_checkpoint) == installed_checkpoint()
-    assert app.state.active.checkpoint is not None, app.state.active.error
     assert app.state.headline() == "checkpoint: artifacts (installed)"
+    loaded = load_active(app.state.active_checkpoint)      # what the app's worker reads
+    assert loaded.checkpoint is not None, loaded.error
+    assert loaded.label == "artifacts (installed)"
     assert Path(app.artifacts_dir) == installed_checkpoint()   # listed on Inspect too
 
 
@@ -34,7 +37,7 @@ def test_in_a_clone_the_app_opens_local_artifacts_and_the_flag_wins(tmp_path, mo
     assert app.state.headline() == "checkpoint: artifacts"
     other = ChexminiApp(checkpoint=str(tmp_path / "mine"))
     assert other.state.active_checkpoint == str(tmp_path / "mine")
-    assert other.state.active.checkpoint is None     # missing: said on every screen
+    assert "checkpoint folder not found" in load_active(other.state.active_checkpoint).error
 
 
 @needs_install

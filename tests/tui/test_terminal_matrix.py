@@ -113,3 +113,40 @@ def test_signal_while_drawing_restores_the_terminal(signum):
     assert b"\x1b[?1049l" in tail and b"\x1b[?25h" in tail, tail[-500:]
     assert b"Traceback" not in out
     assert code == 128 + signum
+
+
+#: the app, with an unexpected error injected into one screen's drawing (as a bug would)
+CRASHING = (
+    "import sys; import chexmini_tui.screens.evaluate as ev\n"
+    "def boom(self): raise RuntimeError('injected for the test')\n"
+    "ev.EvaluateScreen.on_mount = boom\n"
+    "from chexmini_tui.__main__ import main\n"
+    f"sys.exit(main(['--checkpoint', {str(REPO / 'artifacts')!r}, '--screen', 'evaluate']))"
+)
+
+
+@pytest.mark.slow
+def test_an_unexpected_error_is_one_line_a_report_and_a_non_zero_exit(tmp_path):
+    script = tmp_path / "crash.py"
+    script.write_text(CRASHING)
+    code, out = in_pty(f"exec {shlex.quote(sys.executable)} {script}",
+                       _env(TMPDIR=str(tmp_path), PYTHONPATH=str(REPO)))
+    text = out.decode("utf-8", "replace")
+    assert code == 2, text[-500:]
+    assert "Traceback" not in text and "injected for the test" not in text, text[-800:]
+    tail = out[out.rindex(b"\x1b[?1049l"):]                # after leaving the full screen
+    assert b"\x1b[?25h" in tail
+    lines = [ln for ln in tail.decode("utf-8", "replace").splitlines() if "chexmini-tui" in ln]
+    assert len(lines) == 1 and "unexpected error; details in " in lines[0], text[-500:]
+    reports = list(tmp_path.glob("chexmini-tui-crash-*.txt"))
+    assert len(reports) == 1 and reports[0].name in lines[0]
+    assert oct(reports[0].stat().st_mode & 0o777) == "0o600"
+    assert "injected for the test" in reports[0].read_text()
+
+
+def test_version_needs_no_terminal():
+    from core import __version__
+
+    done = subprocess.run([sys.executable, "-m", "chexmini_tui", "--version"], env=_env(),
+                          capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0 and done.stdout.decode().strip() == f"chexmini-tui {__version__}"

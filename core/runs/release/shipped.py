@@ -84,6 +84,15 @@ def resolve_checkpoint(given: str | os.PathLike[str] | None) -> CheckpointChoice
         CheckpointChoice(str(installed), INSTALLED)
 
 
+def checkpoint_label(path: str | os.PathLike[str]) -> str:
+    """A checkpoint's short name (for a header): ``artifacts (installed)`` for the copy
+    installed with the package (as :func:`resolve_checkpoint` gives it), else the path."""
+    installed = installed_checkpoint()
+    if installed is not None and os.fspath(path) == str(installed):
+        return f"{DEFAULT_NAME} (installed)"
+    return os.fspath(path)
+
+
 def is_shipped(path: str | os.PathLike[str]) -> bool:
     """``path`` (a folder, or a file in it) is the shipped checkpoint: it holds the
     shipped mark, or it is the copy installed with the package."""
