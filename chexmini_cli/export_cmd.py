@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from core.runs.export import export_checkpoint
 
     console = new_console()
-    use_checkpoint(args, console)
+    use_checkpoint(args, None if args.quiet else console)   # --quiet: the result line only
     with progress_line(args.quiet, console) as tick:
         res = export_checkpoint(args.checkpoint, args.out, args.format,
                                 overwrite=args.overwrite, tick=tick)

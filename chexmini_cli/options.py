@@ -182,13 +182,13 @@ def use_checkpoint(args: argparse.Namespace, console=None) -> CheckpointChoice:
     """The checkpoint a command uses (:func:`core.runs.release.shipped.resolve_checkpoint`:
     ``--checkpoint`` wins, else ``./artifacts``, else the copy installed with chexmini),
     stored back into ``args.checkpoint``; its line is printed first on ``console`` (not
-    with ``--json``, whose ``checkpoint`` key names it, nor ``--quiet``)."""
+    with ``--json``, whose ``checkpoint`` key names it, nor ``--brief``; ``--quiet`` keeps it,
+    as it keeps every result)."""
     from core.runs.release.shipped import resolve_checkpoint
 
     choice = resolve_checkpoint(args.checkpoint)
     args.checkpoint = choice.path
-    if console is not None and not (getattr(args, "json", False)
-                                    or getattr(args, "quiet", False)):
+    if console is not None and not any(getattr(args, f, False) for f in ("json", "brief")):
         console.print(choice.describe(), markup=False, highlight=False, soft_wrap=True)
     return choice
 
