@@ -321,7 +321,7 @@ def inspect(ck: Path, images: list[Path]) -> Seen:
 
 def inspect_filters(ck: Path, images: list[Path]) -> Seen:
     """``inspect --filters``: a PNG with every fc1 unit; dead units only with the images."""
-    out = ck.parent / f"{ck.name}.filters.png"
+    out = _OUT[0] / f"{ck.name}.filters.png"   # never beside an installed checkpoint
     rc, stdout, err = _cli(["inspect", ck, "--filters", out])
     assert rc == 0 and "Traceback" not in err, err
     from core.inference import load_checkpoint
