@@ -10,13 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from chexmini_cli.options import (
-    DEFAULT_CHECKPOINT,
+    CHECKPOINT_HELP,
     add_data_flags,
     add_quiet_flag,
     add_split_flag,
     check_flags,
     data_source,
     load_data_from_args,
+    use_checkpoint,
 )
 from chexmini_cli.output import json_text, metric_table, new_console
 from chexmini_cli.progress import progress_line
@@ -34,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "the checkpoint's saved scores (val_scores.npy, "
                                    "test_scores.npy); --data (default nih-sample) re-scores "
                                    "images, as does --split train or all.")
-    e.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT)
+    e.add_argument("--checkpoint", help=CHECKPOINT_HELP)
     add_data_flags(e)
     add_split_flag(e, ("train", "val", "test", "all"), "test",
                    "the split(s) to report (default test; validation = val)")
@@ -45,8 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     rule.add_argument("--target-specificity", type=float, metavar="S",
                       help="use the smallest threshold whose validation specificity is >= S")
     e.add_argument("--save", action="store_true",
-                   help="record the --target-* threshold (and its rule) in the checkpoint as "
-                        "its operating threshold, used by predict, evaluate, gallery and the app")
+                   help="record the --target-* threshold (and its rule) in the checkpoint named "
+                        "by --checkpoint as its operating threshold, used by predict, "
+                        "evaluate, gallery and the app (never the shipped checkpoint)")
     e.add_argument("--json", action="store_true")
     e.add_argument("--brief", action="store_true",
                    help="the headline numbers only: per split AUC, sensitivity (recall) and "
@@ -126,6 +128,19 @@ def _naming(folder: Path | None, split: str) -> Iterator[None]:
         raise ChexminiError(exc.problem, folder / layout.score_file(split, "labels")) from None
 
 
+def _check_save(args: argparse.Namespace, target: tuple[str, float] | None) -> None:
+    """``--save`` needs a rule and a checkpoint the user named (checked before any work;
+    the shipped one is refused once it is resolved)."""
+    from core.runs.release.shipped import COPY_HINT
+
+    if target is None:
+        raise ChexminiError("--save records the threshold a rule chooses: give "
+                            "--target-sensitivity S or --target-specificity S")
+    if args.checkpoint is None:
+        raise ChexminiError("--save writes into a checkpoint: name it with --checkpoint DIR "
+                            f"(the shipped one is never written; a writable copy: {COPY_HINT})")
+
+
 def run(args: argparse.Namespace) -> int:
     from core.evaluation.calibration import brier_score, expected_calibration_error
     from core.evaluation.metrics import split_report
@@ -137,9 +152,13 @@ def run(args: argparse.Namespace) -> int:
     check_flags(args, {"threshold": {"lo": 0, "hi": 1}, "target_sensitivity": TARGET_RULE,
                        "target_specificity": TARGET_RULE})
     target = _target(args)
-    if args.save and target is None:
-        raise ChexminiError("--save records the threshold a rule chooses: give "
-                            "--target-sensitivity S or --target-specificity S")
+    if args.save:
+        _check_save(args, target)
+    use_checkpoint(args, console)
+    if args.save:
+        from core.runs.release.shipped import refuse_shipped
+
+        refuse_shipped(args.checkpoint, "evaluate --save")
     scored_identity = checkpoint_identity(args.checkpoint) if args.save else None
     ckpt = load_checkpoint(args.checkpoint)
     names = ("train", "val", "test") if args.split == "all" else (args.split,)

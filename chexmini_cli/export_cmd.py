@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from chexmini_cli.options import add_quiet_flag
+from chexmini_cli.options import add_quiet_flag, use_checkpoint
 from chexmini_cli.output import new_console
 from chexmini_cli.progress import progress_line
 from core.runs.published import CHEXMINI, PUBLISHED
@@ -13,7 +13,9 @@ from core.runs.published import CHEXMINI, PUBLISHED
 def register(sub: argparse._SubParsersAction) -> None:
     e = sub.add_parser("export", help="write a checkpoint in another layout "
                                       "(the published CheXVision-mini one by default)")
-    e.add_argument("checkpoint", metavar="CHECKPOINT")
+    e.add_argument("checkpoint", metavar="CHECKPOINT",
+                   help="the checkpoint to export (artifacts: ./artifacts, else the shipped "
+                        "checkpoint installed with chexmini)")
     e.add_argument("out", metavar="OUT", help="output folder")
     e.add_argument("--format", choices=(PUBLISHED, CHEXMINI), default=PUBLISHED,
                    help=f"layout to write (default {PUBLISHED})")
@@ -26,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from core.runs.export import export_checkpoint
 
     console = new_console()
+    use_checkpoint(args, None if args.quiet else console)   # --quiet: the result line only
     with progress_line(args.quiet, console) as tick:
         res = export_checkpoint(args.checkpoint, args.out, args.format,
                                 overwrite=args.overwrite, tick=tick)

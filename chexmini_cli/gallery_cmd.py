@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import argparse
 
-from chexmini_cli.options import add_quiet_flag, add_split_flag, check_flags
+from chexmini_cli.options import (
+    CHECKPOINT_HELP,
+    add_quiet_flag,
+    add_split_flag,
+    check_flags,
+    use_checkpoint,
+)
 from chexmini_cli.output import json_text, new_console
 from core.inference.gallery import CELL_TITLES, CELLS, LABEL_NAMES, select
 
@@ -13,7 +19,7 @@ from core.inference.gallery import CELL_TITLES, CELLS, LABEL_NAMES, select
 def register(sub: argparse._SubParsersAction) -> None:
     g = sub.add_parser("gallery", help="list one confusion-matrix cell of a run's "
                                        "validation or test split, most confident first")
-    g.add_argument("checkpoint", metavar="CHECKPOINT", help="a run folder (e.g. artifacts)")
+    g.add_argument("checkpoint", metavar="CHECKPOINT", nargs="?", help=CHECKPOINT_HELP)
     add_split_flag(g, ("val", "test"), "test", "the scored split (default test; "
                    "validation = val)")
     g.add_argument("--cell", type=str.upper, choices=CELLS, default="FP",
@@ -33,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
 
     console = new_console()
     check_flags(args, {"threshold": {"lo": 0, "hi": 1}, "top": {"lo": 0, "integer": True}})
+    use_checkpoint(args, console)
     ckpt = checkpoint_dir(args.checkpoint)
     if args.threshold is None:   # the checkpoint's own: its operating point when saved
         active = active_threshold(read_metrics(ckpt))

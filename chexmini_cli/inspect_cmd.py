@@ -8,13 +8,18 @@ import argparse
 
 from rich.text import Text
 
-from chexmini_cli.options import DEFAULT_CHECKPOINT, add_quiet_flag, check_output_path
+from chexmini_cli.options import (
+    CHECKPOINT_HELP,
+    add_quiet_flag,
+    check_output_path,
+    use_checkpoint,
+)
 from chexmini_cli.output import json_text, metric_table, new_console, styled
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     i = sub.add_parser("inspect", help="summarise a checkpoint folder")
-    i.add_argument("checkpoint", nargs="?", default=DEFAULT_CHECKPOINT)
+    i.add_argument("checkpoint", nargs="?", help=CHECKPOINT_HELP)
     i.add_argument("--json", action="store_true")
     add_quiet_flag(i)
     i.add_argument("--filters", metavar="OUT.png",
@@ -28,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from core.runs.checkpoint import architecture_text
 
     console = new_console()
+    use_checkpoint(args, console)
     if args.filters:
         check_output_path(args.filters, "--filters")
     summary = checkpoint_summary(args.checkpoint)

@@ -10,6 +10,7 @@ from core.foundation.checks import ConfigError, check_number
 from core.foundation.config import TrainConfig, parse_hidden_dims
 from core.foundation.config_fields import ConfigField, flag_fields
 from core.foundation.errors import ChexminiError
+from core.runs.release.shipped import CheckpointChoice
 
 
 def _dims(text: str) -> list[int]:
@@ -177,8 +178,24 @@ def check_output_path(path: str, flag: str) -> None:
         raise ChexminiError(f"{flag}: the folder {parent} is not writable", out)
 
 
-#: ``--checkpoint``'s default in the commands that take one.
-DEFAULT_CHECKPOINT = "artifacts"
+def use_checkpoint(args: argparse.Namespace, console=None) -> CheckpointChoice:
+    """The checkpoint a command uses (:func:`core.runs.release.shipped.resolve_checkpoint`:
+    ``--checkpoint`` wins, else ``./artifacts``, else the copy installed with chexmini),
+    stored back into ``args.checkpoint``; its line is printed first on ``console`` (not
+    with ``--json``, whose ``checkpoint`` key names it, nor ``--brief``; ``--quiet`` keeps it,
+    as it keeps every result)."""
+    from core.runs.release.shipped import resolve_checkpoint
+
+    choice = resolve_checkpoint(args.checkpoint)
+    args.checkpoint = choice.path
+    if console is not None and not any(getattr(args, f, False) for f in ("json", "brief")):
+        console.print(choice.describe(), markup=False, highlight=False, soft_wrap=True)
+    return choice
+
+
+#: What ``--checkpoint`` says in the commands that take one.
+CHECKPOINT_HELP = ("checkpoint folder (default: ./artifacts when present, else the shipped "
+                   "checkpoint installed with chexmini)")
 #: The exit code of every user error (one ``chexmini: error: …`` line on stderr).
 EXIT_USAGE = 2
 #: ``--split`` names the validation split ``val`` or, spelt out, ``validation``.

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from chexmini_cli.options import DEFAULT_CHECKPOINT, EXIT_USAGE, add_quiet_flag
+from chexmini_cli.options import CHECKPOINT_HELP, EXIT_USAGE, add_quiet_flag, use_checkpoint
 from chexmini_cli.output import json_text, new_console
 from chexmini_cli.progress import progress_line
 from core.foundation.text import middle_ellipsis
@@ -17,7 +17,7 @@ from core.foundation.text import middle_ellipsis
 
 def register(sub: argparse._SubParsersAction) -> None:
     pr = sub.add_parser("predict", help="P(abnormal) for image files")
-    pr.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT)
+    pr.add_argument("--checkpoint", help=CHECKPOINT_HELP)
     which = pr.add_mutually_exclusive_group(required=True)
     which.add_argument("--image", nargs="+", metavar="FILE", help="image files to score")
     which.add_argument("--samples", action="store_true",
@@ -74,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from core.runs import layout
 
     console = new_console()
+    use_checkpoint(args, console)
     ckpt = load_checkpoint(args.checkpoint)
     thr = ckpt.threshold
     paths = list(_predict_paths(args))

@@ -38,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Full-screen terminal app for chexmini: train (live or attached), "
                     "gradient-check, evaluate, inspect and predict.")
     p.add_argument("--checkpoint", metavar="DIR",
-                   help="checkpoint folder to open (default: artifacts/)")
+                   help="checkpoint folder to open (default: ./artifacts when present, else "
+                        "the shipped checkpoint installed with chexmini)")
     p.add_argument("--data", metavar="SOURCE",
                    help="data source for the Train screen (default: nih-sample, the real NIH "
                         "X-rays shipped with chexmini; also synthetic[:N], an .npz file, "

@@ -21,6 +21,7 @@ from pathlib import Path
 from core.foundation.errors import ChexminiError
 from core.runs import layout as files
 from core.runs.checkpoint import Checkpoint, load_checkpoint
+from core.runs.release.shipped import checkpoint_label
 
 #: The files whose change means the checkpoint must be read again: the model, the
 #: metrics (threshold, operating point) and the saved scores Evaluate and the gallery use.
@@ -84,6 +85,12 @@ class ActiveCheckpoint:
     def rule(self) -> str | None:
         """How :attr:`threshold` was chosen."""
         return None if self.checkpoint is None else self.checkpoint.threshold_rule
+
+    @property
+    def label(self) -> str:
+        """How the header names it (:func:`core.runs.release.shipped.checkpoint_label`:
+        the path, or ``artifacts (installed)`` for the installed copy)."""
+        return checkpoint_label(self.path)
 
     def changed_on_disk(self) -> bool:
         """The folder's files are not the ones this value was loaded from."""

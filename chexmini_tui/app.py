@@ -33,8 +33,8 @@ from chexmini_tui.screens.help import HelpScreen
 from chexmini_tui.screens.quit import QuitScreen
 from chexmini_tui.widgets.ordered_input import OrderedInput
 from chexmini_tui.widgets.path_box import PathBox
+from core.runs.release.shipped import resolve_checkpoint
 
-DEFAULT_CHECKPOINT = "artifacts"
 DEFAULT_RUNS = "runs"
 #: seconds between two checks of the active checkpoint's files
 CHECK_FILES = 1.0
@@ -46,7 +46,7 @@ class ChexminiApp(App):
     COMMANDS = {ChexminiCommands}
 
     #: The one source of truth; replace it with :meth:`update_state` (it is immutable).
-    state: reactive[AppState] = reactive(lambda: AppState(pending(DEFAULT_CHECKPOINT)),
+    state: reactive[AppState] = reactive(lambda: AppState(pending(resolve_checkpoint(None).path)),
                                          init=False, always_update=False)
 
     MODES = dict(MODES)  # see chexmini_tui.keymap: the help screen lists the same tables
@@ -60,7 +60,7 @@ class ChexminiApp(App):
         attach: str | None = None,
         runs: str = DEFAULT_RUNS,
         sweeps: str = "sweeps",
-        artifacts: str = DEFAULT_CHECKPOINT,
+        artifacts: str | None = None,
         extra: list[str] | None = None,
         image_mode: str = "auto",
         predict_root: str | None = None,
@@ -68,8 +68,10 @@ class ChexminiApp(App):
         autostart: bool = False,
     ) -> None:
         super().__init__()
-        self.artifacts_dir = artifacts
-        self.set_reactive(ChexminiApp.state, AppState(pending(checkpoint or artifacts)))
+        shipped = resolve_checkpoint(artifacts)   # ./artifacts, else the installed copy
+        self.artifacts_dir = shipped.path
+        choice = resolve_checkpoint(checkpoint) if checkpoint else shipped
+        self.set_reactive(ChexminiApp.state, AppState(pending(choice.path)))
         self.data_source = data
         self.runs_dir = runs
         self.sweeps_dir = sweeps     # its sweeps' trials are listed in Inspect too

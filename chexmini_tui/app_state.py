@@ -72,7 +72,7 @@ class AppState:
         """The header's sub-title: the active checkpoint, then the run (if any), named by
         its folder's name (the whole path when it is the active checkpoint is said once),
         so that it fits an 80-column header."""
-        parts = [f"checkpoint: {self.active_checkpoint}"]
+        parts = [f"checkpoint: {self.active.label}"]
         if self.attached or self.run_status != "idle":
             name = ""
             if self.run_dir and self.run_dir != self.active_checkpoint:

@@ -22,6 +22,7 @@ from core.foundation.errors import ChexminiError
 from core.runs import layout
 from core.runs.catalog import discover
 from core.runs.export import FORMATS, export_checkpoint
+from core.runs.release.shipped import DEFAULT_NAME, is_shipped
 from core.runs.status import STATUS_TEXT
 from core.training.steering import control_problem
 
@@ -66,8 +67,11 @@ def _reload(app) -> None:
 def export_target(checkpoint: str, fmt: str) -> Path | None:
     """Where the palette's export writes: a sibling folder named after the layout
     (``.`` and ``..`` are named by the folder they stand for; None for ``/``, which has no
-    sibling)."""
+    sibling); for the shipped checkpoint, ``artifacts-FORMAT`` in the current folder
+    (nothing is written beside an installed package)."""
     p = Path(checkpoint)
+    if is_shipped(p):
+        return Path(f"{DEFAULT_NAME}-{fmt}")
     if p.name in ("", "..") or ".." in p.parts:
         p = p.resolve()
     return p.with_name(f"{p.name}-{fmt}") if p.name else None

@@ -80,8 +80,24 @@ def make_rmsprop(root: Path) -> Path:
 
 
 def make_shipped(root: Path) -> Path:
-    """The checkpoint shipped in ``artifacts/`` (a copy: nothing shipped gets changed)."""
+    """The checkpoint shipped in ``artifacts/`` (a copy, its shipped mark included)."""
     return Path(shutil.copytree(REPO / "artifacts", root / "shipped"))
+
+
+def make_installed(root: Path) -> Path:
+    """The shipped checkpoint as installed with the package (what a command uses from a
+    folder without ``./artifacts``): the installed folder itself, never a copy."""
+    from core.runs.release.shipped import installed_checkpoint, resolve_checkpoint
+
+    if installed_checkpoint() is None:
+        pytest.skip("chexmini is not installed (pip install -e .)")
+    where = root / "no-artifacts-here"
+    where.mkdir(exist_ok=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(where)
+        choice = resolve_checkpoint(None)
+    assert choice.source == "installed"
+    return Path(choice.path)
 
 
 def _published(root: Path, name: str, norm_shape: Callable[[int], tuple]) -> Path:
@@ -161,6 +177,7 @@ KINDS: dict[str, Callable[[Path], Path]] = {
     "fresh": make_fresh,
     "rmsprop": make_rmsprop,
     "shipped": make_shipped,
+    "installed": make_installed,
     "published": make_published,
     "published-1xD": make_published_1xd,
     "exported": make_exported,
@@ -304,7 +321,7 @@ def inspect(ck: Path, images: list[Path]) -> Seen:
 
 def inspect_filters(ck: Path, images: list[Path]) -> Seen:
     """``inspect --filters``: a PNG with every fc1 unit; dead units only with the images."""
-    out = ck.parent / f"{ck.name}.filters.png"
+    out = _OUT[0] / f"{ck.name}.filters.png"   # never beside an installed checkpoint
     rc, stdout, err = _cli(["inspect", ck, "--filters", out])
     assert rc == 0 and "Traceback" not in err, err
     from core.inference import load_checkpoint
@@ -334,7 +351,7 @@ def export(ck: Path, images: list[Path]) -> Seen:
     from core.inference import load_checkpoint
 
     fmt = "chexmini" if "0.W" in np.load(ck / "model.npz") else "chexvision-mini"
-    out = ck.parent / f"{ck.name}.export-{fmt}"
+    out = _OUT[0] / f"{ck.name}.export-{fmt}"   # never beside an installed checkpoint
     shutil.rmtree(out, ignore_errors=True)
     rc, _, err = _cli(["export", ck, out, "--format", fmt])
     lines = err.strip().splitlines()
@@ -345,6 +362,31 @@ def export(ck: Path, images: list[Path]) -> Seen:
     return Seen(threshold=loaded.threshold, other_pipeline=fmt == "chexvision-mini",
                 probs={str(p): float(loaded.model.predict_proba(loaded.preprocess(p)[None])[0])
                        for p in images})
+
+
+def evaluate_save(ck: Path, images: list[Path]) -> Seen:
+    """``evaluate --save`` writes the operating point (and renders the model card again)
+    into the folder; the shipped checkpoint refuses. The folder is put back afterwards."""
+    from core.runs.checkpoint import load_checkpoint
+
+    kept = {n: (ck / n).read_bytes() for n in ("metrics.json", "README.md")
+            if (ck / n).exists()}
+    try:
+        d = _json(["evaluate", "--checkpoint", ck, "--json", "--target-sensitivity", "0.9",
+                   "--save"])
+        op = json.loads((ck / "metrics.json").read_text())["operating_point"]
+        assert d["threshold"] == op["threshold"] == load_checkpoint(ck).threshold
+        assert f"**{op['threshold']:.4f}** ({op['rule']})" in (ck / "README.md").read_text()
+    except Refused:
+        assert all((ck / n).read_bytes() == b for n, b in kept.items()), "written"
+        raise
+    finally:
+        for n, b in kept.items():
+            if (ck / n).read_bytes() != b:
+                (ck / n).write_bytes(b)
+        if "README.md" not in kept:
+            (ck / "README.md").unlink(missing_ok=True)
+    return Seen()
 
 
 #: Everything that reads a checkpoint (the app's screens: tests/tui/test_seams_app.py).
@@ -358,12 +400,16 @@ CONSUMERS: dict[str, Callable[[Path, list[Path]], Seen]] = {
     "gradcheck": gradcheck,
     "gallery": gallery,
     "export": export,
+    "evaluate --save": evaluate_save,
 }
 
 #: The cells that cannot work, and the reason their one line must give.
 REFUSALS: dict[tuple[str, str], str] = {
     **{(k, "gallery"): "records no data source" for k in ("published", "published-1xD")},
+    **{(k, "evaluate --save"): "never written" for k in ("shipped", "installed")},
 }
+#: where the export consumer writes (set by the ``world`` fixture)
+_OUT: list[Path] = []
 
 
 # -- the matrix -------------------------------------------------------------------------------
@@ -372,6 +418,7 @@ def world(tmp_path_factory) -> tuple[Path, list[Path]]:
     """The folder the kinds are built in, and the images predicted on: real NIH X-rays at
     256 px shipped with the package (resized to 64: the filters differ) and a 64 px one."""
     root = tmp_path_factory.mktemp("seams")
+    _OUT[:] = [root]
     shipped = sorted((REPO / "core" / "data" / "nih_sample" / "png256").glob("*/*.png"))[:3]
     small = root / "small.png"
     Image.open(shipped[0]).convert("L").resize((SIDE, SIDE)).save(small)
@@ -407,6 +454,6 @@ def test_every_kind_meets_every_consumer(world, kind, consumer):
 
 def test_the_matrix_is_whole():
     """Every kind and consumer is distinct and every refusal names a real cell."""
-    assert len(KINDS) * len(CONSUMERS) >= 7 * 8
+    assert len(KINDS) * len(CONSUMERS) >= 8 * 9
     for kind, consumer in REFUSALS:
         assert kind in KINDS and consumer in CONSUMERS

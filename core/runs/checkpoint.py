@@ -49,6 +49,8 @@ from core.runs.published import (
     published_to_state,
     resize_filter,
 )
+from core.runs.release.card import write_card
+from core.runs.release.shipped import refuse_shipped, resolve_checkpoint
 from core.runs.schema import validate_metrics
 from core.runs.splits import write_splits
 
@@ -117,6 +119,7 @@ def save_artifacts(
     write_json(out / files.HISTORY, {k: [float(v) for v in history[k]] for k in HISTORY_KEYS})
     write_loss_curve(out / files.LOSS_CURVE, history, metrics.get("best_epoch"))
     write_npz(out / files.MODEL, arrays)
+    write_model_card(out, metrics)
     write_json(out / files.METRICS, metrics)
     return out
 
@@ -156,6 +159,13 @@ def active_threshold(metrics: dict) -> ActiveThreshold:
     return ActiveThreshold(op.threshold, op.rule, op)
 
 
+def write_model_card(folder: str | os.PathLike[str], metrics: dict) -> Path:
+    """``folder``'s model card (:mod:`core.runs.release.card`) rendered from ``metrics``
+    (its ``metrics.json``) at its active threshold; written atomically."""
+    active = active_threshold(metrics)
+    return write_card(folder, metrics, active.value, active.rule)
+
+
 #: the files an evaluation's threshold depends on (the model and the saved scores)
 SCORED_FILES = (files.MODEL, files.VAL_SCORES, files.VAL_LABELS, files.TEST_SCORES,
                 files.TEST_LABELS)
@@ -181,9 +191,11 @@ def save_operating_point(path: str | os.PathLike[str], op: OperatingPoint,
     """Record ``op`` as the checkpoint's operating threshold: ``metrics.json`` is read,
     given an ``operating_point`` entry (``threshold`` and the validation/test blocks are
     kept) and atomically rewritten, under the folder's lock (a live trainer's folder is
-    refused). ``scored`` is the :func:`checkpoint_identity` taken before scoring: when the
-    model or its scores changed since, nothing is written. Returns the file written."""
+    refused, and so is the shipped checkpoint). ``scored`` is the :func:`checkpoint_identity`
+    taken before scoring: when the model or its scores changed since, nothing is written.
+    The model card is rendered again from the new ``metrics.json``. Returns the file written."""
     ckpt = checkpoint_dir(path)
+    refuse_shipped(ckpt, "saving an operating point")
     target = ckpt / files.METRICS
     lock = RunLock.acquire(ckpt)
     try:
@@ -194,6 +206,7 @@ def save_operating_point(path: str | os.PathLike[str], op: OperatingPoint,
         metrics["operating_point"] = op.to_dict()
         validate_metrics(metrics, target)
         write_json(target, metrics)
+        write_model_card(ckpt, metrics)
     finally:
         lock.release()
     return target
@@ -270,8 +283,10 @@ def _check_norm(arrays: dict[str, np.ndarray], d: int, n_features: int | None,
 
 
 def checkpoint_dir(path: str | os.PathLike[str]) -> Path:
-    """Accept a checkpoint directory (or its ``model.npz``); check it exists."""
-    p = Path(path)
+    """Accept a checkpoint directory (or its ``model.npz``); check it exists. The name
+    ``artifacts`` where no such folder exists is the shipped checkpoint installed with
+    chexmini (:func:`core.runs.release.shipped.resolve_checkpoint`)."""
+    p = Path(resolve_checkpoint(path).path)
     if p.is_file() and p.name == files.MODEL:
         p = p.parent
     if not p.exists():

@@ -7,9 +7,11 @@ a published-style ``metrics.json`` whose config records ``image_size``, ``hidden
 and the checkpoint's ``resize_filter`` (so chexmini reloads it with the right pipeline),
 with chexmini's own keys (``data``, ``engine``, ``operating_point``, the rest of the config)
 after the published ones (:func:`core.runs.published.published_metrics`), and copies the
-other artifacts that exist. ``"chexmini"`` converts the other way (weights
-keep their dtype). Every file is written atomically under the folder's lock (a folder a
-live trainer owns is refused), ``model.npz`` and ``metrics.json`` last, both staged before
+other artifacts that exist, and writes the model card (``README.md``, rendered from the new
+``metrics.json``). ``"chexmini"`` converts the other way (weights keep their dtype).
+The shipped checkpoint is never an output folder (:mod:`core.runs.release.shipped`).
+Every file is written atomically under the folder's lock (a folder a live trainer owns is
+refused), ``model.npz`` and ``metrics.json`` last, both staged before
 either replaces the old one; an existing checkpoint in the output folder is refused
 unless ``overwrite``.
 """
@@ -27,9 +29,10 @@ from core.foundation.atomic import atomic_open, copy_file, remove_stale_temps
 from core.foundation.errors import ChexminiError
 from core.foundation.progress import Tick, TickFn, tick_or_nothing
 from core.runs import layout
-from core.runs.checkpoint import Checkpoint, load_checkpoint
+from core.runs.checkpoint import Checkpoint, load_checkpoint, write_model_card
 from core.runs.folder import RunLock
 from core.runs.published import CHEXMINI, PUBLISHED, published_metrics, state_to_published
+from core.runs.release.shipped import refuse_shipped
 
 FORMATS = (PUBLISHED, CHEXMINI)
 EXTRA_FILES = (layout.HISTORY, layout.VAL_SCORES, layout.VAL_LABELS, layout.TEST_SCORES,
@@ -89,6 +92,8 @@ def _write(ckpt: Checkpoint, out: Path, arrays: dict[str, np.ndarray],
             files.append(name)
         else:
             (out / name).unlink(missing_ok=True)  # a stale file from an overwritten export
+    write_model_card(out, metrics)
+    files.append(layout.CARD)
     tick(Tick(TICK_TASK, total - 1, total, layout.MODEL))
     with atomic_open(out / layout.METRICS) as fm, atomic_open(out / layout.MODEL) as fw:
         np.savez(fw, **arrays)
@@ -105,6 +110,7 @@ def _prepare_out(out: Path, src: Path, overwrite: bool) -> Path:
     if out.exists() and out.resolve() == src.resolve():
         raise ChexminiError("is the checkpoint being exported; choose another output folder",
                             out)
+    refuse_shipped(out, "export into it")
     held = [f for f in (layout.MODEL, layout.METRICS) if (out / f).exists()]
     if held and not overwrite:
         raise ChexminiError(f"already holds a checkpoint ({', '.join(held)}); choose another "

@@ -29,6 +29,7 @@ from core.foundation import safe_io
 from core.foundation.atomic import remove_stale_temps
 from core.foundation.errors import ChexminiError
 from core.runs import layout
+from core.runs.release.shipped import refuse_shipped
 
 try:
     import fcntl
@@ -249,6 +250,7 @@ def _prepare(out: Path, resume: bool) -> None:
 
 
 def _check_policy(out: Path, resume: bool, overwrite: bool) -> None:
+    refuse_shipped(out, "training into it")
     if not resume:
         check_new_run(out, overwrite)
     elif not (out / layout.RESUME).exists():

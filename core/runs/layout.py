@@ -24,6 +24,10 @@ RESUME = "resume.npz"
 LOCK = ".chexmini.lock"
 #: a pause/resume/save/stop request to the process that trains (:mod:`core.training.steering`)
 CONTROL = ".chexmini.control.json"
+#: the model card, rendered from ``metrics.json`` (:mod:`core.runs.release.card`)
+CARD = "README.md"
+#: the mark of the shipped checkpoint, which is never written (:mod:`core.runs.release.shipped`)
+SHIPPED_MARK = ".chexmini-shipped"
 
 #: The published artifact set, in the order the published code lists it.
 ARTIFACT_FILES = (MODEL, METRICS, HISTORY, VAL_SCORES, VAL_LABELS, TEST_SCORES, TEST_LABELS,

@@ -38,7 +38,8 @@ def test_gallery_json_lists_the_cell_in_confidence_order(capsys, cell):
 
 def test_gallery_text_lines_and_top(capsys):
     assert main(["gallery", str(REPO / "artifacts"), "--cell", "FP", "--top", "3"]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    first, *lines = capsys.readouterr().out.splitlines()
+    assert first == f"checkpoint: {REPO / 'artifacts'}"   # which checkpoint, said first
     assert "43 images" in lines[0]      # test FP at the saved threshold (README: FP 43)
     assert len(lines) == 4 and lines[1].split()[0] == "1" and "true normal" in lines[1]
 

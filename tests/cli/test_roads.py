@@ -7,7 +7,6 @@ recorded. Real files and real commands through :func:`chexmini_cli.main.main`.""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ from core.evaluation.metrics import confusion_matrix
 from core.evaluation.operating_point import choose_operating_point
 from core.inference import load_checkpoint
 from tests.core.test_published_layout import make_published
-from tests.helpers import REPO
+from tests.helpers import REPO, writable_shipped
 from tests.helpers.tui import make_checkpoint
 
 DATA = "synthetic:200"
@@ -76,7 +75,7 @@ def operated(tmp_path_factory) -> Path:
     """The shipped run with an operating point saved by ``evaluate --target-sensitivity
     0.9 --save`` (chosen on its validation split of the embedded NIH sample)."""
     run = tmp_path_factory.mktemp("op") / "run"
-    shutil.copytree(REPO / "artifacts", run, ignore=shutil.ignore_patterns("events.jsonl"))
+    writable_shipped(run, "events.jsonl")
     assert main(["evaluate", "--checkpoint", str(run), "--target-sensitivity", "0.9",
                  "--save", "--json"]) == 0
     return run
@@ -106,7 +105,7 @@ def test_every_command_applies_the_saved_operating_point(operated, capsys, tmp_p
 def test_gallery_text_names_the_active_threshold_and_rule(operated, capsys):
     _, t, rule = saved(operated)
     assert main(["gallery", str(operated), "--top", "1"]) == 0
-    head = capsys.readouterr().out.splitlines()[0]
+    head = capsys.readouterr().out.splitlines()[1]   # after the checkpoint's line
     assert f"at threshold {t:.4f} ({rule})" in head
 
 

@@ -33,3 +33,15 @@ def small_batch(n_in=12, b=6, seed=0):
     """A small float64 batch ``(x, y)`` with alternating labels (for layer/gradient checks)."""
     rng = np.random.default_rng(seed)
     return rng.standard_normal((b, n_in)), (np.arange(b) % 2).astype(float)
+
+
+def writable_shipped(dst: Path, *ignore: str) -> Path:
+    """A copy of the shipped checkpoint (``artifacts/``) that may be written: without its
+    shipped mark, as ``chexmini export artifacts DST --format chexmini`` leaves it (the
+    other files byte for byte). ``ignore``: more file patterns to leave out."""
+    import shutil
+
+    from core.runs import layout
+
+    return Path(shutil.copytree(REPO / "artifacts", dst,
+                                ignore=shutil.ignore_patterns(layout.SHIPPED_MARK, *ignore)))

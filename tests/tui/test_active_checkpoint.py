@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,7 @@ from core.inference import load_checkpoint
 from core.inference.gallery import select
 from core.runs.checkpoint import save_operating_point
 from core.runs.scores import load_scores
-from tests.helpers import REPO
+from tests.helpers import writable_shipped
 from tests.helpers.tui import (
     card_prediction,
     inspect_ready,
@@ -179,6 +178,7 @@ def test_saved_operating_point_reaches_every_screen(tmp_path, two):
     async def go():
         app = make_app(tmp_path, start="evaluate", predict_root=str(png.parent))
         async with app.run_test(size=SMALL) as pilot:
+            await settle_checkpoint(pilot)
             ev = app.screen
             assert ev.threshold == youden_of(a)
             await pilot.press("right", "right")          # moved by hand
@@ -198,7 +198,7 @@ def test_saved_operating_point_reaches_every_screen(tmp_path, two):
             assert pred.last["threshold"] == t_new and pred.last["label"] != old_label
             assert [r.label for r in pred.results] == [pred.last["label"]]
             await pilot.press("3")                       # Evaluate: back to the saved one
-            await pilot.pause()
+            await settle_checkpoint(pilot)
             assert ev.threshold == t_new and ev.rule == "specificity>=0.8 on validation"
             assert ev._rule_index == -1                  # not one of the `o` rules
             info = text_of(ev.query_one("#ev-info"))
@@ -257,9 +257,10 @@ def test_evaluate_reload_key_and_screen_resume_pick_up_the_files(tmp_path, two):
 
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory) -> Path:
-    """A copy of the shipped checkpoint (its sample images are found again: the gallery)."""
+    """A writable copy of the shipped checkpoint (its sample images are found again: the
+    gallery)."""
     root = tmp_path_factory.mktemp("shipped")
-    shutil.copytree(REPO / "artifacts", root / "artifacts")
+    writable_shipped(root / "artifacts")
     return root
 
 

@@ -107,36 +107,90 @@ def test_the_sample_equals_the_shared_subset(shared_data):
         assert png.read_bytes() == (src / "png256" / png.name).read_bytes()
 
 
-@pytest.mark.slow
-def test_the_sample_loads_from_an_installed_wheel(tmp_path):
-    """Build the wheel (no network: no build isolation), unpack it as site-packages would,
-    and load the sample from another directory with the source tree out of reach."""
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> tuple[Path, list[str]]:
+    """Build the wheel (no network: no build isolation) from a copy of the sources, unpack
+    it as site-packages would: ``(site folder, the wheel's file names)``."""
+    tmp_path = tmp_path_factory.mktemp("wheel")
     src, wheels = tmp_path / "src", tmp_path / "wheels"
     junk = shutil.ignore_patterns("__pycache__", "*.egg-info", "build")
-    for name in ("core", "chexmini_cli", "chexmini_tui"):       # build outside the checkout
+    for name in ("core", "chexmini_cli", "chexmini_tui", "artifacts"):  # outside the checkout
         shutil.copytree(REPO / name, src / name, ignore=junk)
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copyfile(REPO / name, src / name)
     res = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
                           "--no-build-isolation", "-q", "-w", str(wheels), str(src)],
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
-    (wheel,) = wheels.glob("chexmini-*.whl")
+    (whl,) = wheels.glob("chexmini-*.whl")
     site = tmp_path / "site"
-    with zipfile.ZipFile(wheel) as zf:
+    with zipfile.ZipFile(whl) as zf:
         names = zf.namelist()
         zf.extractall(site)
+    return site, names
+
+
+def run_installed(site: Path, code: str, cwd: Path) -> subprocess.CompletedProcess:
+    """``code`` in a fresh interpreter that sees only the unpacked wheel (``-I``: not the
+    checkout), from ``cwd``, with an empty HOME."""
+    home = cwd / "home"
+    home.mkdir(exist_ok=True)
+    env = {**os.environ, "PYTHONPATH": str(site), "HOME": str(home)}
+    return subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, "
+                           f"{str(site)!r}); {code}"], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=300)
+
+
+@pytest.mark.slow
+def test_the_sample_loads_from_an_installed_wheel(wheel, tmp_path):
+    """Load the sample from another directory with the source tree out of reach."""
+    site, names = wheel
     assert "core/data/nih_sample/images64.npz" in names
     assert sum(n.startswith("core/data/nih_sample/png256/") for n in names) == 12
     code = ("import core, numpy as np; from core.data import load_data; "
             "from core.data.nih_sample import sample_pngs; d = load_data('nih-sample'); "
             "print(core.__file__, len(d.train) + len(d.val) + len(d.test), len(sample_pngs()))")
-    env = {**os.environ, "PYTHONPATH": str(site)}
-    run_dir = tmp_path / "elsewhere"
-    run_dir.mkdir()
-    res = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, "
-                          f"{str(site)!r}); {code}"], capture_output=True, text=True,
-                         cwd=run_dir, env=env, timeout=120)
+    res = run_installed(site, code, tmp_path)
     assert res.returncode == 0, res.stderr[-2000:]
     where, n, n_png = res.stdout.split()
     assert Path(where).is_relative_to(site) and (n, n_png) == ("1619", "12")
+
+
+@pytest.mark.slow
+def test_the_shipped_checkpoint_installs_with_the_wheel(wheel, tmp_path):
+    """Every file of ``artifacts/`` is in the wheel (as ``chexmini_artifacts``), byte for
+    byte; from another folder ``chexmini predict --samples`` uses it and says so, and
+    ``evaluate --save`` on it is refused in one line."""
+    from core.runs import layout
+    from core.runs.release.shipped import PACKAGE
+
+    site, names = wheel
+    shipped = sorted(p.name for p in ART.iterdir() if p.is_file())
+    assert {layout.MODEL, layout.CARD, layout.SHIPPED_MARK} <= set(shipped)
+    assert sorted(n.split("/", 1)[1] for n in names if n.startswith(f"{PACKAGE}/")) == shipped
+    for name in shipped:
+        assert (site / PACKAGE / name).read_bytes() == (ART / name).read_bytes(), name
+    main_ = "from chexmini_cli.main import main; raise SystemExit(main({}))"
+    res = run_installed(site, main_.format(["predict", "--samples"]), tmp_path)
+    assert res.returncode == 0, res.stderr[-2000:]
+    first = res.stdout.splitlines()[0]
+    assert first == (f"checkpoint: {site / PACKAGE} (the shipped one, installed with "
+                     "chexmini; no ./artifacts here)")
+    assert "accuracy" in res.stdout
+    res = run_installed(site, main_.format(["evaluate", "--checkpoint", "artifacts",
+                                            "--target-sensitivity", "0.9", "--save"]), tmp_path)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+    assert "never written" in res.stderr and not (tmp_path / "artifacts").exists()
+    assert (site / PACKAGE / layout.METRICS).read_bytes() == (ART / layout.METRICS).read_bytes()
+
+
+def test_the_repository_holds_one_copy_of_the_weights():
+    """The installed checkpoint comes from ``artifacts/`` itself: git tracks one model.npz."""
+    res = subprocess.run(["git", "-C", str(REPO), "ls-files"], capture_output=True, text=True)
+    if res.returncode != 0:
+        pytest.skip("not a git checkout")
+    tracked = res.stdout.splitlines()
+    assert [f for f in tracked if f.endswith("model.npz")] == ["artifacts/model.npz"]
+    big = (ART / "model.npz").stat().st_size
+    assert [f for f in tracked if (REPO / f).is_file() and (REPO / f).stat().st_size == big] \
+        == ["artifacts/model.npz"]
