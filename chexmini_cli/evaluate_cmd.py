@@ -61,7 +61,7 @@ def _target(args) -> tuple[str, float] | None:
 #: What the table and the JSON name as the data of an evaluation of the saved scores.
 SAVED_SCORES = "its saved scores"
 #: The data flags that ask for images to be scored (``--data`` and the subsampling).
-DATA_FLAGS = ("data", "n_train", "n_val", "n_test", "val_fraction", "test_fraction")
+DATA_FLAGS = ("data", "classes", "n_train", "n_val", "n_test", "val_fraction", "test_fraction")
 
 
 def _saved_scores(args, ckpt, names: tuple[str, ...]) -> dict | None:

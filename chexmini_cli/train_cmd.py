@@ -34,6 +34,7 @@ from chexmini_cli.options import (
 )
 from chexmini_cli.output import new_console, styled
 from chexmini_cli.progress import cache_progress
+from core.evaluation.bootstrap import headline_auc
 from core.foundation.config import TrainConfig
 from core.foundation.errors import ChexminiError
 from core.runs import layout
@@ -82,7 +83,7 @@ def default_run_dir() -> Path:
 
 
 #: Data flags that a resumed run takes from its resume state, never from the command line.
-RESUME_FIXED = {"data": "--data", "n_train": "--n-train", "n_val": "--n-val",
+RESUME_FIXED = {"data": "--data", "classes": "--classes", "n_train": "--n-train", "n_val": "--n-val",
                 "n_test": "--n-test", "val_fraction": "--val-fraction",
                 "test_fraction": "--test-fraction"}
 
@@ -148,6 +149,8 @@ def run(args: argparse.Namespace) -> int:
                         f"train {s['train']['n']} / val {s['val']['n']} / test {s['test']['n']} "
                         f"images, positive rates {s['train']['positive_rate']:.3f} / "
                         f"{s['val']['positive_rate']:.3f} / {s['test']['positive_rate']:.3f}"))
+                    for line in ev.warnings:
+                        console.print(Text.assemble(styled("warning:", "yellow"), f" {line}"))
                     epoch_task = progress.add_task("epochs", total=config.epochs,
                                                    completed=ev.start_epoch, info="")
                     step_task = progress.add_task("steps", total=ev.steps_per_epoch,
@@ -170,9 +173,9 @@ def run(args: argparse.Namespace) -> int:
                     console.print(Text.assemble(
                         styled("done", "bold green"), f": best epoch {ev.best_epoch}, threshold "
                         f"{ev.threshold:.4f} (Youden's J on validation)\n"
-                        f"  validation AUC {v['auc']:.4f}  balanced acc "
+                        f"  validation AUC {headline_auc(v)}  balanced acc "
                         f"{v['balanced_accuracy']:.4f}\n"
-                        f"  test       AUC {t['auc']:.4f}  balanced acc "
+                        f"  test       AUC {headline_auc(t)}  balanced acc "
                         f"{t['balanced_accuracy']:.4f}\n  artifacts in {ev.out_dir}"))
                 if ev.kind == "finished" or getattr(ev, "what", "") == "artifacts":
                     stop.signum = None  # the artifacts are written: the run is done

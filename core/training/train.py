@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.data.dataset import DataSplits, require_both_classes
+from core.data.dataset import DataSplits, data_warnings, require_both_classes
 from core.events import (
     CheckpointSaved,
     EpochEnd,
@@ -230,7 +230,7 @@ class _Training:
         return RunStarted(config.to_dict(), self.data.summary(), list(config.widths),
                           run.model.n_parameters(), self.data.source,
                           None if out is None else str(out), run.epoch, run.step, self.resume,
-                          self.steps_per_epoch)
+                          self.steps_per_epoch, data_warnings(self.data))
 
     # -- one epoch --------------------------------------------------------------------------
     def run_epoch(self) -> Iterator[Event]:
