@@ -83,8 +83,8 @@ def default_run_dir() -> Path:
 
 
 #: Data flags that a resumed run takes from its resume state, never from the command line.
-RESUME_FIXED = {"data": "--data", "classes": "--classes", "n_train": "--n-train", "n_val": "--n-val",
-                "n_test": "--n-test", "val_fraction": "--val-fraction",
+RESUME_FIXED = {"data": "--data", "classes": "--classes", "n_train": "--n-train",
+                "n_val": "--n-val", "n_test": "--n-test", "val_fraction": "--val-fraction",
                 "test_fraction": "--test-fraction"}
 
 

@@ -24,8 +24,8 @@ Forms (``scheme:path``, or a bare path whose kind is detected):
 
 Options may follow the source as a query string — ``SOURCE?n_train=60000&n_val=8500&
 n_test=10000`` (seeded, stratified subsampling of each split after splitting) and
-``val_fraction=…`` / ``test_fraction=…``, and ``classes=…`` for image folders. Options written in the source string take
-precedence over the keyword arguments of :func:`load_data`.
+``val_fraction=…`` / ``test_fraction=…``, and ``classes=…`` for image folders. Options
+written in the source string take precedence over the keyword arguments of :func:`load_data`.
 
 NIH and image folders are decoded once, in parallel, into the preprocessing cache
 (``$CHEXMINI_DATA`` or ``~/.cache/chexmini``; :mod:`core.data.cache`) and ChestMNIST is
