@@ -120,6 +120,7 @@ def _naming(folder: Path | None, split: str) -> Iterator[None]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.evaluation.bootstrap import auc_interval
     from core.evaluation.calibration import brier_score, expected_calibration_error
     from core.evaluation.metrics import split_report
     from core.evaluation.operating_point import choose_operating_point
@@ -148,7 +149,8 @@ def run(args: argparse.Namespace) -> int:
     for name in names:
         s, y = scored[name]
         with _naming(files, name):
-            reports[name] = {**split_report(s, y, threshold), "brier": brier_score(s, y),
+            reports[name] = {**split_report(s, y, threshold), **auc_interval(s, y),
+                             "brier": brier_score(s, y),
                              "ece": expected_calibration_error(s, y)}
     saved = None if not args.save else str(save_operating_point(args.checkpoint, op,
                                                                     scored_identity))

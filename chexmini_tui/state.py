@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.evaluation.bootstrap import headline_auc
 from core.events import CheckpointSaved, EpochEnd, Event, Finished, RunStarted, StepDone
 
 #: Smoothing of the samples/s read-out (exponential moving average weight).
@@ -115,6 +116,7 @@ class RunDisplayState:
             f"{ev.source}{' → ' + ev.out_dir if ev.out_dir else ''}")
         self.log.append(f"MLP {arch} ({ev.n_params:,} params); {sizes} images; "
                         f"{self.steps_per_epoch} steps/epoch")
+        self.log.extend(f"warning: {line}" for line in ev.warnings)
 
     def _step(self, ev: StepDone) -> None:
         self.epoch, self.step, self.global_step = ev.epoch, ev.step, ev.global_step
@@ -153,9 +155,9 @@ class RunDisplayState:
         self.log.append(
             f"finished{' (stopped early)' if ev.stopped_early else ''}: best epoch "
             f"{ev.best_epoch} of {ev.epochs_run}, threshold {ev.threshold:.4f} (Youden's J)")
-        self.log.append(f"  validation AUC {v.get('auc', float('nan')):.4f}  balanced acc "
+        self.log.append(f"  validation AUC {headline_auc(v)}  balanced acc "
                         f"{v.get('balanced_accuracy', float('nan')):.4f}")
-        self.log.append(f"  test       AUC {t.get('auc', float('nan')):.4f}  balanced acc "
+        self.log.append(f"  test       AUC {headline_auc(t)}  balanced acc "
                         f"{t.get('balanced_accuracy', float('nan')):.4f}")
 
     # -- derived read-outs -------------------------------------------------------------

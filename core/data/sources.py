@@ -192,6 +192,22 @@ def with_classes(source: str, classes: str | None) -> str:
     return f"{source}{sep}{urlencode({'classes': text}, safe='=;,')}"
 
 
+CLASSES_FLAG = " --classes "
+
+
+def source_from_text(text: str) -> str:
+    """A data source typed as one line, as on the command line: ``SOURCE`` or ``SOURCE
+    --classes normal=DIR abnormal=DIR,…`` (the app's data box; :func:`with_classes`)."""
+    base, sep, classes = f" {str(text).strip()} ".partition(CLASSES_FLAG)
+    base = base.strip() or DEFAULT_SOURCE
+    if not sep:
+        return base
+    if not classes.strip():
+        raise ChexminiError("--classes needs the class folders, e.g. --classes "
+                            "normal=NORMAL abnormal=PNEUMONIA")
+    return with_classes(base, classes)
+
+
 def detect_scheme(path: Path) -> str | None:
     """The scheme of a bare path, or None."""
     from core.data.chestmnist import is_chestmnist_npz

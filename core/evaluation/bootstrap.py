@@ -76,9 +76,22 @@ def format_auc(auc: Any, ci: Any = None, digits: int = 4) -> str:
     if not is_number(auc):
         return "—"
     text = f"{float(auc):.{digits}f}"
+    interval = format_ci(ci, digits)
+    return text if interval == "—" else f"{text} (95% CI {interval})"
+
+
+def format_ci(ci: Any, digits: int = 4) -> str:
+    """``0.7801–0.8420`` for ``(lo, hi)``; ``—`` when missing or not numbers."""
     if ci is None or len(ci) != 2 or not all(is_number(c) for c in ci):
-        return text
-    return f"{text} (95% CI {float(ci[0]):.{digits}f}–{float(ci[1]):.{digits}f})"
+        return "—"
+    return f"{float(ci[0]):.{digits}f}–{float(ci[1]):.{digits}f}"
+
+
+def auc_interval(scores: Any, labels: Any, seed: int = 0) -> dict[str, float]:
+    """``{"auc_lo": lo, "auc_hi": hi}`` (:func:`auc_ci`, B = 1000), ``{}`` when a class is
+    missing: the keys a report carries beside its ``auc``."""
+    ci = auc_ci(scores, labels, seed=seed)
+    return {} if ci is None else {"auc_lo": ci[0], "auc_hi": ci[1]}
 
 
 def headline_auc(metrics: dict, digits: int = 4) -> str:

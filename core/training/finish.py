@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from core.data.dataset import DataSplits
-from core.evaluation.bootstrap import auc_ci
+from core.evaluation.bootstrap import auc_interval
 from core.evaluation.metrics import youden_threshold
 from core.foundation.config import TrainConfig
 from core.nn.batches import BatchMaker
@@ -41,10 +41,7 @@ class FinalScores(NamedTuple):
         out = {k: self.metrics[split][k] for k in HEADLINE}
         scores, labels = ((self.val_scores, self.val_labels) if split == "validation" else
                           (self.test_scores, self.test_labels))
-        ci = auc_ci(scores, labels)
-        if ci is not None:
-            out["auc_lo"], out["auc_hi"] = ci
-        return out
+        return {**out, **auc_interval(scores, labels)}
 
 
 def choose_threshold(val_scores: np.ndarray, val_labels: np.ndarray) -> float:
