@@ -24,6 +24,7 @@ def make_layout(root: Path, splits: dict[str, dict[str, int]], side: int = 24,
     return made
 
 
-def kaggle(root: Path, n: int = 3, val: str = "val") -> dict[str, str]:
+def kaggle(root: Path, n: int = 3, val: str = "val", side: int = 24) -> dict[str, str]:
     """The common public chest X-ray layout: train/val/test × NORMAL/PNEUMONIA."""
-    return make_layout(root, {s: {"NORMAL": n, "PNEUMONIA": n} for s in ("train", val, "test")})
+    return make_layout(root, {s: {"NORMAL": n, "PNEUMONIA": n} for s in ("train", val, "test")},
+                       side)
