@@ -66,6 +66,8 @@ class RunDisplayState:
     n_events: int = 0
     bad_lines: int = 0        # events.jsonl lines skipped as not valid events
     log: list[str] = field(default_factory=list)
+    #: the run's data warnings (``RunStarted.warnings``), each ``HEAD: detail``
+    warnings: list[str] = field(default_factory=list)
 
     # -- folding ---------------------------------------------------------------------
     def apply(self, ev: Event) -> None:
@@ -116,7 +118,8 @@ class RunDisplayState:
             f"{ev.source}{' → ' + ev.out_dir if ev.out_dir else ''}")
         self.log.append(f"MLP {arch} ({ev.n_params:,} params); {sizes} images; "
                         f"{self.steps_per_epoch} steps/epoch")
-        self.log.extend(f"warning: {line}" for line in ev.warnings)
+        self.warnings = [str(w) for w in ev.warnings]
+        self.log.extend(f"warning: {line}" for line in self.warnings)
 
     def _step(self, ev: StepDone) -> None:
         self.epoch, self.step, self.global_step = ev.epoch, ev.step, ev.global_step

@@ -212,7 +212,7 @@ class EvaluateScreen(BaseScreen):
         s, y = self.data[split]
         m = binary_metrics(s, y, self.threshold)
         m["auc"] = self.report.auc[split]
-        m["auc_ci"] = format_ci(self.report.auc_ci.get(split), 3)
+        m["auc_ci"] = format_ci(self.report.auc_ci.get(split), 2)   # fits the column at 80
         m.update(self.report.calibration[split])
         return m
 
@@ -251,7 +251,7 @@ class EvaluateScreen(BaseScreen):
             metrics[split] = m = self.metrics_at(split)
             n = len(self.data[split][1])
             cm[split].show(m["confusion_matrix"], f"{title} (n={n})", layout=first)
-        table.show(metrics, title=f"metrics @ {t:.4f}",
+        table.show(metrics, title=f"metrics @ {t:.4f} · CI 95%",
                    rows=(METRICS[0], "auc_ci", *METRICS[1:], "brier", "ece"), layout=first)
         self._metrics = metrics
         self._plots_due = True

@@ -100,7 +100,8 @@ SMALL_SPLIT = 20
 
 
 def small_split_warning(data: DataSplits, minimum: int = SMALL_SPLIT) -> str | None:
-    """One line naming every split with fewer than ``minimum`` images of a class, or None."""
+    """One line naming every split with fewer than ``minimum`` images of a class, or None.
+    Like every data warning it reads ``HEAD: detail`` (front ends may show the head alone)."""
     small = []
     for name in ("train", "val", "test"):
         labels = getattr(data, name).labels

@@ -39,8 +39,8 @@ SPLIT_DIRS = ("train", "val", "test")
 SPLIT_ALIASES = {"train": "train", "val": "val", "valid": "val", "validation": "val",
                  "test": "test"}
 CLASSES_FORMAT = "normal=DIR[,DIR…] abnormal=DIR[,DIR…]"
-GIVEN_SPLITS_NOTE = ("given train/val/test folders kept as the split; patients cannot be "
-                     "grouped across them (check no patient is in two)")
+GIVEN_SPLITS_NOTE = ("given splits kept: patients cannot be grouped across the train/val/test "
+                     "folders (check no patient is in two)")
 
 
 def parse_classes(text: str) -> dict[str, int]:

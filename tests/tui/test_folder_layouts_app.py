@@ -54,6 +54,9 @@ def test_kaggle_folder_trains_in_the_app_with_warnings_and_intervals(tmp_path):
             assert sum(line.startswith("warning: small splits") for line in log) == 1
             assert sum("patients cannot be grouped" in line for line in log) == 1
             assert sum("AUC" in line and "95% CI" in line for line in log) == 2
+            status = " ".join(text_of(scr.query_one("#run-status")).split())
+            assert "⚠ given splits kept · small splits (train 4 normal / 4 abnormal;" in status
+            assert "test 4 normal / 4 abnormal) (log: t)" in status
 
     asyncio.run(go())
 
@@ -70,6 +73,7 @@ def test_evaluate_screen_shows_the_auc_interval(tmp_path):
         async with app.run_test(size=(120, 60)) as pilot:
             await pilot.pause()
             table = text_of(app.screen.query_one("#ev-metrics"))
-            assert "AUC 95% CI" in table and f"{lo:.3f}–{hi:.3f}" in table
+            assert "AUC CI" in table and f"{lo:.2f}–{hi:.2f}" in table
+            assert "· CI 95%" in table
 
     asyncio.run(go())
