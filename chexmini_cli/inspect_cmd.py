@@ -23,12 +23,11 @@ def run(args: argparse.Namespace) -> int:
     console = new_console()
     summary = checkpoint_summary(args.checkpoint)
     model = load_checkpoint(args.checkpoint)[0]
+    reports = _with_auc_intervals(summary)
     if args.json:
         slim = {k: v for k, v in summary.items() if k not in ("validation", "test")}
-        for split in ("validation", "test"):   # a hand-written metrics.json may lack them
-            if split in summary:
-                slim[split] = {k: v for k, v in summary[split].items()
-                               if k not in ("roc_curve", "pr_curve")}
+        for split, report in reports.items():   # a hand-written metrics.json may lack them
+            slim[split] = {k: v for k, v in report.items() if k not in ("roc_curve", "pr_curve")}
         print(json_text({"model": repr(model), **slim}, indent=2))
         return 0
     console.print(Text.assemble(styled(str(summary["path"]), "bold"), f"  {model!r}"))
@@ -40,12 +39,29 @@ def run(args: argparse.Namespace) -> int:
     splits = summary.get("splits", {})
     console.print("splits: " + ", ".join(
         f"{k} {v['n']} (pos {v['pos']})" for k, v in splits.items()))
-    reports = {k: summary[k] for k in ("validation", "test") if k in summary}
     if reports:
         at = ("" if summary.get("operating_point") is None else
               f" (at the training threshold {summary['threshold']:.4f})")
         console.print(metric_table(f"headline metrics{at}", reports))
     return 0
+
+
+def _with_auc_intervals(summary: dict) -> dict[str, dict]:
+    """The headline reports of ``summary``, each with its AUC's bootstrap interval
+    (``auc_lo``/``auc_hi``) when the folder's score files can be read."""
+    from core.evaluation.bootstrap import auc_interval
+    from core.foundation.errors import ChexminiError
+    from core.runs.scores import load_scores
+
+    reports = {k: dict(summary[k]) for k in ("validation", "test") if k in summary}
+    try:
+        scores = load_scores(summary["path"])
+    except ChexminiError:
+        return reports          # no or damaged score files: the metrics alone
+    for name, split in (("validation", "val"), ("test", "test")):
+        if name in reports:
+            reports[name].update(auc_interval(*scores[split]))
+    return reports
 
 
 def _threshold_line(summary: dict) -> str:

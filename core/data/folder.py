@@ -141,7 +141,8 @@ def _expected(root: Path, mapping: dict[str, int] | None) -> str:
     subs = _subdirs(root)
     found = f" (found {_names(subs[:8])})" if subs else ""
     return (f"not an image folder: expected class folders {_mapping_hint(mapping)}, "
-            f"optionally inside train/, val/, test/{found}")
+            f"optionally inside train/, val/, test/{found}; name other class folders with "
+            "--classes normal=DIR abnormal=DIR")
 
 
 def _mapping_hint(mapping: dict[str, int] | None) -> str:
@@ -151,17 +152,27 @@ def _mapping_hint(mapping: dict[str, int] | None) -> str:
 
 def _class_dirs(base: Path, root: Path, mapping: dict[str, int] | None) -> list[tuple[Path, int]]:
     """The class folders of ``base`` with their labels; an unmapped folder is refused."""
-    out: list[tuple[Path, int]] = []
-    for d in _subdirs(base):
-        label = class_of(d.name, mapping)
-        if label is None:
-            raise ChexminiError(
-                f"the folder {d.relative_to(root).as_posix()}/ is not a known class (expected "
-                f"{_mapping_hint(mapping)}); name its class, e.g. --classes normal=NORMAL "
-                f"abnormal={d.name} (or ?classes=normal=NORMAL;abnormal={d.name} after the "
-                "source)", root)
-        out.append((d, label))
-    return out
+    subs = _subdirs(base)
+    unknown = [d for d in subs if class_of(d.name, mapping) is None]
+    if unknown:
+        d = unknown[0]
+        raise ChexminiError(
+            f"the folder {d.relative_to(root).as_posix()}/ is not a known class (expected "
+            f"{_mapping_hint(mapping)}); name the class folders, e.g. "
+            f"{_suggest(subs, mapping)}", root)
+    return [(d, class_of(d.name, mapping)) for d in subs]  # type: ignore[misc]
+
+
+def _suggest(subs: list[Path], mapping: dict[str, int] | None) -> str:
+    """A ``--classes`` guess for class folders ``subs``: the known ones as they map, the
+    unknown ones as abnormal (findings) — or placeholders when no folder is known."""
+    normal = [d.name for d in subs if class_of(d.name, mapping) == 0]
+    if not normal:
+        return (f"--classes normal=DIR abnormal=DIR,DIR (found {_names(subs)}) or "
+                "?classes=… after the source")
+    abnormal = [d.name for d in subs if class_of(d.name, mapping) != 0]
+    pairs = f"normal={','.join(normal)} abnormal={','.join(abnormal)}"
+    return f"--classes {pairs} (or ?classes={pairs.replace(' ', ';')} after the source)"
 
 
 def is_image_folder(path: Path) -> bool:

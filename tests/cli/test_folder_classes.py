@@ -62,3 +62,9 @@ def test_train_and_evaluate_show_auc_intervals(tmp_path, capsys):
         assert split["auc_lo"] <= split["auc"] <= split["auc_hi"]
     assert main(["evaluate", "--checkpoint", str(run)]) == 0
     assert "auc 95% CI" in capsys.readouterr().out
+    assert main(["inspect", str(run), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    for split in ("validation", "test"):
+        assert report[split]["auc_lo"] <= report[split]["auc"] <= report[split]["auc_hi"]
+    assert main(["inspect", str(run)]) == 0
+    assert "auc 95% CI" in capsys.readouterr().out

@@ -38,7 +38,8 @@ def test_class_folders_any_case(tmp_path):
 def test_kaggle_layout_refused_without_mapping_names_the_folder(tmp_path):
     kaggle(tmp_path / "k")
     assert detect_scheme(tmp_path / "k") == "folder"
-    with pytest.raises(ChexminiError, match=r"PNEUMONIA/ is not a known class.*--classes"):
+    with pytest.raises(ChexminiError, match=r"PNEUMONIA/ is not a known class.*--classes "
+                                            r"normal=NORMAL abnormal=PNEUMONIA \("):
         _load(str(tmp_path / "k"))
 
 
@@ -126,7 +127,7 @@ def test_one_line_source_with_classes():
 
 def test_unknown_layout_says_what_it_found(tmp_path):
     make_layout(tmp_path / "f", {"": {"cats": 1, "dogs": 1}})
-    with pytest.raises(ChexminiError, match=r"found cats/ dogs/"):
+    with pytest.raises(ChexminiError, match=r"found cats/ dogs/.*--classes normal=DIR"):
         _load(f"folder:{tmp_path / 'f'}")
     with pytest.raises(ChexminiError, match="use one layout"):
         make_layout(tmp_path / "g", {"": {"normal": 1}, "train/normal": {"x": 1}})
