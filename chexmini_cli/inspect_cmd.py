@@ -19,11 +19,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from core.inference import checkpoint_summary, load_checkpoint
+    from core.runs.scores import with_auc_intervals
 
     console = new_console()
     summary = checkpoint_summary(args.checkpoint)
     model = load_checkpoint(args.checkpoint)[0]
-    reports = _with_auc_intervals(summary)
+    summary = with_auc_intervals(summary)
+    reports = {k: summary[k] for k in ("validation", "test") if k in summary}
     if args.json:
         slim = {k: v for k, v in summary.items() if k not in ("validation", "test")}
         for split, report in reports.items():   # a hand-written metrics.json may lack them
@@ -44,24 +46,6 @@ def run(args: argparse.Namespace) -> int:
               f" (at the training threshold {summary['threshold']:.4f})")
         console.print(metric_table(f"headline metrics{at}", reports))
     return 0
-
-
-def _with_auc_intervals(summary: dict) -> dict[str, dict]:
-    """The headline reports of ``summary``, each with its AUC's bootstrap interval
-    (``auc_lo``/``auc_hi``) when the folder's score files can be read."""
-    from core.evaluation.bootstrap import auc_interval
-    from core.foundation.errors import ChexminiError
-    from core.runs.scores import load_scores
-
-    reports = {k: dict(summary[k]) for k in ("validation", "test") if k in summary}
-    try:
-        scores = load_scores(summary["path"])
-    except ChexminiError:
-        return reports          # no or damaged score files: the metrics alone
-    for name, split in (("validation", "val"), ("test", "test")):
-        if name in reports:
-            reports[name].update(auc_interval(*scores[split]))
-    return reports
 
 
 def _threshold_line(summary: dict) -> str:

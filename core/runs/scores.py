@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.evaluation.bootstrap import auc_ci
+from core.evaluation.bootstrap import auc_ci, auc_interval
 from core.evaluation.calibration import (
     ReliabilityBins,
     brier_score,
@@ -100,3 +100,19 @@ def score_report(path: str | os.PathLike[str]) -> ScoreReport:
         prec, rec, _ = pr_curve(s, y)
         report.curves[split] = {"fpr": fpr, "tpr": tpr, "precision": prec, "recall": rec}
     return report
+
+
+def with_auc_intervals(summary: dict) -> dict:
+    """``summary`` (:func:`core.runs.checkpoint.checkpoint_summary`) with ``auc_lo``/
+    ``auc_hi`` (:func:`core.evaluation.bootstrap.auc_interval`) added to its
+    ``validation`` and ``test`` reports when the folder's score files can be read;
+    unchanged (a copy) otherwise."""
+    out = dict(summary)
+    try:
+        scores = load_scores(summary["path"])
+    except (ChexminiError, OSError, KeyError):
+        return out          # no or damaged score files: the metrics alone
+    for name, split in (("validation", "val"), ("test", "test")):
+        if isinstance(out.get(name), dict):
+            out[name] = {**out[name], **auc_interval(*scores[split])}
+    return out
