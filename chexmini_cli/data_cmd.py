@@ -21,6 +21,7 @@ from rich.text import Text
 from chexmini_cli.options import add_data_flags, add_quiet_flag, check_flags, load_data_from_args
 from chexmini_cli.output import json_text, new_console, styled
 from chexmini_cli.progress import progress_line
+from core.data.dataset import data_warnings
 from core.foundation.progress import Tick
 
 EXIT_INTERRUPTED = 130
@@ -80,6 +81,8 @@ def _print_splits(data, console: Console) -> None:
                   highlight=False)
     for note in info.get("notes", []):
         console.print(f"note: {note}", highlight=False)
+    for line in data_warnings(data):
+        console.print(Text.assemble(styled("warning:", "yellow"), f" {line}"), highlight=False)
     skipped = int(info.get("skipped", 0) or 0)
     if skipped:
         console.print(Text.assemble(styled(f"skipped {skipped:,} image(s)", "yellow"),
@@ -131,7 +134,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     if args.json:
         print(json_text({"source": data.source, "image_size": data.image_size,
-                          "splits": _summary(data), "info": data.info}, indent=2))
+                          "splits": _summary(data), "info": data.info,
+                          "warnings": data_warnings(data)}, indent=2))
         return 0
     _print_splits(data, console)
     if args.data_command == "prepare" and not args.quiet:

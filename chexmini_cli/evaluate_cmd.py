@@ -69,7 +69,7 @@ def _target(args) -> tuple[str, float] | None:
 #: What the table and the JSON name as the data of an evaluation of the saved scores.
 SAVED_SCORES = "its saved scores"
 #: The data flags that ask for images to be scored (``--data`` and the subsampling).
-DATA_FLAGS = ("data", "n_train", "n_val", "n_test", "val_fraction", "test_fraction")
+DATA_FLAGS = ("data", "classes", "n_train", "n_val", "n_test", "val_fraction", "test_fraction")
 
 
 def _saved_scores(args, ckpt, names: tuple[str, ...]) -> dict | None:
@@ -142,6 +142,7 @@ def _check_save(args: argparse.Namespace, target: tuple[str, float] | None) -> N
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.evaluation.bootstrap import auc_interval
     from core.evaluation.calibration import brier_score, expected_calibration_error
     from core.evaluation.metrics import split_report
     from core.evaluation.operating_point import choose_operating_point
@@ -175,7 +176,8 @@ def run(args: argparse.Namespace) -> int:
     for name in names:
         s, y = scored[name]
         with _naming(files, name):
-            reports[name] = {**split_report(s, y, threshold), "brier": brier_score(s, y),
+            reports[name] = {**split_report(s, y, threshold), **auc_interval(s, y),
+                             "brier": brier_score(s, y),
                              "ece": expected_calibration_error(s, y)}
     saved = None if not args.save else str(save_operating_point(args.checkpoint, op,
                                                                     scored_identity))

@@ -31,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from core.inference import checkpoint_summary, load_checkpoint
     from core.runs.checkpoint import architecture_text
+    from core.runs.scores import with_auc_intervals
 
     console = new_console()
     use_checkpoint(args, console)
@@ -42,12 +43,12 @@ def run(args: argparse.Namespace) -> int:
     arch = architecture_text(model, summary)
     if args.filters:
         _write_filters(args.checkpoint, ckpt, args.filters, console)
+    summary = with_auc_intervals(summary)
+    reports = {k: summary[k] for k in ("validation", "test") if k in summary}
     if args.json:
         slim = {k: v for k, v in summary.items() if k not in ("validation", "test")}
-        for split in ("validation", "test"):   # a hand-written metrics.json may lack them
-            if split in summary:
-                slim[split] = {k: v for k, v in summary[split].items()
-                               if k not in ("roc_curve", "pr_curve")}
+        for split, report in reports.items():   # a hand-written metrics.json may lack them
+            slim[split] = {k: v for k, v in report.items() if k not in ("roc_curve", "pr_curve")}
         print(json_text({"model": arch, **slim}, indent=2))
         return 0
     console.print(Text.assemble(styled(str(summary["path"]), "bold"), f"  {arch}"))
@@ -59,7 +60,6 @@ def run(args: argparse.Namespace) -> int:
     splits = summary.get("splits", {})
     console.print("splits: " + ", ".join(
         f"{k} {v['n']} (pos {v['pos']})" for k, v in splits.items()))
-    reports = {k: summary[k] for k in ("validation", "test") if k in summary}
     if reports:
         at = ("" if summary.get("operating_point") is None else
               f" (at the training threshold {summary['threshold']:.4f})")

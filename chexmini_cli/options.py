@@ -124,6 +124,10 @@ def add_data_flags(parser: argparse.ArgumentParser, *, image_size: bool = False)
     (so a command can tell "not given" from "given")."""
     group = parser.add_argument_group("data")
     group.add_argument("--data", help=DATA_HELP)
+    group.add_argument("--classes", nargs="+", metavar="CLASS=DIR[,DIR…]",
+                       help="the class folders of an image folder (names case-insensitive), "
+                            "e.g. --classes normal=NORMAL abnormal=PNEUMONIA,COVID "
+                            "(default: normal=normal abnormal=abnormal)")
     group.add_argument("--split-seed", type=int, default=0, help="seed of the patient split")
     group.add_argument("--val-fraction", type=float, default=None,
                        help="validation share (default 0.15; NIH: 0.10 of train_val)")
@@ -139,8 +143,12 @@ def add_data_flags(parser: argparse.ArgumentParser, *, image_size: bool = False)
 
 
 def data_source(args: argparse.Namespace) -> str:
-    """The ``--data`` given, or the embedded real sample."""
-    return args.data or DEFAULT_SOURCE
+    """The ``--data`` given, or the embedded real sample, with ``--classes`` as its
+    ``classes=`` option (:func:`core.data.sources.with_classes`)."""
+    from core.data.sources import with_classes
+
+    classes = getattr(args, "classes", None)
+    return with_classes(args.data or DEFAULT_SOURCE, " ".join(classes) if classes else None)
 
 
 def load_data_from_args(args: argparse.Namespace, image_size: int, tick=None):

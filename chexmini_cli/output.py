@@ -24,7 +24,10 @@ def styled(text: str, style: str) -> Text:
 
 
 def metric_table(title: str, reports: dict[str, dict]) -> Table:
-    """Headline metrics, confusion counts, n and positive rate, one column per split."""
+    """Headline metrics (with the AUC's bootstrap interval where a report has
+    ``auc_lo``/``auc_hi``), confusion counts, n and positive rate, one column per split."""
+    from core.evaluation.bootstrap import format_ci
+
     table = Table(title=title)
     table.add_column("metric")
     for name in reports:
@@ -33,6 +36,9 @@ def metric_table(title: str, reports: dict[str, dict]) -> Table:
     keys += [k for k in ("brier", "ece") if all(k in r for r in reports.values())]
     for key in keys:
         table.add_row(key, *(f"{r[key]:.4f}" for r in reports.values()))
+        if key == "auc" and any("auc_lo" in r for r in reports.values()):
+            table.add_row("auc 95% CI", *(format_ci((r.get("auc_lo"), r.get("auc_hi")))
+                                          for r in reports.values()))
     for key in ("tn", "fp", "fn", "tp"):
         table.add_row(key.upper(), *(str(r["confusion_matrix"][key]) for r in reports.values()))
     table.add_row("n", *(str(r["n_val"]) for r in reports.values()))

@@ -32,6 +32,7 @@ from chexmini_cli.options import (
 )
 from chexmini_cli.output import new_console, styled
 from chexmini_cli.progress import cache_ticks, progress_line
+from core.evaluation.bootstrap import headline_auc
 from core.foundation.config import TrainConfig
 from core.foundation.errors import ChexminiError
 from core.foundation.progress import Tick, TickFn
@@ -81,8 +82,8 @@ def default_run_dir() -> Path:
 
 
 #: Data flags that a resumed run takes from its resume state, never from the command line.
-RESUME_FIXED = {"data": "--data", "n_train": "--n-train", "n_val": "--n-val",
-                "n_test": "--n-test", "val_fraction": "--val-fraction",
+RESUME_FIXED = {"data": "--data", "classes": "--classes", "n_train": "--n-train",
+                "n_val": "--n-val", "n_test": "--n-test", "val_fraction": "--val-fraction",
                 "test_fraction": "--test-fraction"}
 
 
@@ -184,6 +185,8 @@ def _show(ev, console: Console, tick: TickFn, config: TrainConfig, run_dir: Path
             f"train {s['train']['n']} / val {s['val']['n']} / test {s['test']['n']} "
             f"images, positive rates {s['train']['positive_rate']:.3f} / "
             f"{s['val']['positive_rate']:.3f} / {s['test']['positive_rate']:.3f}"))
+        for line in ev.warnings:
+            console.print(Text.assemble(styled("warning:", "yellow"), f" {line}"))
         tick(Tick("epochs", ev.start_epoch, config.epochs))
         tick(Tick("steps", ev.start_step, ev.steps_per_epoch))
     elif ev.kind == "step":
@@ -203,9 +206,9 @@ def _show(ev, console: Console, tick: TickFn, config: TrainConfig, run_dir: Path
         console.print(Text.assemble(
             styled("done", "bold green"), f": best epoch {ev.best_epoch}, threshold "
             f"{ev.threshold:.4f} (Youden's J on validation)\n"
-            f"  validation AUC {v['auc']:.4f}  balanced acc "
+            f"  validation AUC {headline_auc(v)}  balanced acc "
             f"{v['balanced_accuracy']:.4f}\n"
-            f"  test       AUC {t['auc']:.4f}  balanced acc "
+            f"  test       AUC {headline_auc(t)}  balanced acc "
             f"{t['balanced_accuracy']:.4f}\n  artifacts in {ev.out_dir}"))
     elif ev.kind == "control":
         console.print(control_line(ev, run_dir), highlight=False, soft_wrap=True)

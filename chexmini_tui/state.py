@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.evaluation.bootstrap import headline_auc
 from core.events import (
     CheckpointSaved,
     ControlDone,
@@ -79,6 +80,8 @@ class RunDisplayState:
     log: list[str] = field(default_factory=list)
     #: fc1's first units after the latest epoch (live runs only: not in events.jsonl)
     templates: Templates | None = None
+    #: the run's data warnings (``RunStarted.warnings``), each ``HEAD: detail``
+    warnings: list[str] = field(default_factory=list)
 
     # -- folding ---------------------------------------------------------------------
     def apply(self, ev: Event) -> None:
@@ -133,6 +136,8 @@ class RunDisplayState:
             f"{ev.source}{' → ' + ev.out_dir if ev.out_dir else ''}")
         self.log.append(f"MLP {arch} ({ev.n_params:,} params); {sizes} images; "
                         f"{self.steps_per_epoch} steps/epoch")
+        self.warnings = [str(w) for w in ev.warnings]
+        self.log.extend(f"warning: {line}" for line in self.warnings)
 
     def _control(self, ev: ControlDone) -> None:
         """A pause/resume/save/stop request answered by the process that trains."""
@@ -183,7 +188,8 @@ class RunDisplayState:
             f"finished{' (stopped early)' if ev.stopped_early else ''}: best epoch "
             f"{ev.best_epoch} of {ev.epochs_run}, threshold {ev.threshold:.4f} (Youden's J)")
         for name, split in (("validation", v), ("test      ", t)):
-            self.log.append(f"  {name} AUC {metric_text(split, 'auc')}  balanced acc "
+            auc = headline_auc(split) if isinstance(split, dict) else "—"
+            self.log.append(f"  {name} AUC {auc}  balanced acc "
                             f"{metric_text(split, 'balanced_accuracy')}")
 
     # -- derived read-outs -------------------------------------------------------------

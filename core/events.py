@@ -34,7 +34,9 @@ class Event:
 
 @dataclass
 class RunStarted(Event):
-    """Sizes and configuration; ``start_epoch`` > 0 when a run is resumed."""
+    """Sizes and configuration; ``start_epoch`` > 0 when a run is resumed. ``warnings``:
+    lines to show once about the data (:func:`core.data.dataset.data_warnings`: given
+    splits that cannot be grouped by patient, splits too small to mean much)."""
 
     kind: ClassVar[str] = "run_started"
     config: dict
@@ -47,6 +49,7 @@ class RunStarted(Event):
     start_step: int
     resumed: bool
     steps_per_epoch: int
+    warnings: list = field(default_factory=list)
     #: wall-clock time (UNIX seconds) this session of the run started (None: older logs)
     started_at: float | None = None
 
@@ -223,6 +226,7 @@ def _nested_ok(cls: type[Event], d: dict[str, Any]) -> bool:
                 and all(is_number(v) for v in d["config"].values()
                         if isinstance(v, (int, float)) and not isinstance(v, bool))
                 and all(is_int(w) for w in d["widths"])
+                and all(isinstance(w, str) for w in d.get("warnings", []))
                 and all(isinstance(v, dict) and is_int(v.get("n"))
                         and all(is_number(x) for x in v.values()
                                 if isinstance(x, (int, float)) and not isinstance(x, bool))

@@ -172,6 +172,19 @@ def make_saved_op(root: Path) -> Path:
     return out
 
 
+def make_kaggle_folder(root: Path) -> Path:
+    """A run trained on a Kaggle-layout folder (``train/val/test × NORMAL/PNEUMONIA``)
+    read with ``--classes``: the recorded source carries the mapping."""
+    from tests.helpers.layouts import kaggle
+
+    kaggle(root / "kaggle-data", n=8, side=SIDE)
+    out = root / "kaggle-folder"
+    _ok(["train", "--data", root / "kaggle-data", "--classes", "normal=NORMAL",
+         "abnormal=PNEUMONIA", "--out", out, "--epochs", 2, "--hidden-dims", "16,8",
+         "--batch-size", 16, "--quiet"])
+    return out
+
+
 #: How a checkpoint folder came to be. One line adds a kind to every consumer.
 KINDS: dict[str, Callable[[Path], Path]] = {
     "fresh": make_fresh,
@@ -183,6 +196,7 @@ KINDS: dict[str, Callable[[Path], Path]] = {
     "exported": make_exported,
     "round-trip": make_round_trip,
     "saved-op": make_saved_op,
+    "kaggle-folder": make_kaggle_folder,
 }
 
 _BUILT: dict[tuple[Path, str], Path] = {}

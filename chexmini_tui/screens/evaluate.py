@@ -33,6 +33,7 @@ from chexmini_tui.widgets.confusion import ConfusionMatrix
 from chexmini_tui.widgets.curves import Curve, CurveChart
 from chexmini_tui.widgets.metrics_table import METRICS, MetricsTable
 from chexmini_tui.widgets.reliability import ReliabilityDiagram
+from core.evaluation.bootstrap import format_ci
 from core.evaluation.metrics import binary_metrics
 from core.evaluation.operating_point import choose_operating_point, rule_text
 from core.foundation.errors import ChexminiError
@@ -252,6 +253,7 @@ class EvaluateScreen(BaseScreen):
         s, y = self.data[split]
         m = binary_metrics(s, y, self.threshold)
         m["auc"] = self.report.auc[split]
+        m["auc_ci"] = format_ci(self.report.auc_ci.get(split), 2)   # fits the column at 80
         m.update(self.report.calibration[split])
         return m
 
@@ -288,8 +290,8 @@ class EvaluateScreen(BaseScreen):
             metrics[split] = m = self.metrics_at(split)
             n = len(self.data[split][1])
             cm[split].show(m["confusion_matrix"], f"{title} (n={n})", layout=first)
-        table.show(metrics, title=f"metrics @ {t:.4f}", rows=(*METRICS, "brier", "ece"),
-                   layout=first)
+        table.show(metrics, title=f"metrics @ {t:.4f} · CI 95%",
+                   rows=(METRICS[0], "auc_ci", *METRICS[1:], "brier", "ece"), layout=first)
         self._metrics = metrics
         self._plots_due = True
         if first:

@@ -9,7 +9,7 @@ from textual.widgets import Static
 METRICS = ("auc", "accuracy", "balanced_accuracy", "precision", "recall", "specificity", "f1")
 NAMES = {"auc": "AUC", "accuracy": "accuracy", "balanced_accuracy": "bal. acc",
          "precision": "precision", "recall": "recall", "specificity": "specificity",
-         "f1": "F1", "brier": "Brier", "ece": "ECE"}
+         "f1": "F1", "brier": "Brier", "ece": "ECE", "auc_ci": "AUC CI"}
 
 
 def fmt(value) -> str:

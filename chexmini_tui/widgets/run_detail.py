@@ -18,6 +18,7 @@ from textual.widgets import Static
 
 from chexmini_tui.widgets.curves import Curve, CurveChart
 from chexmini_tui.widgets.metrics_table import METRICS, NAMES, fmt
+from core.evaluation.bootstrap import format_ci
 from core.runs import layout
 from core.runs.catalog import Info
 
@@ -91,6 +92,10 @@ class RunDetail(Vertical):
         for key in METRICS:
             metrics.add_row(NAMES[key], *(fmt(_split(s, sp).get(key))
                                           for sp in ("validation", "test")))
+            if key == "auc":   # the 95 % bootstrap interval, where the score files allow
+                metrics.add_row(NAMES["auc_ci"], *(
+                    format_ci((_split(s, sp).get("auc_lo"), _split(s, sp).get("auc_hi")), 2)
+                    for sp in ("validation", "test")))
         for key in ("tn", "fp", "fn", "tp"):
             metrics.add_row(key.upper(), *(str(_dict(_split(s, sp).get("confusion_matrix"))
                                                .get(key, "—")) for sp in ("validation", "test")))

@@ -2,8 +2,8 @@
 
 First line: the lifecycle state (``● running``, coloured), the data source and run
 folder, the best validation AUC and its epoch, the live loss and learning rate, when the
-resume state was last saved, and skipped bad log lines. Second line (dim, or red for an
-error): what is happening or what to do next.
+resume state was last saved, the heads of the data warnings, and skipped bad log lines.
+Second line (dim, or red for an error): what is happening or what to do next.
 """
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ def status_parts(st: RunDisplayState, status: str, attached: bool) -> list[str]:
         parts.append(f"lr {st.lr:.2e}")
     if st.last_save and not st.finished:
         parts.append(f"[dim]resume state saved at {st.last_save}[/]")
+    if st.warnings:
+        heads = " · ".join(w.split(": ", 1)[0] for w in st.warnings)
+        parts.append(f"[yellow]⚠ {esc(heads)} (log: t)[/]")
     if st.bad_lines:
         parts.append(f"[yellow]{st.bad_lines} bad lines skipped[/]")
     return parts

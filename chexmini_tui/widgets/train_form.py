@@ -20,7 +20,7 @@ from textual.widgets import Button, Checkbox, Collapsible, Input, Label, Static
 
 from chexmini_tui.markup import esc
 from chexmini_tui.widgets.ordered_input import OrderedInput
-from core.data.sources import DEFAULT_SOURCE
+from core.data.sources import source_from_text
 from core.foundation.checks import ConfigError
 from core.foundation.config import TrainConfig
 from core.foundation.config_fields import all_form_fields, form_fields, more_fields
@@ -152,5 +152,8 @@ def read_form(values: dict[str, str | bool]) -> tuple[TrainConfig, str, str]:
         if exc.field in labels:
             raise exc.named(labels[exc.field]) from None
         raise
-    source = str(values.get("data", "")).strip() or DEFAULT_SOURCE
+    try:
+        source = source_from_text(str(values.get("data", "")))
+    except ChexminiError as exc:
+        raise ChexminiError(f"data: {exc.problem}") from None
     return cfg, source, str(values.get("out", "")).strip()

@@ -94,6 +94,36 @@ def require_both_classes(data: DataSplits) -> None:
                                 "split fractions", data.source or None)
 
 
+#: Fewer images of a class than this in any split gets a warning (AUC and the metrics
+#: on so few images are mostly noise).
+SMALL_SPLIT = 20
+
+
+def small_split_warning(data: DataSplits, minimum: int = SMALL_SPLIT) -> str | None:
+    """One line naming every split with fewer than ``minimum`` images of a class, or None.
+    Like every data warning it reads ``HEAD: detail`` (front ends may show the head alone)."""
+    small = []
+    for name in ("train", "val", "test"):
+        labels = getattr(data, name).labels
+        pos = int(np.sum(labels == 1))
+        neg = len(labels) - pos
+        if min(pos, neg) < minimum:
+            small.append(f"{name} {neg:,} normal / {pos:,} abnormal")
+    if not small:
+        return None
+    return (f"small splits ({'; '.join(small)}): fewer than {minimum} images of a class "
+            "make AUC and the metrics mostly noise — read the confidence intervals")
+
+
+def data_warnings(data: DataSplits) -> list[str]:
+    """What a front end should show once about ``data``: the source's own warnings
+    (``info["warnings"]``, e.g. given splits that cannot be grouped by patient) and the
+    small-split warning."""
+    out = [str(w) for w in data.info.get("warnings", [])]
+    small = small_split_warning(data)
+    return out + ([small] if small else [])
+
+
 def patient_id(name: str) -> int:
     """NIH names are ``PPPPPPPP_FFF.png``: the patient ID is the first 8 digits."""
     stem = str(name).split("/")[-1]

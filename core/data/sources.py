@@ -18,12 +18,14 @@ Forms (``scheme:path``, or a bare path whose kind is detected):
   means the file ``chexmini data download chestmnist --size S`` stored for the model's
   image size. Smaller images than the model's are refused. See :mod:`core.data.chestmnist`.
 - ``folder:ROOT`` or a folder with ``normal/`` and ``abnormal/`` (optionally inside
-  ``train/``, ``val/``, ``test/``) — any image files. See :mod:`core.data.folder`.
+  ``train/``, ``val/``, ``test/``; names case-insensitive) — any image files; other class
+  folder names by ``?classes=normal=NORMAL;abnormal=PNEUMONIA,COVID``. See
+  :mod:`core.data.folder`.
 
 Options may follow the source as a query string — ``SOURCE?n_train=60000&n_val=8500&
 n_test=10000`` (seeded, stratified subsampling of each split after splitting) and
-``val_fraction=…`` / ``test_fraction=…``. Options written in the source string take
-precedence over the keyword arguments of :func:`load_data`.
+``val_fraction=…`` / ``test_fraction=…``, and ``classes=…`` for image folders. Options
+written in the source string take precedence over the keyword arguments of :func:`load_data`.
 
 NIH and image folders are decoded once, in parallel, into the preprocessing cache
 (``$CHEXMINI_DATA`` or ``~/.cache/chexmini``; :mod:`core.data.cache`) and ChestMNIST is
@@ -59,6 +61,8 @@ SCHEMES = ("synthetic", "npz", "nih", "chestmnist", "folder")
 DEFAULT_SOURCE = SOURCE_NAME
 INT_OPTIONS = ("n_train", "n_val", "n_test")
 FLOAT_OPTIONS = ("val_fraction", "test_fraction")
+#: Text options: ``classes`` maps an image folder's class folders (core.data.folder).
+TEXT_OPTIONS = ("classes",)
 DEFAULT_VAL_FRACTION = 0.15
 DEFAULT_TEST_FRACTION = 0.15
 #: Upper bound of ``synthetic:N`` (generated in memory: N × S² bytes).
@@ -100,15 +104,18 @@ def load_data(
     tf = DEFAULT_TEST_FRACTION if tf is None else float(tf)
     try:
         _check_split_args(seed, vf, tf, sizes)
-        data, vf = _load(text, seed, vf, tf, image_size, sizes, workers, progress)
+        data, vf = _load(text, seed, vf, tf, image_size, sizes, workers, progress,
+                         opts.get("classes"))
     except ChexminiError as exc:
         if exc.path is None:  # name the source the problem is about
             raise ChexminiError(exc.problem, text) from None
         raise
     canonical = {k: v for k, v in opts.items() if k in FLOAT_OPTIONS}
     canonical.update({f"n_{k}": int(v) for k, v in sizes.items() if v is not None})
+    if "classes" in opts:
+        canonical["classes"] = data.info["classes"]
     if canonical:
-        data.source = f"{data.source}?{urlencode(sorted(canonical.items()))}"
+        data.source = f"{data.source}?{urlencode(sorted(canonical.items()), safe='=;,')}"
     data.info.update({"split_seed": seed, "val_fraction": vf, "test_fraction": tf})
     data.info.update({f"n_{k}": int(v) for k, v in sizes.items() if v is not None})
     return data
@@ -153,12 +160,52 @@ def parse_source_options(source: str) -> tuple[str, dict]:
                 opts[key] = int(value)
             elif key in FLOAT_OPTIONS:
                 opts[key] = float(value)
+            elif key in TEXT_OPTIONS:
+                opts[key] = _read_classes(value)
             else:
                 raise ChexminiError(f"unknown data option {key!r} (known: "
-                                    f"{', '.join(INT_OPTIONS + FLOAT_OPTIONS)})")
+                                    f"{', '.join(INT_OPTIONS + FLOAT_OPTIONS + TEXT_OPTIONS)})")
         except ValueError:
             raise ChexminiError(f"data option {key} needs a number, got {value!r}") from None
     return base, opts
+
+
+def _read_classes(text: str) -> dict[str, int]:
+    from core.data.folder import parse_classes
+
+    return parse_classes(text)
+
+
+def with_classes(source: str, classes: str | None) -> str:
+    """``source`` with the class mapping ``classes`` (``--classes`` text) as its
+    ``classes=`` option (checked now; None or empty: ``source`` unchanged)."""
+    if not classes or not str(classes).strip():
+        return source
+    from core.data.folder import classes_text
+
+    text = classes_text(_read_classes(classes))
+    base, opts = parse_source_options(source)
+    if "classes" in opts:
+        raise ChexminiError("the classes are given twice (--classes and ?classes= in the "
+                            "source); keep one")
+    sep = "&" if base != source else "?"
+    return f"{source}{sep}{urlencode({'classes': text}, safe='=;,')}"
+
+
+CLASSES_FLAG = " --classes "
+
+
+def source_from_text(text: str) -> str:
+    """A data source typed as one line, as on the command line: ``SOURCE`` or ``SOURCE
+    --classes normal=DIR abnormal=DIR,…`` (the app's data box; :func:`with_classes`)."""
+    base, sep, classes = f" {str(text).strip()} ".partition(CLASSES_FLAG)
+    base = base.strip() or DEFAULT_SOURCE
+    if not sep:
+        return base
+    if not classes.strip():
+        raise ChexminiError("--classes needs the class folders, e.g. --classes "
+                            "normal=NORMAL abnormal=PNEUMONIA")
+    return with_classes(base, classes)
 
 
 def detect_scheme(path: Path) -> str | None:
@@ -182,10 +229,13 @@ def detect_scheme(path: Path) -> str | None:
 
 def _load(source: str, seed: int, val_fraction: float | None, test_fraction: float,
           image_size: int, sizes: dict, workers: int | None,
-          progress: ProgressFn | None) -> tuple[DataSplits, float]:
+          progress: ProgressFn | None, classes: dict[str, int] | None = None
+          ) -> tuple[DataSplits, float]:
     scheme, sep, rest = source.partition(":")
     if scheme not in SCHEMES or (not sep and scheme not in ("synthetic", "chestmnist")):
         scheme, rest = "", source
+    if classes is not None:
+        scheme = _folder_for_classes(scheme, rest if scheme else source)
     vf = DEFAULT_VAL_FRACTION if val_fraction is None else float(val_fraction)
     if source == SOURCE_NAME:
         return _subsample_memory(_load_sample(vf, test_fraction, seed, image_size),
@@ -241,9 +291,17 @@ def _load(source: str, seed: int, val_fraction: float | None, test_fraction: flo
 
         indexed = load_folder(path, image_size=image_size, seed=seed, val_fraction=vf,
                               test_fraction=test_fraction, workers=workers,
-                              progress=progress)
+                              progress=progress, classes=classes)
     subsample(indexed, sizes, seed)
     return assemble(indexed), vf
+
+
+def _folder_for_classes(scheme: str, path_text: str) -> str:
+    """A class mapping makes a bare folder an image folder; other sources refuse it."""
+    if scheme == "folder" or (not scheme and Path(path_text).expanduser().is_dir()
+                              and detect_scheme(Path(path_text).expanduser()) in (None, "folder")):
+        return "folder"
+    raise ChexminiError("classes (--classes) apply to image folders only (folder:ROOT)")
 
 
 def _load_sample(vf: float, tf: float, seed: int, image_size: int) -> DataSplits:

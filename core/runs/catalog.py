@@ -17,6 +17,7 @@ from core.foundation.safe_io import read_json
 from core.runs import layout
 from core.runs.checkpoint import checkpoint_summary
 from core.runs.schema import validate_history
+from core.runs.scores import with_auc_intervals
 from core.runs.status import STATUS_TEXT, RunStatus, run_status
 
 
@@ -103,7 +104,7 @@ def load_info(path: str) -> Info:
         if st == "running":
             raise ChexminiError("training now; its checkpoint is written when the run "
                                 "finishes", path)
-        info.summary = checkpoint_summary(path)
+        info.summary = with_auc_intervals(checkpoint_summary(path))
     except (ChexminiError, OSError) as exc:
         files = sorted(q.name for q in Path(path).iterdir() if q.is_file())
         info.error = f"{exc}\n{_hint(st, path)}; files: {', '.join(files) or 'none'}"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.evaluation.bootstrap import auc_ci, auc_interval
 from core.evaluation.calibration import (
     ReliabilityBins,
     brier_score,
@@ -72,6 +73,8 @@ class ScoreReport:
     #: the saved operating point (metric and target as fields), or None
     operating_point: OperatingPoint | None = None
     auc: dict[str, float] = field(default_factory=dict)
+    #: per split: the AUC's 95 % bootstrap interval ``(lo, hi)`` (or None)
+    auc_ci: dict[str, tuple[float, float] | None] = field(default_factory=dict)
     #: per split: ``fpr``, ``tpr``, ``precision``, ``recall`` arrays
     curves: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     #: per split: ``brier`` and ``ece`` (floats)
@@ -80,8 +83,8 @@ class ScoreReport:
 
 
 def score_report(path: str | os.PathLike[str]) -> ScoreReport:
-    """Scores, saved threshold and rule, Youden's J (validation), AUCs, curves and
-    calibration of a checkpoint."""
+    """Scores, saved threshold and rule, Youden's J (validation), AUCs with their
+    bootstrap intervals, curves and calibration of a checkpoint."""
     data = load_scores(path)
     active = active_threshold(read_metrics(checkpoint_dir(path)))
     vs, vl = data["val"]
@@ -92,7 +95,24 @@ def score_report(path: str | os.PathLike[str]) -> ScoreReport:
                                      "ece": expected_calibration_error(s, y)}
         report.reliability[split] = reliability_bins(s, y)
         report.auc[split] = roc_auc(s, y)
+        report.auc_ci[split] = auc_ci(s, y)
         fpr, tpr, _ = roc_curve(s, y)
         prec, rec, _ = pr_curve(s, y)
         report.curves[split] = {"fpr": fpr, "tpr": tpr, "precision": prec, "recall": rec}
     return report
+
+
+def with_auc_intervals(summary: dict) -> dict:
+    """``summary`` (:func:`core.runs.checkpoint.checkpoint_summary`) with ``auc_lo``/
+    ``auc_hi`` (:func:`core.evaluation.bootstrap.auc_interval`) added to its
+    ``validation`` and ``test`` reports when the folder's score files can be read;
+    unchanged (a copy) otherwise."""
+    out = dict(summary)
+    try:
+        scores = load_scores(summary["path"])
+    except (ChexminiError, OSError, KeyError):
+        return out          # no or damaged score files: the metrics alone
+    for name, split in (("validation", "val"), ("test", "test")):
+        if isinstance(out.get(name), dict):
+            out[name] = {**out[name], **auc_interval(*scores[split])}
+    return out

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from core.data.dataset import DataSplits
+from core.evaluation.bootstrap import auc_interval
 from core.evaluation.metrics import youden_threshold
 from core.foundation.config import TrainConfig
 from core.nn.batches import BatchMaker
@@ -34,8 +35,13 @@ class FinalScores(NamedTuple):
     metrics: dict[str, Any]
 
     def headline(self, split: str) -> dict[str, float]:
-        """The :data:`HEADLINE` metrics of ``split`` ("validation" or "test")."""
-        return {k: self.metrics[split][k] for k in HEADLINE}
+        """The :data:`HEADLINE` metrics of ``split`` ("validation" or "test"), plus
+        ``auc_lo``/``auc_hi``: the 95 % bootstrap interval of its AUC
+        (:func:`core.evaluation.bootstrap.auc_ci`)."""
+        out = {k: self.metrics[split][k] for k in HEADLINE}
+        scores, labels = ((self.val_scores, self.val_labels) if split == "validation" else
+                          (self.test_scores, self.test_labels))
+        return {**out, **auc_interval(scores, labels)}
 
 
 def choose_threshold(val_scores: np.ndarray, val_labels: np.ndarray) -> float:

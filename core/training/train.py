@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.data.dataset import DataSplits, require_both_classes
+from core.data.dataset import DataSplits, data_warnings, require_both_classes
 from core.evaluation.templates import grid_tiles, side_of
 from core.events import (
     CheckpointSaved,
@@ -264,7 +264,8 @@ class _Training:
         return RunStarted(config.to_dict(), self.data.summary(), list(config.widths),
                           run.model.n_parameters(), self.data.source,
                           None if out is None else str(out), run.epoch, run.step, self.resume,
-                          self.steps_per_epoch, started_at=time.time())
+                          self.steps_per_epoch, data_warnings(self.data),
+                          started_at=time.time())
 
     # -- one epoch --------------------------------------------------------------------------
     def run_epoch(self) -> Iterator[Event]:
