@@ -102,7 +102,7 @@ def _rgb_png(png: bytes) -> bytes:
 
     out = io.BytesIO()
     with Image.open(io.BytesIO(png)) as im:
-        im.convert("RGB").save(out, format="PNG", optimize=True)
+        im.convert("RGB").save(out, format="PNG", compress_level=6)
     return out.getvalue()
 
 
