@@ -4,10 +4,8 @@ the README's own commands included."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shlex
-from pathlib import Path
 
 import pytest
 
@@ -15,16 +13,11 @@ from chexmini_cli.main import main
 from core.runs import layout
 from core.runs.release.shipped import COPY_HINT, installed_checkpoint
 from tests.helpers import REPO, writable_shipped
+from tests.helpers.files import file_stamps, skip_unless_installed
 
 SHIPPED = REPO / "artifacts"
-needs_install = pytest.mark.skipif(installed_checkpoint() is None,
-                                   reason="chexmini is not installed (pip install -e .)")
+needs_install = skip_unless_installed()
 
-
-def files_of(folder: Path) -> dict[str, tuple[str, int]]:
-    """SHA-1 and mtime of every file of ``folder`` (a write changes one or the other)."""
-    return {p.name: (hashlib.sha1(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
-            for p in sorted(folder.iterdir()) if p.is_file()}
 
 
 def one_error(capsys) -> str:
@@ -69,11 +62,11 @@ def test_save_without_a_named_checkpoint_is_refused_before_any_work(tmp_path, mo
                                                                      capsys):
     (tmp_path / "artifacts").symlink_to(SHIPPED)
     monkeypatch.chdir(tmp_path)
-    before = files_of(SHIPPED)
+    before = file_stamps(SHIPPED)
     assert main(["evaluate", "--target-sensitivity", "0.9", "--save"]) == 2
     err = one_error(capsys)
     assert "--save writes into a checkpoint: name it with --checkpoint" in err
-    assert COPY_HINT in err and files_of(SHIPPED) == before
+    assert COPY_HINT in err and file_stamps(SHIPPED) == before
 
 
 @pytest.mark.parametrize("where", ["artifacts", "repository", "installed"])
@@ -85,7 +78,7 @@ def test_every_writing_command_refuses_the_shipped_checkpoint(tmp_path, monkeypa
     ck = {"artifacts": "artifacts", "repository": str(SHIPPED),
           "installed": str(installed_checkpoint())}[where]
     mine = writable_shipped(tmp_path / "mine")
-    before = files_of(SHIPPED)
+    before = file_stamps(SHIPPED)
     writes = [["evaluate", "--checkpoint", ck, "--target-sensitivity", "0.9", "--save"]]
     if where != "artifacts":   # an output folder's name is a new folder here, not resolved
         writes += [["export", mine, ck, "--format", "chexmini", "--overwrite"],
@@ -96,7 +89,7 @@ def test_every_writing_command_refuses_the_shipped_checkpoint(tmp_path, monkeypa
         err = one_error(capsys)
         assert "is the checkpoint shipped with chexmini, which is never written" in err, argv
         assert err.endswith(f"make a writable copy first: {COPY_HINT}"), argv
-    assert files_of(SHIPPED) == before
+    assert file_stamps(SHIPPED) == before
 
 
 def test_the_copy_the_refusal_names_can_be_written(tmp_path, monkeypatch, capsys):
@@ -136,10 +129,10 @@ def test_the_readme_commands_leave_the_shipped_checkpoint_untouched(tmp_path, mo
     elif installed_checkpoint() is None:
         pytest.skip("chexmini is not installed")
     monkeypatch.chdir(tmp_path)
-    before = files_of(SHIPPED)
+    before = file_stamps(SHIPPED)
     for argv in commands:
         assert main(argv) == 0, (argv, capsys.readouterr().err)
         out = capsys.readouterr().out
         assert out.startswith("checkpoint: ") or argv[0] == "gradcheck" or "--json" in argv
-    assert files_of(SHIPPED) == before
+    assert file_stamps(SHIPPED) == before
     assert (tmp_path / "runs" / "published" / layout.CARD).is_file()

@@ -4,7 +4,6 @@ default, and that nothing shipped or installed is ever written; and the model ca
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -30,16 +29,11 @@ from core.runs.release.shipped import (
     resolve_checkpoint,
 )
 from tests.helpers import REPO, run_to_end, synthetic, tiny_config, writable_shipped
+from tests.helpers.files import file_stamps, skip_unless_installed
 
 SHIPPED = REPO / "artifacts"
-needs_install = pytest.mark.skipif(installed_checkpoint() is None,
-                                   reason="chexmini is not installed (pip install -e .)")
+needs_install = skip_unless_installed()
 
-
-def snapshot(folder: Path) -> dict[str, tuple[str, int]]:
-    """Every file of ``folder``: its SHA-1 and mtime (a write changes one or the other)."""
-    return {p.name: (hashlib.sha1(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
-            for p in sorted(folder.iterdir()) if p.is_file()}
 
 
 # -- which checkpoint -----------------------------------------------------------------------
@@ -88,7 +82,7 @@ def test_the_shipped_and_installed_folders_are_shipped_and_a_copy_is_not(tmp_pat
 
 
 def test_every_writer_refuses_the_shipped_checkpoint_and_writes_nothing(tmp_path):
-    before = snapshot(SHIPPED)
+    before = file_stamps(SHIPPED)
     scored = load_checkpoint(SHIPPED)
     val = (np.load(SHIPPED / layout.VAL_SCORES), np.load(SHIPPED / layout.VAL_LABELS))
     op = choose_operating_point(*val, "sensitivity", 0.9)
@@ -105,7 +99,7 @@ def test_every_writer_refuses_the_shipped_checkpoint_and_writes_nothing(tmp_path
         with pytest.raises(ChexminiError, match="never written") as err:
             write()
         assert "\n" not in str(err.value) and COPY_HINT in str(err.value), what
-    assert snapshot(SHIPPED) == before and scored.threshold == load_checkpoint(SHIPPED).threshold
+    assert file_stamps(SHIPPED) == before and scored.threshold == load_checkpoint(SHIPPED).threshold
 
 
 # -- the model card -------------------------------------------------------------------------

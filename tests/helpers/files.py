@@ -47,3 +47,23 @@ def run_without_permission_bypass(args: list[str]) -> subprocess.CompletedProces
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "400"}
     return subprocess.run([sys.executable, *args], capture_output=True, text=True,
                           env=env, timeout=120, preexec_fn=_drop_file_permission_bypass)
+
+
+def file_stamps(folder) -> dict[str, tuple[str, int]]:
+    """SHA-1 and mtime of every file of ``folder`` (a write changes one or the other):
+    compared before and after, it proves a folder was not written."""
+    import hashlib
+    from pathlib import Path
+
+    return {p.name: (hashlib.sha1(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+            for p in sorted(Path(folder).iterdir()) if p.is_file()}
+
+
+def skip_unless_installed():
+    """Skip a test unless chexmini is installed (its shipped checkpoint installed with it)."""
+    import pytest
+
+    from core.runs.release.shipped import installed_checkpoint
+
+    return pytest.mark.skipif(installed_checkpoint() is None,
+                              reason="chexmini is not installed (pip install -e .)")
