@@ -12,6 +12,7 @@ on the same run through every re-sort and refresh.
 from __future__ import annotations
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 from core.runs.listing import COLUMNS, SORT_KEYS, RunRow, cells, matches, sort_rows
@@ -34,6 +35,11 @@ class RunTable(DataTable):
     DEFAULT_CSS = """
     RunTable { height: auto; max-height: 45%; }
     """
+    #: ← → move half a screen of columns (not one column) across the wide table
+    BINDINGS = [
+        Binding("right", "columns(1)", "more columns", show=False),
+        Binding("left", "columns(-1)", "earlier columns", show=False),
+    ]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
@@ -74,6 +80,12 @@ class RunTable(DataTable):
     def rows_text(self) -> list[str]:
         """Each row: its markers as drawn, its path and status (what tests read)."""
         return [f"{self._markers(r.path).plain}{r.path} ({r.status})" for r in self.shown]
+
+    def action_columns(self, direction: int) -> None:
+        """Scroll sideways by half the visible width (the run names stay in view on the
+        way back with ←)."""
+        step = max(self.scrollable_content_region.width // 2, 8)
+        self.scroll_to(x=max(self.scroll_x + direction * step, 0), animate=False)
 
     # -- sorting -------------------------------------------------------------------------
     def cycle_sort(self) -> None:

@@ -32,6 +32,7 @@ from chexmini_tui.screens.lr_find import LrFindScreen
 from chexmini_tui.screens.quit import QuitScreen
 from chexmini_tui.widgets.epoch_table import EpochTable
 from chexmini_tui.widgets.path_box import PathBox
+from chexmini_tui.widgets.run_table import RunTable
 from tests.helpers import REPO
 
 pytestmark = pytest.mark.usefixtures("one_blas_thread")
@@ -44,7 +45,7 @@ SCREEN_PLACES = {**{MODES[mode]: title for mode, _, title in SCREENS},
                  FilterPrompt: "filter dialog", ConfirmDelete: "delete dialog",
                  ConfigDiff: "diff dialog", SweepView: "sweep dialog"}
 #: widget class with keys of its own -> the screen it is on
-WIDGET_PLACES = {EpochTable: "Train", PathBox: "Predict"}
+WIDGET_PLACES = {EpochTable: "Train", PathBox: "Predict", RunTable: "Inspect"}
 #: keys a row may name that Textual's own widgets handle (no binding of ours)
 BUILT_IN = {
     "forms": {"enter"},                         # Input submits

@@ -182,3 +182,26 @@ def test_inspect_lists_a_sweeps_trials_and_shows_the_sweep(tmp_path, monkeypatch
             assert "lr" in str(view._effects()) and "dropout" in str(view._effects())
 
     asyncio.run(go())
+
+
+def test_arrows_move_the_run_table_by_half_a_screen_of_columns(tmp_path, monkeypatch):
+    _world(tmp_path)
+    monkeypatch.chdir(tmp_path)
+
+    async def go():
+        app = make_app(tmp_path, start="inspect")
+        async with app.run_test(size=(80, 24)) as pilot:
+            scr = app.screen
+            await inspect_ready(pilot, scr)
+            table = scr.query_one("#insp-runs")
+            table.focus()
+            assert table.max_scroll_x > 0 and table.scroll_x == 0   # wider than 80 columns
+            await pilot.press("right")
+            await pilot.pause()
+            # half a screen, not one column (a column is at most ~25 cells here)
+            assert min(0.45 * table.size.width, table.max_scroll_x) <= table.scroll_x
+            await pilot.press("left")
+            await pilot.pause()
+            assert table.scroll_x == 0
+
+    asyncio.run(go())
