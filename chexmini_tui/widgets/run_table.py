@@ -151,7 +151,7 @@ class RunTable(DataTable):
         return out
 
     def _rebuild(self) -> None:
-        keep = self.highlighted()
+        keep, x = self.highlighted(), self.scroll_x   # a refresh keeps the view where it was
         self.shown = [r for r in sort_rows(self.runs, self.sort_key, self.reverse)
                       if matches(r, self.filter_text)]
         self.clear(columns=True)
@@ -162,3 +162,5 @@ class RunTable(DataTable):
             self.add_row(*self._row(row), key=row.path)
         if keep is not None:
             self.select_path(keep.path)
+        if x:
+            self.call_after_refresh(self.scroll_to, x=x, animate=False)
