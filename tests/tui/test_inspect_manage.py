@@ -6,6 +6,7 @@ rules under them (``core.runs.listing.matches`` and ``config_diff``,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from pathlib import Path
 
@@ -80,16 +81,22 @@ def test_delete_run_refuses_what_it_must_not_touch(tmp_path):
 
 
 # -- the app ------------------------------------------------------------------------------
+@contextlib.asynccontextmanager
+async def inspect_app(tmp_path: Path, size: tuple[int, int]):
+    """The app on Inspect with its folder scan drawn: ``(app, pilot, screen, table)``."""
+    app = make_app(tmp_path, start="inspect")
+    async with app.run_test(size=size) as pilot:
+        scr = app.screen
+        await inspect_ready(pilot, scr)
+        yield app, pilot, scr, scr.query_one("#insp-runs")
+
+
 def test_inspect_filters_diffs_and_deletes(tmp_path, monkeypatch):
     w = _world(tmp_path)
     monkeypatch.chdir(tmp_path)
 
     async def go():
-        app = make_app(tmp_path, start="inspect")
-        async with app.run_test(size=(100, 32)) as pilot:
-            scr = app.screen
-            await inspect_ready(pilot, scr)
-            table = scr.query_one("#insp-runs")
+        async with inspect_app(tmp_path, (100, 32)) as (app, pilot, scr, table):
             await pilot.press("slash")
             await wait_for(pilot, lambda: isinstance(app.screen, FilterPrompt), 5, "filter")
             await pilot.press(*"-adam", "enter")
@@ -166,10 +173,7 @@ def test_inspect_lists_a_sweeps_trials_and_shows_the_sweep(tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)
 
     async def go():
-        app = make_app(tmp_path, start="inspect")
-        async with app.run_test(size=(100, 32)) as pilot:
-            scr = app.screen
-            await inspect_ready(pilot, scr)
+        async with inspect_app(tmp_path, (100, 32)) as (app, pilot, scr, _):
             rows = {r.name: r for r in scr.query_one("#insp-runs").shown}
             assert {"demo/000", "demo/001", "demo/002"} <= set(rows)
             assert rows["demo/001"].note.startswith("sweep: pruned")
@@ -193,11 +197,7 @@ def test_arrows_move_the_run_table_by_half_a_screen_of_columns(tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
 
     async def go():
-        app = make_app(tmp_path, start="inspect")
-        async with app.run_test(size=(80, 24)) as pilot:
-            scr = app.screen
-            await inspect_ready(pilot, scr)
-            table = scr.query_one("#insp-runs")
+        async with inspect_app(tmp_path, (80, 24)) as (_, pilot, _, table):
             assert table.max_scroll_x > 0 and table.scroll_x == 0   # wider than 80 columns
             table.action_columns(1)                 # what → does on the focused table
             # half a screen, not one column (a column is at most ~25 cells here)
