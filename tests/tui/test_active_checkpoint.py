@@ -131,6 +131,7 @@ def test_gradcheck_of_the_old_checkpoint_is_cleared(tmp_path, two):
     async def go():
         app = make_app(tmp_path, start="gradcheck")
         async with app.run_test(size=SMALL) as pilot:
+            await settle_checkpoint(pilot)
             scr = app.screen
             await pilot.press("m")                       # model source: checkpoint
             assert scr.source == "checkpoint"

@@ -37,6 +37,7 @@ from tests.helpers.tui import (
     make_app,
     make_checkpoint,
     select_run,
+    settle_checkpoint,
     text_of,
     wait_for,
     write_fixed_events,
@@ -512,6 +513,7 @@ def test_gradcheck_checkpoint_matches_core(tmp_path, ckpt):
     async def go():
         app = make_app(tmp_path, checkpoint=str(ckpt), start="gradcheck")
         async with app.run_test(size=SIZE) as pilot:
+            await settle_checkpoint(pilot)
             scr = app.screen
             await pilot.press("m")                  # fresh → checkpoint
             assert scr.source == "checkpoint"

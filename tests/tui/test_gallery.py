@@ -108,8 +108,9 @@ def test_gallery_unreachable_data_is_inline(app_in):
 async def _unreachable(app_in) -> None:
     app = app_in(start="evaluate", checkpoint="runs/moved")
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
-        await pilot.press("g")
+        await settle_checkpoint(pilot)
+        await pilot.press("g")          # (pressed while the scores load, it opens after)
+        await wait_for(pilot, lambda: isinstance(app.screen, GalleryScreen), 10, "gallery")
         scr = app.screen
         await wait_for(pilot, lambda: "val" in scr.errors, what="the error")
         info = text_of(scr.query_one("#gal-info"))
