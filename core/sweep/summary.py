@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from core.runs import layout
 from core.sweep.spec import TRIALS
 from core.sweep.trial import read_outcome
 
@@ -81,15 +82,22 @@ def counts(rows: list[dict[str, Any]]) -> dict[str, int]:
 def sweep_of(path: str | Path) -> Path | None:
     """The sweep folder a trial folder belongs to (``SWEEP/trials/NNN``), or None."""
     p = Path(path)
-    return p.parent.parent if p.parent.name == TRIALS and p.name.isdigit() else None
+    return p.parent.parent if layout.trial_name(p) else None
+
+
+def _trials_in(sweep: Path) -> list[str]:
+    """The trial folders of one sweep, in order (OSError when it cannot be listed)."""
+    folder = sweep / TRIALS
+    if not folder.is_dir():
+        return []
+    return [str(t) for t in sorted(folder.iterdir()) if t.is_dir() and layout.trial_name(t)]
 
 
 def trial_folders(sweeps: str | Path) -> list[str]:
-    """Every trial folder of every sweep in ``sweeps`` (``sweeps/*/trials/NNN``), newest
-    sweep name last, trials in order; ``[]`` when there are none or it is unreadable."""
+    """Every trial folder of every sweep in ``sweeps`` (``sweeps/*/trials/NNN``), sweeps
+    by name, trials in order; ``[]`` when there are none or it is unreadable."""
     try:
-        return [str(t) for s in sorted(Path(sweeps).iterdir()) if (s / TRIALS).is_dir()
-                for t in sorted((s / TRIALS).iterdir()) if t.is_dir() and t.name.isdigit()]
+        return [t for s in sorted(Path(sweeps).iterdir()) for t in _trials_in(s)]
     except OSError:
         return []
 
@@ -98,10 +106,12 @@ def rows_from_folders(sweep_dir: str | Path) -> list[dict[str, Any]]:
     """The sweep's trial rows read from its trial folders' recorded outcomes
     (``trial.json``; no study, no Optuna needed): a trial without one is ``running`` —
     or stopped before it recorded an outcome."""
+    try:
+        folders = _trials_in(Path(sweep_dir))
+    except OSError:
+        folders = []
     rows = []
-    for folder in trial_folders(Path(sweep_dir).parent):
-        if sweep_of(folder) != Path(sweep_dir):
-            continue
+    for folder in folders:
         out = read_outcome(Path(folder))
         rows.append({"number": int(Path(folder).name), "folder": folder,
                      "state": out.state if out else "running",
