@@ -35,7 +35,7 @@ from chexmini_tui.widgets.run_table import RunTable
 from core.foundation.errors import ChexminiError
 from core.runs import layout
 from core.runs.catalog import Info, folders, load_info
-from core.runs.folder import delete_run
+from core.runs.folder import delete_run, why_not_deletable
 from core.runs.listing import RunRow, cells, config_diff, run_config, scan
 from core.runs.status import run_status
 from core.sweep.summary import note_trials, rows_from_folders, sweep_of, trial_folders
@@ -301,11 +301,9 @@ class InspectScreen(BaseScreen):
         """Why ``row`` may not be deleted from here ("" when it may)."""
         if row.path == self.app.state.active_checkpoint:
             return "it is the active checkpoint (make another one active first)"
-        if Path(row.path).parent.resolve() != Path(self.app.runs_dir).resolve():
-            return f"only run folders in {self.app.runs_dir}/ are deleted here"
         if row.status == "running":
             return "a live process is training in it (stop it first)"
-        return ""
+        return why_not_deletable(row.path, self.app.runs_dir)
 
     @work(thread=True, group="inspect-delete", exit_on_error=False)
     def _delete_worker(self, path: str) -> None:

@@ -304,20 +304,30 @@ def claim(out: str | os.PathLike[str], *, resume: bool = False,
     return lock
 
 
+def why_not_deletable(out: str | os.PathLike[str], root: str | os.PathLike[str]) -> str:
+    """Why :func:`delete_run` would refuse ``out`` before looking at its lock ("" when it
+    would go on): a link, not a folder, not directly in ``root``, or no run files in it."""
+    out, root = Path(out), Path(root)
+    if out.is_symlink():
+        return "is a symbolic link; not deleted (remove the link itself)"
+    if not out.is_dir():
+        return "folder not found"
+    if out.resolve().parent != root.resolve():
+        return f"only a run folder directly in {root} is deleted here"
+    if not any(os.path.lexists(out / name) for name in layout.RUN_FILES):
+        return "holds no run files; not deleted"
+    return ""
+
+
 def delete_run(out: str | os.PathLike[str], root: str | os.PathLike[str]) -> None:
     """Delete the run folder ``out`` for good. It must be a real folder (not a link)
     directly in ``root``, hold at least one run file, and have no live trainer: its lock
     is taken first (:class:`RunFolderBusy` otherwise), then the folder is renamed out of
     the way (so a half-deleted run is never listed) and removed."""
     out, root = Path(out), Path(root)
-    if out.is_symlink():
-        raise ChexminiError("is a symbolic link; not deleted (remove the link itself)", out)
-    if not out.is_dir():
-        raise ChexminiError("folder not found", out)
-    if out.resolve().parent != root.resolve():
-        raise ChexminiError(f"only a run folder directly in {root} is deleted here", out)
-    if not any(os.path.lexists(out / name) for name in layout.RUN_FILES):
-        raise ChexminiError("holds no run files; not deleted", out)
+    problem = why_not_deletable(out, root)
+    if problem:
+        raise ChexminiError(problem, out)
     lock = RunLock.acquire(out)
     grave = out.with_name(f".deleting-{out.name}-{os.getpid()}")
     try:
